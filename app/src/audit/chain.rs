@@ -1,0 +1,239 @@
+//! The append-only, hash-chained audit trail.
+//!
+//! `hash = SHA-256(prev_hash ‖ canonical(event))`, where `canonical` is the JSON array
+//! `["steward.audit.v1", seq, at, actor_id, actor, action, object_type, object_id, summary,
+//! request_id, client_addr]` (serde_json's compact, deterministic encoding) and `prev_hash` is
+//! the previous event's hash as 32 raw bytes (zeros before the first event). The database
+//! refuses UPDATE and DELETE on `audit_events` (triggers); `verify` recomputes the chain.
+
+use crate::error::AppError;
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, AnyPool, Row};
+
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Who did it and from where; attached to every event of a request.
+#[derive(Debug, Clone, Default)]
+pub struct AuditCtx {
+    pub actor_id: Option<i64>,
+    pub actor: String,
+    pub request_id: Option<String>,
+    pub client_addr: Option<String>,
+    pub at: String,
+}
+
+impl AuditCtx {
+    pub fn event(
+        &self,
+        action: &str,
+        object_type: &str,
+        object_id: impl ToString,
+        summary: impl Into<String>,
+    ) -> NewEvent {
+        NewEvent {
+            at: self.at.clone(),
+            actor_id: self.actor_id,
+            actor: self.actor.clone(),
+            action: action.to_string(),
+            object_type: object_type.to_string(),
+            object_id: object_id.to_string(),
+            summary: truncate(summary.into(), 2000),
+            request_id: self.request_id.clone(),
+            client_addr: self.client_addr.clone(),
+        }
+    }
+}
+
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub at: String,
+    pub actor_id: Option<i64>,
+    pub actor: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    pub summary: String,
+    pub request_id: Option<String>,
+    pub client_addr: Option<String>,
+}
+
+pub fn canonical(seq: i64, ev: &NewEvent) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!([
+        "steward.audit.v1",
+        seq,
+        ev.at,
+        ev.actor_id,
+        ev.actor,
+        ev.action,
+        ev.object_type,
+        ev.object_id,
+        ev.summary,
+        ev.request_id,
+        ev.client_addr,
+    ]))
+    .unwrap_or_default()
+}
+
+pub fn chain_hash(prev_hash_hex: &str, seq: i64, ev: &NewEvent) -> String {
+    let mut h = Sha256::new();
+    h.update(hex::decode(prev_hash_hex).unwrap_or_else(|_| prev_hash_hex.as_bytes().to_vec()));
+    h.update(canonical(seq, ev));
+    hex::encode(h.finalize())
+}
+
+/// Inserts event `seq` after `prev_hash`; returns its hash. Called only through `WriteTx`.
+pub(crate) async fn insert(
+    conn: &mut AnyConnection,
+    seq: i64,
+    prev_hash: &str,
+    ev: &NewEvent,
+) -> Result<String, AppError> {
+    let hash = chain_hash(prev_hash, seq, ev);
+    sqlx::query(
+        "INSERT INTO audit_events (seq, at, actor_id, actor, action, object_type, object_id, \
+         summary, request_id, client_addr, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(seq)
+    .bind(&ev.at)
+    .bind(ev.actor_id)
+    .bind(&ev.actor)
+    .bind(&ev.action)
+    .bind(&ev.object_type)
+    .bind(&ev.object_id)
+    .bind(&ev.summary)
+    .bind(&ev.request_id)
+    .bind(&ev.client_addr)
+    .bind(prev_hash)
+    .bind(&hash)
+    .execute(conn)
+    .await?;
+    Ok(hash)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyOutcome {
+    Intact { events: i64, head: String },
+    Broken { seq: i64, reason: String },
+}
+
+/// Recomputes the whole chain, streaming rows in order. Stops at the first bad event.
+pub async fn verify(pool: &AnyPool) -> Result<VerifyOutcome, sqlx::Error> {
+    use futures_util::TryStreamExt;
+    let mut rows = sqlx::query(
+        "SELECT seq, at, actor_id, actor, action, object_type, object_id, summary, request_id, \
+         client_addr, prev_hash, hash FROM audit_events ORDER BY seq",
+    )
+    .fetch(pool);
+    let mut expected_seq = 1i64;
+    let mut prev = GENESIS_HASH.to_string();
+    while let Some(row) = rows.try_next().await? {
+        let seq: i64 = row.try_get("seq")?;
+        let ev = NewEvent {
+            at: row.try_get("at")?,
+            actor_id: row.try_get("actor_id")?,
+            actor: row.try_get("actor")?,
+            action: row.try_get("action")?,
+            object_type: row.try_get("object_type")?,
+            object_id: row.try_get("object_id")?,
+            summary: row.try_get("summary")?,
+            request_id: row.try_get("request_id")?,
+            client_addr: row.try_get("client_addr")?,
+        };
+        let stored_prev: String = row.try_get("prev_hash")?;
+        let stored_hash: String = row.try_get("hash")?;
+        if seq != expected_seq {
+            return Ok(VerifyOutcome::Broken {
+                seq: expected_seq,
+                reason: format!("event #{expected_seq} is missing (next stored event is #{seq})"),
+            });
+        }
+        if stored_prev != prev {
+            return Ok(VerifyOutcome::Broken {
+                seq,
+                reason: "its prev_hash does not match the previous event's hash".into(),
+            });
+        }
+        if chain_hash(&prev, seq, &ev) != stored_hash {
+            return Ok(VerifyOutcome::Broken {
+                seq,
+                reason: "its content does not match its hash (the event was altered)".into(),
+            });
+        }
+        prev = stored_hash;
+        expected_seq += 1;
+    }
+    drop(rows);
+    let events = expected_seq - 1;
+    let (head_seq, head_hash): (i64, String) =
+        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(pool)
+            .await?;
+    if head_seq != events || head_hash != prev {
+        return Ok(VerifyOutcome::Broken {
+            seq: head_seq.max(events),
+            reason: format!(
+                "the chain head records event #{head_seq} but the table ends at #{events} \
+                 (events were removed or the head was altered)"
+            ),
+        });
+    }
+    Ok(VerifyOutcome::Intact { events, head: prev })
+}
+
+/// Reads a single event's row for display.
+pub fn row_to_view(row: &sqlx::any::AnyRow) -> Result<super::AuditEventView, sqlx::Error> {
+    Ok(super::AuditEventView {
+        seq: row.try_get("seq")?,
+        at: row.try_get("at")?,
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        object_type: row.try_get("object_type")?,
+        object_id: row.try_get("object_id")?,
+        summary: row.try_get("summary")?,
+        request_id: row.try_get("request_id")?,
+        client_addr: row.try_get("client_addr")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev() -> NewEvent {
+        AuditCtx {
+            actor: "alice".into(),
+            at: "2026-01-01T00:00:00.000000Z".into(),
+            ..Default::default()
+        }
+        .event("user.create", "user", 7, "role: finance")
+    }
+
+    #[test]
+    fn hash_depends_on_every_field_and_the_previous_hash() {
+        let base = chain_hash(GENESIS_HASH, 1, &ev());
+        assert_eq!(base.len(), 64);
+        assert_eq!(base, chain_hash(GENESIS_HASH, 1, &ev()));
+        assert_ne!(base, chain_hash(&base, 1, &ev()));
+        assert_ne!(base, chain_hash(GENESIS_HASH, 2, &ev()));
+        let mut e = ev();
+        e.summary.push('!');
+        assert_ne!(base, chain_hash(GENESIS_HASH, 1, &e));
+        let mut e = ev();
+        e.client_addr = Some("10.0.0.1".into());
+        assert_ne!(base, chain_hash(GENESIS_HASH, 1, &e));
+    }
+}

@@ -1,0 +1,208 @@
+//! Server-side sessions: a random 256-bit token in an HttpOnly, SameSite=Strict cookie; only its
+//! SHA-256 is stored. Idle and absolute timeouts are enforced here on every request.
+
+use super::CurrentUser;
+use crate::db::WriteTx;
+use crate::error::AppError;
+use crate::policy::Role;
+use crate::state::{AppState, RequestMeta, Security, SessionUser};
+use crate::util::{parse_ts, random_bytes, sha256_hex, ts};
+use http::HeaderValue;
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+
+pub fn cookie_name(sec: &Security) -> &'static str {
+    if sec.https {
+        "__Host-steward_session"
+    } else {
+        "steward_session"
+    }
+}
+
+pub fn device_cookie_name(sec: &Security) -> &'static str {
+    if sec.https {
+        "__Host-steward_device"
+    } else {
+        "steward_device"
+    }
+}
+
+pub const DEVICE_DAYS: i64 = 90;
+
+pub fn read_cookie(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn cookie(sec: &Security, name: &str, value: &str, max_age_secs: i64) -> HeaderValue {
+    let secure = if sec.https { "; Secure" } else { "" };
+    let s = format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+    );
+    HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+pub fn session_cookie(sec: &Security, token: &str) -> HeaderValue {
+    cookie(
+        sec,
+        cookie_name(sec),
+        token,
+        sec.absolute_timeout.as_secs() as i64,
+    )
+}
+
+pub fn device_cookie(sec: &Security, token: &str) -> HeaderValue {
+    cookie(sec, device_cookie_name(sec), token, DEVICE_DAYS * 86400)
+}
+
+pub fn clear_session_cookie(sec: &Security) -> HeaderValue {
+    cookie(sec, cookie_name(sec), "", 0)
+}
+
+fn new_token() -> (String, String) {
+    let token = hex::encode(random_bytes::<32>());
+    let hash = sha256_hex(token.as_bytes());
+    (token, hash)
+}
+
+/// Creates a session inside the login (or password change) transaction; returns the token.
+pub async fn create(
+    tx: &mut WriteTx,
+    sec: &Security,
+    user_id: i64,
+    now: OffsetDateTime,
+    meta: &RequestMeta,
+) -> Result<String, AppError> {
+    let (token, hash) = new_token();
+    let expires = now + sec.absolute_timeout;
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, \
+         client_addr, user_agent) VALUES ($1, $2, $3, $3, $4, $5, $6)",
+    )
+    .bind(&hash)
+    .bind(user_id)
+    .bind(ts(now))
+    .bind(ts(expires))
+    .bind(&meta.client_addr)
+    .bind(
+        meta.user_agent
+            .as_deref()
+            .map(|s| s.chars().take(300).collect::<String>()),
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(token)
+}
+
+/// Ends every session of a user; returns how many there were.
+pub async fn end_all(conn: &mut AnyConnection, user_id: i64) -> Result<u64, AppError> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+pub async fn end(conn: &mut AnyConnection, session_id: i64) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM sessions WHERE id = $1")
+        .bind(session_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Looks up the session for a cookie token. Expired or invalid sessions are deleted and
+/// yield `None`; a live one has its idle clock refreshed (at most once a minute).
+pub async fn resolve(state: &AppState, token: &str) -> Result<Option<SessionUser>, AppError> {
+    let pool = state.db.pool();
+    let hash = sha256_hex(token.as_bytes());
+    let row = sqlx::query(
+        "SELECT s.id, s.last_seen_at, s.expires_at, u.id AS user_id, u.username, u.display_name, \
+         u.role, u.active, u.access_expires_at \
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+    )
+    .bind(&hash)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let now = state.clock.now();
+    let session_id: i64 = row.try_get("id")?;
+    let last_seen = parse_ts(&row.try_get::<String, _>("last_seen_at")?);
+    let expires = parse_ts(&row.try_get::<String, _>("expires_at")?);
+    let active: i64 = row.try_get("active")?;
+    let access_expires: Option<String> = row.try_get("access_expires_at")?;
+    let role: String = row.try_get("role")?;
+    let idle_ok = last_seen.is_some_and(|t| now - t < state.security.idle_timeout);
+    let abs_ok = expires.is_some_and(|t| now < t);
+    let access_ok = access_expires
+        .as_deref()
+        .and_then(parse_ts)
+        .is_none_or(|t| now < t);
+    let role = role.parse::<Role>().ok();
+    let (Some(role), true, true, true, true) = (role, idle_ok, abs_ok, active == 1, access_ok)
+    else {
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(session_id)
+            .execute(pool)
+            .await?;
+        return Ok(None);
+    };
+    if last_seen.is_some_and(|t| now - t > time::Duration::minutes(1)) {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+            .bind(ts(now))
+            .bind(session_id)
+            .execute(pool)
+            .await?;
+    }
+    Ok(Some(SessionUser {
+        session_id,
+        user: CurrentUser {
+            id: row.try_get("user_id")?,
+            username: row.try_get("username")?,
+            display_name: row.try_get("display_name")?,
+            role,
+        },
+    }))
+}
+
+/// Whether a trusted-device token (issued at an earlier successful login) belongs to `user_id`.
+pub async fn device_trusted(state: &AppState, token: &str, user_id: i64) -> Result<bool, AppError> {
+    let now = ts(state.clock.now());
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM trusted_devices WHERE token_hash = $1 AND user_id = $2 AND expires_at > $3",
+    )
+    .bind(sha256_hex(token.as_bytes()))
+    .bind(user_id)
+    .bind(now)
+    .fetch_one(state.db.pool())
+    .await?;
+    Ok(n > 0)
+}
+
+/// Records a trusted device for the user; returns the token for the cookie.
+pub async fn trust_device(
+    tx: &mut WriteTx,
+    user_id: i64,
+    now: OffsetDateTime,
+) -> Result<String, AppError> {
+    let (token, hash) = new_token();
+    sqlx::query("DELETE FROM trusted_devices WHERE expires_at <= $1")
+        .bind(ts(now))
+        .execute(tx.conn())
+        .await?;
+    sqlx::query("INSERT INTO trusted_devices (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(&hash)
+        .bind(user_id)
+        .bind(ts(now))
+        .bind(ts(now + time::Duration::days(DEVICE_DAYS)))
+        .execute(tx.conn())
+        .await?;
+    Ok(token)
+}

@@ -1,0 +1,171 @@
+//! Steward's application crate: every page, server function and domain area. Built twice:
+//! with `ssr` into the server, and with `hydrate` into the browser's wasm bundle.
+//!
+//! Areas live side by side (types, server functions, SQL and pages together): `auth`, `users`,
+//! `audit`, `dashboard`. Shared plumbing: `policy` (authorization table), `error`, `db`,
+//! `state` (request context), `util`.
+
+pub mod audit;
+pub mod auth;
+pub mod dashboard;
+#[cfg(feature = "ssr")]
+pub mod db;
+pub mod error;
+pub mod policy;
+#[cfg(feature = "ssr")]
+pub mod state;
+pub mod users;
+pub mod util;
+
+use auth::{CurrentUser, LogoutButton, MeResource};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+use policy::Permission;
+
+/// The bundle name: `/pkg/steward.js`, `/pkg/steward.wasm`, `/pkg/steward.css`.
+pub const OUTPUT_NAME: &str = "steward";
+
+/// The HTML document around the app (server side only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_page_csp();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <link rel="stylesheet" href="/pkg/steward.css"/>
+                <link rel="icon" href="/favicon.ico"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The page's Content-Security-Policy, with this response's nonce for the hydration scripts.
+#[cfg(feature = "ssr")]
+fn set_page_csp() {
+    if let Some(nonce) = leptos::nonce::use_nonce() {
+        let csp = format!(
+            "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+             style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        );
+        if let Ok(v) = http::HeaderValue::from_str(&csp) {
+            if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
+                opts.insert_header(http::header::CONTENT_SECURITY_POLICY, v);
+            }
+        }
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let me: MeResource = Resource::new(|| (), |_| auth::me());
+    provide_context(me);
+    view! {
+        <Title text="Steward"/>
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/login") view=auth::LoginPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view=Layout ssr=SsrMode::Async>
+                    <Route path=path!("/") view=dashboard::DashboardPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=auth::AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=users::UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=audit::AuditLogPage ssr=SsrMode::Async/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn Layout() -> impl IntoView {
+    let me = expect_context::<MeResource>();
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="topbar">
+            <a class="brand" href="/"><span aria-hidden="true">"◆ "</span>"Steward"</a>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    me.await.ok().flatten().map(|user| view! { <Nav user/> })
+                })}
+            </Suspense>
+        </header>
+        <main id="main" class="content">
+            <Outlet/>
+        </main>
+        <footer class="footer muted">"Steward · compliance and cloud cost governance"</footer>
+    }
+}
+
+#[component]
+fn Nav(user: CurrentUser) -> impl IntoView {
+    let links = [
+        ("/", "Dashboard", Some(Permission::ViewDashboard)),
+        ("/admin/users", "Users", Some(Permission::ManageUsers)),
+        ("/audit", "Audit log", Some(Permission::ViewAudit)),
+    ];
+    let location = leptos_router::hooks::use_location();
+    view! {
+        <nav aria-label="Main" class="nav">
+            <ul>
+                {links.into_iter()
+                    .filter(|(_, _, p)| p.is_none_or(|p| user.can(p)))
+                    .map(|(href, label, _)| {
+                        let current = move || (location.pathname.get() == href).then_some("page");
+                        view! { <li><a href=href aria-current=current>{label}</a></li> }
+                    })
+                    .collect_view()}
+            </ul>
+        </nav>
+        <div class="usermenu">
+            <a href="/account" class="who">{user.display_name.clone()}
+                <span class="role-badge">{user.role.as_str()}</span></a>
+            <LogoutButton/>
+        </div>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
+        opts.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main class="content" id="main">
+            <h1>"Page not found"</h1>
+            <p><a href="/">"Back to the dashboard"</a></p>
+        </main>
+    }
+}
+
+/// The browser entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    // After a server function redirects (sign-in, sign-out, password change) load the new page
+    // in full, so everything on it (the signed-in user, their menu) comes fresh from the server.
+    let _ = server_fn::redirect::set_redirect_hook(|loc: &str| {
+        if let Some(w) = web_sys_window() {
+            let _ = w.location().assign(loc);
+        }
+    });
+    leptos::mount::hydrate_body(App);
+}
+
+#[cfg(feature = "hydrate")]
+fn web_sys_window() -> Option<leptos::web_sys::Window> {
+    leptos::web_sys::window()
+}

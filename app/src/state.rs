@@ -1,0 +1,126 @@
+//! Server-side state and request context shared by every area's server functions.
+
+use crate::audit::chain::AuditCtx;
+use crate::auth::password::PasswordHasher;
+use crate::auth::CurrentUser;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::util::Clock;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use leptos::prelude::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub hasher: PasswordHasher,
+    pub clock: Clock,
+    pub security: Arc<Security>,
+}
+
+/// Security settings derived from the configuration.
+#[derive(Debug, Clone)]
+pub struct Security {
+    /// `scheme://host[:port]` that browsers use; state-changing requests must come from it.
+    pub public_origin: String,
+    /// Whether the public URL is https (Secure cookies, `__Host-` prefix, HSTS).
+    pub https: bool,
+    pub idle_timeout: Duration,
+    pub absolute_timeout: Duration,
+    pub throttle: crate::auth::throttle::ThrottleConfig,
+}
+
+impl Security {
+    pub fn new(public_origin: String) -> Self {
+        let https = public_origin.starts_with("https://");
+        Security {
+            public_origin,
+            https,
+            idle_timeout: Duration::from_secs(30 * 60),
+            absolute_timeout: Duration::from_secs(8 * 3600),
+            throttle: Default::default(),
+        }
+    }
+}
+
+/// Facts about the request, put into its extensions by the server's first middleware.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub client_addr: String,
+    pub user_agent: Option<String>,
+    /// True for a plain HTML form post (no JavaScript): errors then travel in the redirect.
+    pub html_form_post: bool,
+}
+
+/// The signed-in user of this request, put into its extensions by the auth middleware.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub session_id: i64,
+    pub user: CurrentUser,
+}
+
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| AppError::internal("AppState missing from context"))
+}
+
+fn parts() -> Option<http::request::Parts> {
+    use_context::<http::request::Parts>()
+}
+
+pub fn request_meta() -> RequestMeta {
+    parts()
+        .and_then(|p| p.extensions.get::<RequestMeta>().cloned())
+        .unwrap_or_default()
+}
+
+pub fn session_user() -> Option<SessionUser> {
+    parts().and_then(|p| p.extensions.get::<SessionUser>().cloned())
+}
+
+/// The signed-in user; the auth middleware has already applied the endpoint's policy entry.
+pub fn require_user() -> Result<SessionUser, AppError> {
+    session_user().ok_or(AppError::Unauthenticated)
+}
+
+pub fn request_headers() -> http::HeaderMap {
+    parts().map(|p| p.headers).unwrap_or_default()
+}
+
+pub fn audit_ctx(state: &AppState, user: Option<&CurrentUser>) -> AuditCtx {
+    let meta = request_meta();
+    AuditCtx {
+        actor_id: user.map(|u| u.id),
+        actor: user
+            .map(|u| u.username.clone())
+            .unwrap_or_else(|| "anonymous".into()),
+        request_id: (!meta.request_id.is_empty()).then_some(meta.request_id),
+        client_addr: (!meta.client_addr.is_empty()).then_some(meta.client_addr),
+        at: crate::util::ts(state.clock.now()),
+    }
+}
+
+/// Finishes a server function: on error, sets the HTTP status (except for plain form posts,
+/// which must stay redirects so the browser comes back to the form with the message).
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(e) = &result {
+        if !request_meta().html_form_post {
+            if let (Some(opts), Ok(code)) = (
+                use_context::<leptos_axum::ResponseOptions>(),
+                http::StatusCode::from_u16(e.status()),
+            ) {
+                opts.set_status(code);
+            }
+        }
+    }
+    result
+}
+
+pub fn set_response_header(name: http::HeaderName, value: http::HeaderValue) {
+    if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
+        opts.append_header(name, value);
+    }
+}

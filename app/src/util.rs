@@ -1,0 +1,80 @@
+//! Small shared helpers: UTC timestamps as stored, random tokens, the test-controllable clock.
+
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::OffsetDateTime;
+
+/// Storage format for instants: fixed-width UTC with microseconds, so text order is time order
+/// on both databases (the sqlx `Any` driver cannot decode native timestamp types; see README).
+pub const TS_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+
+pub fn ts(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    t.format(TS_FORMAT).unwrap_or_else(|_| t.to_string())
+}
+
+pub fn parse_ts(s: &str) -> Option<OffsetDateTime> {
+    time::PrimitiveDateTime::parse(s, TS_FORMAT)
+        .map(|p| p.assume_utc())
+        .ok()
+        .or_else(|| OffsetDateTime::parse(s, &Rfc3339).ok())
+}
+
+/// A timestamp for people: `2026-11-27 14:03 UTC`.
+pub fn display_ts(stored: &str) -> String {
+    match parse_ts(stored) {
+        Some(t) => {
+            let f = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+            t.format(f).unwrap_or_else(|_| stored.to_string())
+        }
+        None => stored.to_string(),
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use ssr::*;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use rand::RngCore;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::Arc;
+    use time::OffsetDateTime;
+
+    pub fn random_bytes<const N: usize>() -> [u8; N] {
+        let mut b = [0u8; N];
+        rand::rngs::OsRng.fill_bytes(&mut b);
+        b
+    }
+
+    pub fn random_hex(n: usize) -> String {
+        let mut b = vec![0u8; n];
+        rand::rngs::OsRng.fill_bytes(&mut b);
+        hex::encode(b)
+    }
+
+    pub fn sha256_hex(data: &[u8]) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(data))
+    }
+
+    /// The application's clock. Production uses system time; tests move it forward to see
+    /// timeouts and due dates happen without sleeping.
+    #[derive(Clone, Default)]
+    pub struct Clock {
+        offset_secs: Arc<AtomicI64>,
+    }
+
+    impl Clock {
+        pub fn now(&self) -> OffsetDateTime {
+            OffsetDateTime::now_utc()
+                + time::Duration::seconds(self.offset_secs.load(Ordering::Relaxed))
+        }
+
+        pub fn advance(&self, by: time::Duration) {
+            self.offset_secs
+                .fetch_add(by.whole_seconds(), Ordering::Relaxed);
+        }
+    }
+}

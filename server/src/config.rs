@@ -1,0 +1,127 @@
+//! Configuration: environment variables with matching command-line flags.
+
+use crate::error::ServerError;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "steward",
+    version,
+    about = "Compliance audit and cloud cost governance"
+)]
+pub struct Cli {
+    /// Database: sqlite://FILE or postgres://USER:PASSWORD@HOST/DB.
+    /// Default: sqlite://<data dir>/steward.db (created on first run).
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Folder for the embedded database and stored files.
+    #[arg(
+        long,
+        env = "STEWARD_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    #[arg(
+        long,
+        env = "STEWARD_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+    /// A tracing filter: error, warn, info, debug, or per module (`info,sqlx=warn`).
+    #[arg(long, env = "STEWARD_LOG_LEVEL", default_value = "info", global = true)]
+    pub log_level: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply migrations, set up on first run, and serve the web app.
+    Serve {
+        /// Address and port to listen on.
+        #[arg(long, env = "STEWARD_BIND", default_value = "127.0.0.1:3000")]
+        bind: String,
+        /// The URL people use to reach Steward (origin checks, Secure cookies, HSTS).
+        /// Default: http:// plus the bind address.
+        #[arg(long, env = "STEWARD_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Folder with pkg/steward.{js,wasm,css}. Default: found next to the binary.
+        #[arg(long, env = "STEWARD_SITE_ROOT")]
+        site_root: Option<PathBuf>,
+        /// Do not create demo users on first run.
+        #[arg(long)]
+        no_demo: bool,
+        /// Organisation name used on first run.
+        #[arg(long, env = "STEWARD_ORG_NAME", default_value = "Demo organisation")]
+        org_name: String,
+        /// Bearer token that lets a Prometheus scraper read /metrics without a session.
+        #[arg(long, env = "STEWARD_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an administrator account (prints a generated password once).
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "Administrator")]
+        display_name: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Check the audit trail's hash chain: exit 0 when intact, 1 naming the first bad event.
+    VerifyAudit,
+}
+
+impl Cli {
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            let p = self.data_dir.join("steward.db");
+            format!("sqlite://{}", p.display())
+        })
+    }
+}
+
+/// `scheme://host[:port]` of a URL, as browsers send it in `Origin`.
+pub fn origin_of(url: &str) -> Result<String, ServerError> {
+    let bad = || ServerError::Config(format!("STEWARD_PUBLIC_URL '{url}' is not an http(s) URL"));
+    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
+    if scheme != "http" && scheme != "https" {
+        return Err(bad());
+    }
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() || host.contains('@') {
+        return Err(bad());
+    }
+    Ok(format!("{scheme}://{}", host.to_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        assert_eq!(
+            origin_of("https://Steward.example.com/app/").unwrap(),
+            "https://steward.example.com"
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:3000").unwrap(),
+            "http://127.0.0.1:3000"
+        );
+        assert!(origin_of("ftp://x").is_err());
+        assert!(origin_of("steward.example.com").is_err());
+    }
+}

@@ -1,0 +1,236 @@
+//! Steward's HTTP server: configuration, the router and its middleware, start-up (migrations,
+//! first-run bootstrap), operational endpoints and the command-line tools.
+
+pub mod bootstrap;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod middleware;
+pub mod ops;
+
+use app::auth::password::PasswordHasher;
+use app::db::Db;
+use app::state::{AppState, Security};
+use app::util::Clock;
+use axum::extract::FromRef;
+use axum::routing::get;
+use axum::Router;
+use error::ServerError;
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::services::ServeDir;
+
+/// Everything `serve` needs, independent of where it came from (flags, environment, tests).
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub database_url: String,
+    /// `scheme://host[:port]`; when `None`, `http://` + the bound address.
+    pub public_url: Option<String>,
+    /// Folder holding `pkg/steward.{js,wasm,css}`; found next to the binary when `None`.
+    pub site_root: Option<PathBuf>,
+    /// Create the demo users on first run.
+    pub demo: bool,
+    pub org_name: String,
+    pub metrics_token: Option<String>,
+    /// Print first-run credentials to stdout (the run command does; tests read them instead).
+    pub print_credentials: bool,
+}
+
+#[derive(Clone)]
+pub struct ServerState {
+    pub app: AppState,
+    pub metrics: Arc<metrics::Metrics>,
+    pub metrics_token: Option<Arc<str>>,
+}
+
+impl FromRef<ServerState> for LeptosOptions {
+    fn from_ref(s: &ServerState) -> Self {
+        s.app.leptos_options.clone()
+    }
+}
+
+/// A started server: its address, its state (tests use the clock and database), and a way
+/// to stop it gracefully.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: ServerState,
+    pub first_run: Option<bootstrap::FirstRun>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), std::io::Error>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish, closes the pool.
+    pub async fn stop(mut self) -> Result<(), ServerError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let res = self
+            .task
+            .await
+            .map_err(|e| ServerError::Config(e.to_string()))?;
+        self.state.app.db.close().await;
+        Ok(res?)
+    }
+
+    /// Waits until the server stops on its own (after a signal).
+    pub async fn wait(self) -> Result<(), ServerError> {
+        let res = self
+            .task
+            .await
+            .map_err(|e| ServerError::Config(e.to_string()))?;
+        self.state.app.db.close().await;
+        Ok(res?)
+    }
+}
+
+/// Finds the built site (`pkg/steward.js` and friends) without relying on the working directory.
+pub fn find_site_root(explicit: Option<PathBuf>) -> Option<PathBuf> {
+    let has_bundle = |p: &PathBuf| {
+        p.join("pkg")
+            .join(format!("{}.js", app::OUTPUT_NAME))
+            .is_file()
+    };
+    if let Some(p) = explicit {
+        return Some(p);
+    }
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|p| p.to_path_buf()));
+    let mut candidates = Vec::new();
+    if let Some(d) = exe_dir {
+        // target/{release,debug}/steward → target/site; target/debug/deps/test → target/site
+        candidates.push(d.join("site"));
+        candidates.push(d.join("../site"));
+        candidates.push(d.join("../../site"));
+    }
+    candidates
+        .into_iter()
+        .find(has_bundle)
+        .map(|p| p.canonicalize().unwrap_or(p))
+}
+
+pub async fn connect_and_migrate(url: &str) -> Result<Db, ServerError> {
+    let db = Db::connect(url).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// Builds the state and router, runs migrations and first-run setup, and starts serving on
+/// `listener`. The server stops when `shutdown` resolves.
+pub async fn start(
+    opts: ServeOptions,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Running, ServerError> {
+    let addr = listener.local_addr()?;
+    let public_origin = match &opts.public_url {
+        Some(u) => config::origin_of(u)?,
+        None => format!("http://{addr}"),
+    };
+    let db = connect_and_migrate(&opts.database_url).await?;
+    let hasher = PasswordHasher::new(
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
+    )?;
+    let clock = Clock::default();
+    let first_run = bootstrap::first_run(&db, &hasher, &clock, &opts.org_name, opts.demo).await?;
+
+    let site_root = find_site_root(opts.site_root.clone());
+    match &site_root {
+        Some(p) => tracing::info!(site_root = %p.display(), "serving the browser bundle"),
+        None => tracing::warn!("no browser bundle found (pkg/steward.js); pages render but do not hydrate. Build it with scripts/build.sh"),
+    }
+    let site_root = site_root.unwrap_or_else(|| PathBuf::from("target/site"));
+    let leptos_options = LeptosOptions::builder()
+        .output_name(app::OUTPUT_NAME)
+        .site_root(site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+
+    let state = ServerState {
+        app: AppState {
+            leptos_options: leptos_options.clone(),
+            db,
+            hasher,
+            clock,
+            security: Arc::new(Security::new(public_origin)),
+        },
+        metrics: Arc::new(metrics::Metrics::default()),
+        metrics_token: opts.metrics_token.clone().map(Into::into),
+    };
+    let router = router(state.clone(), site_root);
+
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        tokio::select! {
+            _ = shutdown => {},
+            _ = rx => {},
+        }
+        tracing::info!("shutting down: finishing in-flight requests");
+    };
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal)
+        .await
+    });
+    if let Some(fr) = &first_run {
+        if opts.print_credentials {
+            bootstrap::print_credentials(fr, &state.app.security.public_origin);
+        }
+    }
+    tracing::info!(address = %addr, public = %state.app.security.public_origin, database = state.app.db.dialect().name(), "Steward is listening");
+    Ok(Running {
+        addr,
+        state,
+        first_run,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+pub fn router(state: ServerState, site_root: PathBuf) -> Router {
+    use axum::middleware::from_fn_with_state as mw;
+    use tower::ServiceBuilder;
+    let routes = generate_route_list(app::App);
+    let app_state = state.app.clone();
+    let options = state.app.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/favicon.ico", get(ops::favicon))
+        .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || leptos::prelude::provide_context(app_state.clone()),
+            move || app::shell(options.clone()),
+        )
+        .fallback(|| async { middleware::not_found() })
+        .layer(
+            ServiceBuilder::new()
+                .layer(tower_http::catch_panic::CatchPanicLayer::new())
+                .layer(mw(state.clone(), middleware::request_context))
+                .layer(mw(state.clone(), middleware::security_headers))
+                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                    http::StatusCode::SERVICE_UNAVAILABLE,
+                    Duration::from_secs(60),
+                ))
+                .layer(mw(state.clone(), middleware::csrf))
+                .layer(mw(state.clone(), middleware::guard))
+                // Innermost: it changes the body type, which only the routes accept.
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024)),
+        )
+        .with_state(state)
+}

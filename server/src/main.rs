@@ -1,0 +1,145 @@
+//! The `steward` binary: `serve`, `migrate`, `create-admin`, `verify-audit`.
+
+use clap::Parser;
+use server::config::{Cli, Command, LogFormat};
+use server::error::ServerError;
+use std::process::ExitCode;
+
+fn init_logging(cli: &Cli) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&cli.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        // JSON lines carry the request span (with its id) on every line.
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
+    let url = cli.database_url();
+    match cli.command {
+        Command::Serve {
+            bind,
+            public_url,
+            site_root,
+            no_demo,
+            org_name,
+            metrics_token,
+        } => {
+            let listener = tokio::net::TcpListener::bind(&bind)
+                .await
+                .map_err(|e| ServerError::Config(format!("cannot listen on {bind}: {e}")))?;
+            let opts = server::ServeOptions {
+                database_url: url,
+                public_url,
+                site_root,
+                demo: !no_demo,
+                org_name,
+                metrics_token,
+                print_credentials: true,
+            };
+            let running = server::start(opts, listener, shutdown_signal()).await?;
+            running.wait().await?;
+            tracing::info!("stopped");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let db = server::connect_and_migrate(&url).await?;
+            let n = db.migrator().iter().count();
+            println!(
+                "{n} migration(s) applied on {} ({})",
+                db.dialect().name(),
+                app::db::redact_url(&url)
+            );
+            db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CreateAdmin {
+            username,
+            display_name,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                let mut s = String::new();
+                std::io::stdin().read_line(&mut s)?;
+                Some(s.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            let db = server::connect_and_migrate(&url).await?;
+            let hasher = app::auth::password::PasswordHasher::new(1)?;
+            let generated =
+                server::bootstrap::create_admin(&db, &hasher, &username, &display_name, password)
+                    .await?;
+            if generated.is_empty() {
+                println!("Administrator '{username}' created.");
+            } else {
+                println!("Administrator '{username}' created. Password (shown once): {generated}");
+            }
+            db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::VerifyAudit => {
+            let db = app::db::Db::connect(&url).await?;
+            let outcome = app::audit::chain::verify(db.pool()).await?;
+            db.close().await;
+            Ok(match outcome {
+                app::audit::chain::VerifyOutcome::Intact { events, head } => {
+                    println!("audit chain intact: {events} events, head {head}");
+                    ExitCode::SUCCESS
+                }
+                app::audit::chain::VerifyOutcome::Broken { seq, reason } => {
+                    println!("audit chain BROKEN at event #{seq}: {reason}");
+                    ExitCode::from(1)
+                }
+            })
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("steward: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("steward: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

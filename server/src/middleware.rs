@@ -1,0 +1,373 @@
+//! The request path, outermost first: request context (id, client, span, metrics) → security
+//! headers → CSRF origin check → session and policy guard → handler.
+
+use crate::ServerState;
+use app::auth::session;
+use app::error::AppError;
+use app::policy::{self, Kind};
+use app::state::{RequestMeta, SessionUser};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::header::{self, HeaderName, HeaderValue};
+use http::{Method, StatusCode};
+use std::net::SocketAddr;
+use std::time::Instant;
+use tracing::Instrument;
+
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+fn valid_request_id(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
+/// Gives every request an id (kept from `X-Request-Id` when well-formed), records the client
+/// address, runs the rest inside a tracing span carrying the id, and observes metrics.
+pub async fn request_context(
+    State(st): State<ServerState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| valid_request_id(v))
+        .map(str::to_string)
+        .unwrap_or_else(|| app::util::random_hex(8));
+    let client_addr = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    let headers = req.headers();
+    let accepts_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let meta = RequestMeta {
+        request_id: request_id.clone(),
+        client_addr,
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        html_form_post: req.method() == Method::POST && accepts_html && form,
+    };
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let route = policy::lookup(method.as_str(), &path)
+        .map(|e| e.path)
+        .unwrap_or("(unmatched)");
+    req.extensions_mut().insert(meta);
+
+    let span = tracing::info_span!("request", id = %request_id, method = %method, route = %route);
+    let mut res = next.run(req).instrument(span.clone()).await;
+    let took = started.elapsed();
+    let status = res.status().as_u16();
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!(status, path = %path, ms = took.as_millis() as u64, "request failed");
+        } else {
+            tracing::info!(status, path = %path, ms = took.as_millis() as u64, "request");
+        }
+    });
+    st.metrics.observe(route, method.as_str(), status, took);
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert(X_REQUEST_ID.clone(), v);
+    }
+    res
+}
+
+/// Headers for every response. Pages carry their own CSP with a nonce (set while rendering);
+/// everything else gets a strict default.
+pub async fn security_headers(State(st): State<ServerState>, req: Request, next: Next) -> Response {
+    let is_static = req.uri().path().starts_with("/pkg/") || req.uri().path() == "/favicon.ico";
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let set = |h: &mut http::HeaderMap, k: HeaderName, v: &'static str| {
+        if !h.contains_key(&k) {
+            h.insert(k, HeaderValue::from_static(v));
+        }
+    };
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    );
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    // same-origin: server-function form posts redirect back to their page via Referer.
+    set(h, header::REFERRER_POLICY, "same-origin");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(
+        h,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        h,
+        HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=()",
+    );
+    if is_static {
+        // Bundle files keep their names across builds: revalidate every time.
+        set(h, header::CACHE_CONTROL, "no-cache");
+    } else {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if st.app.security.https {
+        set(
+            h,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=63072000; includeSubDomains",
+        );
+    }
+    res
+}
+
+/// Refuses state-changing requests that do not come from Steward's own pages. Leptos server
+/// functions have no CSRF protection of their own; this covers them, forms and uploads alike.
+pub async fn csrf(State(st): State<ServerState>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    match same_origin(req.headers(), &st.app.security.public_origin) {
+        Ok(()) => next.run(req).await,
+        Err(why) => {
+            tracing::warn!(reason = why, "cross-origin request refused");
+            (
+                StatusCode::FORBIDDEN,
+                format!("Cross-origin request refused: {why}."),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Allowed: `Origin` equal to the public origin, or (behind a name the public URL does not
+/// use, such as localhost) a browser's `Sec-Fetch-Site: same-origin` with an `Origin` that
+/// matches the `Host` it was sent to. Anything else, including no evidence at all, is refused.
+pub fn same_origin(headers: &http::HeaderMap, public_origin: &str) -> Result<(), &'static str> {
+    let get = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
+    let origin = get("origin");
+    let fetch_site = get("sec-fetch-site");
+    if let Some(site) = fetch_site {
+        if site != "same-origin" {
+            return Err("the browser reports a cross-site request");
+        }
+    }
+    match origin {
+        Some(o) if o == public_origin => Ok(()),
+        Some(o) if fetch_site == Some("same-origin") => {
+            let host = get("host").unwrap_or_default();
+            let o_host = o.split_once("://").map(|(_, h)| h).unwrap_or_default();
+            if !host.is_empty() && o_host == host {
+                Ok(())
+            } else {
+                Err("the Origin header does not match this site")
+            }
+        }
+        Some(_) => Err("the Origin header does not match this site"),
+        None => Err("the request has no Origin header"),
+    }
+}
+
+/// Resolves the session and applies the policy table: unknown endpoints are 404 (fail closed),
+/// denied ones 401/403 (or a redirect to the sign-in page for pages).
+pub async fn guard(State(st): State<ServerState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let Some(ep) = policy::lookup(req.method().as_str(), &path) else {
+        return if policy::path_known(&path) {
+            StatusCode::METHOD_NOT_ALLOWED.into_response()
+        } else {
+            not_found()
+        };
+    };
+    let sec = &st.app.security;
+    let token = session::read_cookie(req.headers(), session::cookie_name(sec));
+    let su: Option<SessionUser> = match &token {
+        Some(t) => match session::resolve(&st.app, t).await {
+            Ok(s) => s,
+            Err(e) => return api_error(&e),
+        },
+        None => None,
+    };
+    let role = su.as_ref().map(|s| s.user.role);
+    let scrape_ok = matches!(
+        ep.access,
+        policy::Access::Perm(policy::Permission::ViewMetrics)
+    ) && bearer_matches(req.headers(), st.metrics_token.as_deref());
+    if !ep.access.allows(role) && !scrape_ok {
+        let html_post = req
+            .extensions()
+            .get::<RequestMeta>()
+            .is_some_and(|m| m.html_form_post);
+        tracing::info!(path = %path, role = ?role, "access denied");
+        return match (ep.kind, su.is_some(), html_post) {
+            (Kind::Page, false, _) | (Kind::Api, false, true) => {
+                let next_path = match (ep.kind, req.uri().path_and_query()) {
+                    (Kind::Page, Some(pq)) => pq.as_str().to_string(),
+                    _ => "/".to_string(),
+                };
+                redirect_to_login(&next_path, token.is_some(), sec)
+            }
+            (Kind::Page, true, _) => forbidden_page(),
+            (_, false, _) => api_error(&AppError::Unauthenticated),
+            (_, true, _) => api_error(&AppError::Forbidden),
+        };
+    }
+    let stale_cookie = token.is_some() && su.is_none();
+    if let Some(su) = su {
+        req.extensions_mut().insert(su);
+    }
+    let mut res = next.run(req).await;
+    if stale_cookie && !res.headers().contains_key(header::SET_COOKIE) {
+        res.headers_mut()
+            .append(header::SET_COOKIE, session::clear_session_cookie(sec));
+    }
+    res
+}
+
+fn bearer_matches(headers: &http::HeaderMap, token: Option<&str>) -> bool {
+    let (Some(want), Some(got)) = (
+        token,
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ")),
+    ) else {
+        return false;
+    };
+    // Compare digests so timing says nothing about the token.
+    app::util::sha256_hex(want.as_bytes()) == app::util::sha256_hex(got.as_bytes())
+}
+
+fn redirect_to_login(next: &str, clear: bool, sec: &app::state::Security) -> Response {
+    let target = if next == "/" || next.starts_with("/login") {
+        "/login".to_string()
+    } else {
+        format!("/login?next={}", urlencode(next))
+    };
+    let mut res = Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, target)
+        .body(Body::empty())
+        .unwrap_or_default();
+    if clear {
+        res.headers_mut()
+            .append(header::SET_COOKIE, session::clear_session_cookie(sec));
+    }
+    res
+}
+
+pub fn api_error(e: &AppError) -> Response {
+    let code = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_string(e).unwrap_or_default();
+    (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn simple_page(code: StatusCode, title: &str, text: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
+         content=\"width=device-width, initial-scale=1\"><title>{title} · Steward</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/steward.css\"></head><body><main class=\"content\" id=\"main\">\
+         <h1>{title}</h1><p>{text}</p><p><a href=\"/\">Back to the dashboard</a></p></main></body></html>"
+    );
+    (
+        code,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response()
+}
+
+fn forbidden_page() -> Response {
+    simple_page(
+        StatusCode::FORBIDDEN,
+        "Not allowed",
+        "Your role does not give access to this page. Ask an administrator if you need it.",
+    )
+}
+
+pub fn not_found() -> Response {
+    simple_page(
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is nothing at this address.",
+    )
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(pairs: &[(&'static str, &'static str)]) -> http::HeaderMap {
+        let mut m = http::HeaderMap::new();
+        for (k, v) in pairs {
+            m.insert(*k, HeaderValue::from_static(v));
+        }
+        m
+    }
+
+    #[test]
+    fn origin_rules() {
+        let o = "http://127.0.0.1:3000";
+        assert!(same_origin(&h(&[("origin", "http://127.0.0.1:3000")]), o).is_ok());
+        assert!(same_origin(&h(&[("origin", "http://evil.example")]), o).is_err());
+        assert!(same_origin(&h(&[]), o).is_err());
+        assert!(same_origin(
+            &h(&[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "http://127.0.0.1:3000")
+            ]),
+            o
+        )
+        .is_err());
+        assert!(same_origin(
+            &h(&[
+                ("sec-fetch-site", "same-origin"),
+                ("origin", "http://localhost:3000"),
+                ("host", "localhost:3000")
+            ]),
+            o
+        )
+        .is_ok());
+        assert!(same_origin(
+            &h(&[
+                ("sec-fetch-site", "same-origin"),
+                ("origin", "http://evil:3000"),
+                ("host", "localhost:3000")
+            ]),
+            o
+        )
+        .is_err());
+        assert!(same_origin(
+            &h(&[
+                ("sec-fetch-site", "same-site"),
+                ("origin", "http://127.0.0.1:3000")
+            ]),
+            o
+        )
+        .is_err());
+    }
+}

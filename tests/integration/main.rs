@@ -1,1 +1,39 @@
-fn main() {}
+//! Integration tests: the real server over HTTP, each test on SQLite and on PostgreSQL.
+
+mod audit;
+mod auth;
+mod cli;
+mod migrations;
+mod ops;
+mod policy_matrix;
+mod users;
+
+pub use app::policy::Role;
+pub use steward_tests::{both_dbs, Backend, TestApp};
+
+/// The session cookie value from a response, if it sets one.
+pub fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.contains("steward_session=") && !v.contains("Max-Age=0"))
+        .map(|v| v.to_string())
+}
+
+pub fn cookie_value(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap_or_default().split_once('=').map(|(_, v)| v.to_string()).unwrap_or_default()
+}
+
+/// A GET with exactly this session token and no cookie store.
+pub async fn get_with_token(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url(path))
+        .header("Cookie", format!("steward_session={token}"))
+        .send()
+        .await
+        .unwrap()
+}

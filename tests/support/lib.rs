@@ -1,1 +1,291 @@
-pub fn x() {}
+//! Test harness: a real Steward server on 127.0.0.1:0 with a fresh database per test, on
+//! SQLite (a temporary file) or PostgreSQL (a new database on the server named by
+//! `STEWARD_TEST_PG_URL`), driven over HTTP.
+//!
+//! PostgreSQL unreachable: with `CI=true` the test fails; otherwise it is skipped with a loud
+//! message (the README's test command always starts one).
+
+use app::policy::Role;
+use server::bootstrap::FirstRun;
+use server::{Running, ServeOptions};
+use std::path::PathBuf;
+
+pub use reqwest;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const DEFAULT_PG_URL: &str = "postgres://postgres:steward@127.0.0.1:5432/postgres";
+
+pub fn pg_admin_url() -> String {
+    std::env::var("STEWARD_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_string())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+}
+
+fn random_name(prefix: &str) -> String {
+    use rand::Rng;
+    let n: u64 = rand::thread_rng().gen();
+    format!("{prefix}{n:016x}")
+}
+
+/// A database that exists for one test and is removed afterwards.
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    dir: Option<PathBuf>,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(random_name("steward-test-"));
+                std::fs::create_dir_all(&dir).expect("temp dir");
+                let url = format!("sqlite://{}", dir.join("steward.db").display());
+                Some(TestDb { backend, url, dir: Some(dir), pg_name: None })
+            }
+            Backend::Postgres => {
+                sqlx::any::install_default_drivers();
+                let admin = pg_admin_url();
+                let conn = sqlx::AnyPool::connect(&admin).await;
+                let pool = match conn {
+                    Ok(p) => p,
+                    Err(e) => {
+                        if in_ci() {
+                            panic!("PostgreSQL at {} is unreachable in CI: {e}", app::db::redact_url(&admin));
+                        }
+                        eprintln!(
+                            "\n!!!!!!!! SKIPPING PostgreSQL test: {} unreachable ({e}). \
+                             Run scripts/test.sh, or set STEWARD_TEST_PG_URL. !!!!!!!!\n",
+                            app::db::redact_url(&admin)
+                        );
+                        return None;
+                    }
+                };
+                let name = random_name("steward_t_");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&pool)
+                    .await
+                    .expect("create test database");
+                pool.close().await;
+                let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+                Some(TestDb { backend, url: format!("{base}/{name}"), dir: None, pg_name: Some(name) })
+            }
+        }
+    }
+
+    pub async fn pool(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(&self.url).await.expect("connect to test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some(name) = self.pg_name.take() {
+            // Drop runs outside any runtime we may block: use a thread with its own.
+            let admin = pg_admin_url();
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                rt.block_on(async move {
+                    sqlx::any::install_default_drivers();
+                    let pool = sqlx::AnyPool::connect(&admin).await.ok()?;
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&pool).await.ok()?;
+                    pool.close().await;
+                    Some(())
+                })
+            })
+            .join();
+        }
+    }
+}
+
+/// A running server with its first-run credentials.
+pub struct TestApp {
+    pub base: String,
+    pub running: Option<Running>,
+    pub first_run: FirstRun,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut ServeOptions)) -> Option<TestApp> {
+        let db = TestDb::new(backend).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let mut opts = ServeOptions {
+            database_url: db.url.clone(),
+            public_url: None,
+            site_root: site_root(),
+            demo: true,
+            org_name: "Test organisation".into(),
+            metrics_token: Some("scrape-token-for-tests".into()),
+            print_credentials: false,
+        };
+        tweak(&mut opts);
+        let running = server::start(opts, listener, std::future::pending()).await.expect("server starts");
+        let base = format!("http://{}", running.addr);
+        let first_run = running.first_run.clone().expect("fresh database bootstraps");
+        Some(TestApp { base, running: Some(running), first_run, db })
+    }
+
+    pub fn state(&self) -> &server::ServerState {
+        &self.running.as_ref().expect("running").state
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn password(&self, username: &str) -> String {
+        self.first_run
+            .users
+            .iter()
+            .find(|c| c.username == username)
+            .map(|c| c.password.clone())
+            .unwrap_or_else(|| panic!("no first-run user {username}"))
+    }
+
+    /// The demo user's name for a role.
+    pub fn username(role: Role) -> &'static str {
+        match role {
+            Role::Admin => "admin",
+            Role::Compliance => "compliance",
+            Role::Finance => "finance",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    /// A client that keeps cookies and never follows redirects (so tests see them).
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    /// POSTs a server function as the hydrated page does (fetch, same origin).
+    pub async fn call(&self, client: &reqwest::Client, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        client
+            .post(self.url(path))
+            .header("Origin", &self.base)
+            .header("Accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// POSTs a server function as a plain HTML form does (no JavaScript).
+    pub async fn form_post(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        referer: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(self.url(path))
+            .header("Origin", &self.base)
+            .header("Accept", "text/html,application/xhtml+xml")
+            .header("Referer", self.url(referer))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn login(&self, client: &reqwest::Client, username: &str, password: &str) -> reqwest::Response {
+        self.call(client, "/api/login", &[("username", username), ("password", password)]).await
+    }
+
+    /// A client signed in as the demo user of `role`.
+    pub async fn client_as(&self, role: Role) -> reqwest::Client {
+        let c = self.client();
+        let u = Self::username(role);
+        let res = self.login(&c, u, &self.password(u)).await;
+        assert!(res.status().is_success() || res.status().is_redirection(), "login as {u}: {}", res.status());
+        c
+    }
+
+    pub async fn get(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        client.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn audit_actions(&self) -> Vec<String> {
+        let pool = self.db.pool().await;
+        let v = sqlx::query_scalar("SELECT action FROM audit_events ORDER BY seq").fetch_all(&pool).await.expect("audit");
+        pool.close().await;
+        v
+    }
+
+    pub async fn audit_count(&self) -> i64 {
+        let pool = self.db.pool().await;
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events").fetch_one(&pool).await.expect("count");
+        pool.close().await;
+        n
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("graceful stop");
+        }
+    }
+}
+
+/// target/site, found from the test binary's location (target/debug/deps/…).
+pub fn site_root() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let target = exe.ancestors().find(|p| p.join("site").join("pkg").is_dir())?;
+    Some(target.join("site"))
+}
+
+/// The `steward` binary built next to the tests (scripts/test.sh builds it first).
+pub fn steward_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("exe");
+    let bin = exe
+        .ancestors()
+        .map(|p| p.join("steward"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("the steward binary is not built: run `cargo build -p server` (scripts/test.sh does)"));
+    bin
+}
+
+/// Defines `<name>_sqlite` and `<name>_postgres` tests running the same body on each backend.
+#[macro_export]
+macro_rules! both_dbs {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($app: $crate::TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::TestApp::spawn($crate::Backend::Sqlite).await.expect("sqlite app");
+                run(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::TestApp::spawn($crate::Backend::Postgres).await {
+                    run(app).await;
+                }
+            }
+        }
+    };
+}

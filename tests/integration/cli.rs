@@ -1,0 +1,143 @@
+//! The `steward` binary itself: first-run output, JSON logs with request ids, SIGTERM,
+//! `create-admin`, `verify-audit`, `--no-demo`.
+
+use super::*;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn wait_ready(base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("steward serve did not become ready");
+}
+
+async fn serve_and_stop(backend: Backend) {
+    let Some(db) = steward_tests::TestDb::new(backend).await else { return };
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let dir = std::env::temp_dir().join(format!("steward-cli-{port}"));
+    let mut child = Command::new(steward_tests::steward_bin())
+        .arg("serve")
+        .env("DATABASE_URL", &db.url)
+        .env("STEWARD_DATA_DIR", &dir)
+        .env("STEWARD_BIND", format!("127.0.0.1:{port}"))
+        .env("STEWARD_LOG_FORMAT", "json")
+        .current_dir(std::env::temp_dir()) // works from any directory
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn steward serve");
+    wait_ready(&base).await;
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap() > 0 {
+        banner.push_str(&line);
+        if line.starts_with('└') {
+            break;
+        }
+        line.clear();
+    }
+    assert!(banner.contains(&format!("Sign in at {base}")), "{banner}");
+    let admin_pw = banner
+        .lines()
+        .find(|l| l.contains("admin ") && l.contains("password:"))
+        .and_then(|l| l.split("password: ").nth(1))
+        .expect("admin password printed")
+        .trim()
+        .to_string();
+    for role in ["compliance", "finance", "auditor"] {
+        assert!(banner.contains(role), "demo user {role} printed");
+    }
+    let c = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let r = c
+        .post(format!("{base}/api/login"))
+        .header("Origin", &base)
+        .form(&[("username", "admin"), ("password", admin_pw.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = c.get(format!("{base}/")).header("X-Request-Id", "cli-test-42").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Administrator"), "the bundle-less page still renders");
+
+    // SIGTERM: stops gracefully with exit code 0.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    let mut logs = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    let request_line = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["span"]["id"] == "cli-test-42")
+        .unwrap_or_else(|| panic!("a JSON log line with the request id: {logs}"));
+    assert_eq!(request_line["fields"]["status"], 200);
+    assert!(logs.contains("shutting down"), "{logs}");
+
+    // A second start does not set up again; --no-demo applies only to empty databases.
+    let out = Command::new(steward_tests::steward_bin()).arg("verify-audit").env("DATABASE_URL", &db.url).output().unwrap();
+    assert!(out.status.success());
+    let out = Command::new(steward_tests::steward_bin())
+        .args(["create-admin", "--username", "ops-admin"])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Password (shown once): "), "{text}");
+    let out = Command::new(steward_tests::steward_bin())
+        .args(["create-admin", "--username", "ops-admin"])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already taken"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_serves_logs_json_and_stops_on_sigterm_sqlite() {
+    serve_and_stop(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_serves_logs_json_and_stops_on_sigterm_postgres() {
+    serve_and_stop(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_demo_creates_only_the_admin_and_sqlite_file_appears() {
+    let dir = std::env::temp_dir().join(format!("steward-nodemo-{}", free_port()));
+    let app = TestApp::spawn_with(Backend::Sqlite, |o| {
+        o.demo = false;
+        o.database_url = format!("sqlite://{}/nested/steward.db", dir.display());
+    })
+    .await
+    .unwrap();
+    assert_eq!(app.first_run.users.len(), 1);
+    assert_eq!(app.first_run.users[0].username, "admin");
+    assert!(dir.join("nested/steward.db").is_file(), "database file created on first run");
+    app.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,117 @@
+//! Every endpoint × every role (and anonymous), against the policy table; plus CSRF.
+
+use super::*;
+use app::policy::{Access, Kind, ENDPOINTS};
+use std::collections::BTreeSet;
+
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|s| if s.starts_with('*') { "steward.css" } else if s.starts_with(':') { "1" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test]
+async fn every_route_and_server_function_has_a_policy_entry() {
+    let routes = leptos_axum::generate_route_list(app::App);
+    let fns: Vec<(String, String)> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(p, m)| (p.to_string(), m.to_string()))
+        .collect();
+    assert!(!fns.is_empty());
+    let mut missing = BTreeSet::new();
+    for r in &routes {
+        if app::policy::lookup("GET", r.path()).is_none() {
+            missing.insert(format!("page GET {}", r.path()));
+        }
+    }
+    for (p, m) in &fns {
+        match app::policy::lookup(m, p) {
+            Some(e) => assert_eq!(e.kind, Kind::Api, "{p}"),
+            None => {
+                missing.insert(format!("server fn {m} {p}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "endpoints without a policy entry: {missing:?}");
+    // And the table names nothing that does not exist (no stale entries).
+    for e in ENDPOINTS.iter().filter(|e| e.path.starts_with("/api/")) {
+        assert!(fns.iter().any(|(p, _)| p == e.path), "policy entry {} has no server function", e.path);
+    }
+}
+
+both_dbs!(role_matrix_matches_the_policy_table, |app| {
+    let mut who: Vec<(Option<Role>, reqwest::Client)> = vec![(None, app.client())];
+    for r in Role::ALL {
+        who.push((Some(r), app.client_as(r).await));
+    }
+    let mut checked = 0;
+    for ep in ENDPOINTS {
+        for (role, client) in who.iter_mut() {
+            let path = concrete(ep.path);
+            let res = if ep.method == "GET" {
+                app.get(client, &path).await
+            } else {
+                app.call(client, &path, &[]).await
+            };
+            let status = res.status().as_u16();
+            let allowed = ep.access.allows(*role);
+            let ctx = format!("{} {} as {:?}: {status}", ep.method, ep.path, role);
+            match (ep.kind, allowed, role.is_some()) {
+                (Kind::Page, true, _) => assert_eq!(status, 200, "{ctx}"),
+                (Kind::Page, false, false) => {
+                    assert_eq!(status, 303, "{ctx}");
+                    assert!(res.headers()["location"].to_str().unwrap().starts_with("/login"), "{ctx}");
+                }
+                (Kind::Page, false, true) => assert_eq!(status, 403, "{ctx}"),
+                (Kind::Api, true, _) => assert!(status != 401 && status != 403 && status != 404, "{ctx}"),
+                (Kind::Api, false, false) => assert_eq!(status, 401, "{ctx}"),
+                (Kind::Api, false, true) => assert_eq!(status, 403, "{ctx}"),
+                (Kind::Asset, _, _) => {
+                    assert!(matches!(ep.access, Access::Public));
+                    assert!(status == 200 || (status == 404 && ep.path.starts_with("/pkg/")), "{ctx}");
+                }
+            }
+            checked += 1;
+            // Mutating calls may have ended the session (sign-out) or changed nothing; sign in again.
+            if ep.mutating {
+                if let Some(r) = role {
+                    *client = app.client_as(*r).await;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, ENDPOINTS.len() * 5);
+});
+
+both_dbs!(cross_origin_writes_are_refused, |app| {
+    let admin = app.client_as(Role::Admin).await;
+    let before = app.audit_count().await;
+    for ep in ENDPOINTS.iter().filter(|e| e.method == "POST") {
+        let url = app.url(ep.path);
+        let cases: [(&str, Option<&str>, Option<&str>); 4] = [
+            ("foreign origin", Some("http://evil.example"), None),
+            ("no origin", None, None),
+            ("cross-site fetch", Some("http://evil.example"), Some("cross-site")),
+            ("same-site but not same-origin", Some(&app.base), Some("same-site")),
+        ];
+        for (what, origin, site) in cases {
+            let mut req = admin.post(&url).form(&[("username", "admin"), ("password", "x")]);
+            if let Some(o) = origin {
+                req = req.header("Origin", o);
+            }
+            if let Some(s) = site {
+                req = req.header("Sec-Fetch-Site", s);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 403, "{} with {what}", ep.path);
+            assert!(res.text().await.unwrap().contains("Cross-origin request refused"));
+        }
+        if ep.mutating {
+            // Mutating server functions never accept GET.
+            let res = app.get(&admin, ep.path).await;
+            assert_eq!(res.status(), 405, "GET {}", ep.path);
+        }
+    }
+    assert_eq!(app.audit_count().await, before, "nothing was written");
+    assert_eq!(app.get(&admin, "/").await.status(), 200, "the admin is still signed in");
+});

@@ -1,1 +1,211 @@
-fn main() {}
+//! Browser tests: headless Debian Chromium through chromedriver (W3C WebDriver).
+//! - hydrated: sign in, prove hydration (a filter handled client-side, no page load), sign out;
+//!   a screenshot is saved under target/test-artifacts/.
+//! - JavaScript disabled: sign in, create a user, sign out, with plain forms only.
+//! Both run on SQLite and on PostgreSQL.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use steward_tests::{Backend, TestApp};
+
+struct Driver {
+    child: Child,
+    _profile: PathGuard,
+}
+
+struct PathGuard(std::path::PathBuf);
+impl Drop for PathGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start(javascript: bool) -> (Driver, Client) {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (scripts/setup.sh --test installs Debian's chromium-driver)");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reqwest::get(format!("{url}/status")).await.is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let profile = std::env::temp_dir().join(format!("steward-chromium-{port}"));
+    let binary = ["/usr/lib/chromium/chromium", "/usr/bin/chromium"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("chromium installed");
+    let mut opts = serde_json::json!({
+        "binary": binary,
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--window-size=1280,900", format!("--user-data-dir={}", profile.display()),
+        ],
+    });
+    if !javascript {
+        opts["prefs"] = serde_json::json!({ "profile.managed_default_content_settings.javascript": 2 });
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "chrome".into());
+    caps.insert("goog:chromeOptions".into(), opts);
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&url)
+        .await
+        .expect("a Chromium session");
+    (Driver { child, _profile: PathGuard(profile) }, client)
+}
+
+async fn wait_for_path(c: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let url = c.current_url().await.unwrap();
+        if url.path() == path {
+            return;
+        }
+        assert!(Instant::now() < deadline, "expected to reach {path}, still at {url}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
+}
+
+async fn sign_in(c: &Client, app: &TestApp, user: &str) {
+    c.goto(&app.url("/login")).await.unwrap();
+    c.find(Locator::Css("#username")).await.unwrap().send_keys(user).await.unwrap();
+    c.find(Locator::Css("#password")).await.unwrap().send_keys(&app.password(user)).await.unwrap();
+    c.find(Locator::Css("#login-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_path(c, "/").await;
+}
+
+fn artifact(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let target = exe.ancestors().find(|p| p.ends_with("target")).unwrap_or(exe.parent().unwrap()).to_path_buf();
+    let dir = target.join("test-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+async fn hydrated_flow(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    assert!(steward_tests::site_root().is_some(), "the wasm bundle is built (scripts/build.sh --site-only)");
+    let (_driver, c) = start(true).await;
+    sign_in(&c, &app, "admin").await;
+    assert_eq!(text(&c, "h1").await, "Test organisation");
+
+    c.goto(&app.url("/admin/users")).await.unwrap();
+    assert_eq!(text(&c, "#user-count").await, "Showing 4 of 4 users");
+    // Mark this page: a full page load would wipe the mark.
+    c.execute("window.__stewardMark = 42; return null;", vec![]).await.unwrap();
+    let started = Instant::now();
+    let count = loop {
+        let input = c.find(Locator::Css("#user-filter")).await.unwrap();
+        input.clear().await.unwrap();
+        input.send_keys("auditor").await.unwrap();
+        let t = text(&c, "#user-count").await;
+        if t != "Showing 4 of 4 users" || started.elapsed() > Duration::from_secs(20) {
+            break t;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(count, "Showing 1 of 4 users", "the filter ran in the browser (hydrated)");
+    let mark = c.execute("return window.__stewardMark;", vec![]).await.unwrap();
+    assert_eq!(mark, serde_json::json!(42), "no page load happened: the change was client-side");
+    let visible = c
+        .execute("return [...document.querySelectorAll('tbody tr')].filter(r => !r.hidden).map(r => r.dataset.username);", vec![])
+        .await
+        .unwrap();
+    assert_eq!(visible, serde_json::json!(["auditor"]));
+    eprintln!("hydration: first client-side reaction {} ms after the page loaded", started.elapsed().as_millis());
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(artifact(&format!("browser-users-{backend:?}.png").to_lowercase()), png).unwrap();
+
+    // Sign out through the hydrated form; the server's redirect loads the sign-in page.
+    c.find(Locator::Css("form[action='/api/logout'] button")).await.unwrap().click().await.unwrap();
+    wait_for_path(&c, "/login").await;
+    c.goto(&app.url("/admin/users")).await.unwrap();
+    wait_for_path(&c, "/login").await;
+    c.close().await.unwrap();
+    app.stop().await;
+}
+
+async fn no_javascript_flow(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let (_driver, c) = start(false).await;
+    // With JavaScript off, a wrong password comes back as a rendered error.
+    c.goto(&app.url("/login")).await.unwrap();
+    c.find(Locator::Css("#username")).await.unwrap().send_keys("admin").await.unwrap();
+    c.find(Locator::Css("#password")).await.unwrap().send_keys("definitely wrong").await.unwrap();
+    c.find(Locator::Css("#login-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while c.find(Locator::Css("p.error")).await.is_err() {
+        assert!(Instant::now() < deadline, "no error shown");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(text(&c, "p.error").await, "Invalid username or password.");
+    sign_in(&c, &app, "admin").await;
+    c.goto(&app.url("/admin/users")).await.unwrap();
+    for (css, value) in [
+        ("#new-username", "nojs.user"),
+        ("#new-display", "Plain Form Person"),
+        ("#new-password", "hollow violet engine 5"),
+    ] {
+        c.find(Locator::Css(css)).await.unwrap().send_keys(value).await.unwrap();
+    }
+    c.find(Locator::Css("#create-user-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let src = c.source().await.unwrap();
+        if src.contains("Plain Form Person") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the new user did not appear");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(artifact(&format!("browser-nojs-{backend:?}.png").to_lowercase()), png).unwrap();
+    c.find(Locator::Css("form[action='/api/logout'] button")).await.unwrap().click().await.unwrap();
+    wait_for_path(&c, "/login").await;
+    c.close().await.unwrap();
+    assert!(app.audit_actions().await.contains(&"user.create".to_string()));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hydrated_sign_in_filter_sign_out_sqlite() {
+    hydrated_flow(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hydrated_sign_in_filter_sign_out_postgres() {
+    hydrated_flow(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_without_javascript_sqlite() {
+    no_javascript_flow(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_without_javascript_postgres() {
+    no_javascript_flow(Backend::Postgres).await;
+}

@@ -2,6 +2,7 @@
 //! - hydrated: sign in, prove hydration (a filter handled client-side, no page load), sign out;
 //!   a screenshot is saved under target/test-artifacts/.
 //! - JavaScript disabled: sign in, create a user, sign out, with plain forms only.
+//!
 //! Both run on SQLite and on PostgreSQL.
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -29,7 +30,11 @@ impl Drop for Driver {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn start(javascript: bool) -> (Driver, Client) {
@@ -60,7 +65,8 @@ async fn start(javascript: bool) -> (Driver, Client) {
         ],
     });
     if !javascript {
-        opts["prefs"] = serde_json::json!({ "profile.managed_default_content_settings.javascript": 2 });
+        opts["prefs"] =
+            serde_json::json!({ "profile.managed_default_content_settings.javascript": 2 });
     }
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), "chrome".into());
@@ -70,7 +76,13 @@ async fn start(javascript: bool) -> (Driver, Client) {
         .connect(&url)
         .await
         .expect("a Chromium session");
-    (Driver { child, _profile: PathGuard(profile) }, client)
+    (
+        Driver {
+            child,
+            _profile: PathGuard(profile),
+        },
+        client,
+    )
 }
 
 async fn wait_for_path(c: &Client, path: &str) {
@@ -80,34 +92,66 @@ async fn wait_for_path(c: &Client, path: &str) {
         if url.path() == path {
             return;
         }
-        assert!(Instant::now() < deadline, "expected to reach {path}, still at {url}");
+        assert!(
+            Instant::now() < deadline,
+            "expected to reach {path}, still at {url}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
 }
 
 async fn sign_in(c: &Client, app: &TestApp, user: &str) {
     c.goto(&app.url("/login")).await.unwrap();
-    c.find(Locator::Css("#username")).await.unwrap().send_keys(user).await.unwrap();
-    c.find(Locator::Css("#password")).await.unwrap().send_keys(&app.password(user)).await.unwrap();
-    c.find(Locator::Css("#login-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#username"))
+        .await
+        .unwrap()
+        .send_keys(user)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(&app.password(user))
+        .await
+        .unwrap();
+    c.find(Locator::Css("#login-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for_path(c, "/").await;
 }
 
 fn artifact(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let target = exe.ancestors().find(|p| p.ends_with("target")).unwrap_or(exe.parent().unwrap()).to_path_buf();
+    let target = exe
+        .ancestors()
+        .find(|p| p.ends_with("target"))
+        .unwrap_or(exe.parent().unwrap())
+        .to_path_buf();
     let dir = target.join("test-artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
 
 async fn hydrated_flow(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
-    assert!(steward_tests::site_root().is_some(), "the wasm bundle is built (scripts/build.sh --site-only)");
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    assert!(
+        steward_tests::site_root().is_some(),
+        "the wasm bundle is built (scripts/build.sh --site-only)"
+    );
     let (_driver, c) = start(true).await;
     sign_in(&c, &app, "admin").await;
     assert_eq!(text(&c, "h1").await, "Test organisation");
@@ -115,7 +159,9 @@ async fn hydrated_flow(backend: Backend) {
     c.goto(&app.url("/admin/users")).await.unwrap();
     assert_eq!(text(&c, "#user-count").await, "Showing 4 of 4 users");
     // Mark this page: a full page load would wipe the mark.
-    c.execute("window.__stewardMark = 42; return null;", vec![]).await.unwrap();
+    c.execute("window.__stewardMark = 42; return null;", vec![])
+        .await
+        .unwrap();
     let started = Instant::now();
     let count = loop {
         let input = c.find(Locator::Css("#user-filter")).await.unwrap();
@@ -127,20 +173,42 @@ async fn hydrated_flow(backend: Backend) {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert_eq!(count, "Showing 1 of 4 users", "the filter ran in the browser (hydrated)");
-    let mark = c.execute("return window.__stewardMark;", vec![]).await.unwrap();
-    assert_eq!(mark, serde_json::json!(42), "no page load happened: the change was client-side");
+    assert_eq!(
+        count, "Showing 1 of 4 users",
+        "the filter ran in the browser (hydrated)"
+    );
+    let mark = c
+        .execute("return window.__stewardMark;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        mark,
+        serde_json::json!(42),
+        "no page load happened: the change was client-side"
+    );
     let visible = c
         .execute("return [...document.querySelectorAll('tbody tr')].filter(r => !r.hidden).map(r => r.dataset.username);", vec![])
         .await
         .unwrap();
     assert_eq!(visible, serde_json::json!(["auditor"]));
-    eprintln!("hydration: first client-side reaction {} ms after the page loaded", started.elapsed().as_millis());
+    eprintln!(
+        "hydration: first client-side reaction {} ms after the page loaded",
+        started.elapsed().as_millis()
+    );
     let png = c.screenshot().await.unwrap();
-    std::fs::write(artifact(&format!("browser-users-{backend:?}.png").to_lowercase()), png).unwrap();
+    std::fs::write(
+        artifact(&format!("browser-users-{backend:?}.png").to_lowercase()),
+        png,
+    )
+    .unwrap();
 
     // Sign out through the hydrated form; the server's redirect loads the sign-in page.
-    c.find(Locator::Css("form[action='/api/logout'] button")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("form[action='/api/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for_path(&c, "/login").await;
     c.goto(&app.url("/admin/users")).await.unwrap();
     wait_for_path(&c, "/login").await;
@@ -149,13 +217,30 @@ async fn hydrated_flow(backend: Backend) {
 }
 
 async fn no_javascript_flow(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
     let (_driver, c) = start(false).await;
     // With JavaScript off, a wrong password comes back as a rendered error.
     c.goto(&app.url("/login")).await.unwrap();
-    c.find(Locator::Css("#username")).await.unwrap().send_keys("admin").await.unwrap();
-    c.find(Locator::Css("#password")).await.unwrap().send_keys("definitely wrong").await.unwrap();
-    c.find(Locator::Css("#login-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#username"))
+        .await
+        .unwrap()
+        .send_keys("admin")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys("definitely wrong")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#login-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while c.find(Locator::Css("p.error")).await.is_err() {
         assert!(Instant::now() < deadline, "no error shown");
@@ -169,9 +254,19 @@ async fn no_javascript_flow(backend: Backend) {
         ("#new-display", "Plain Form Person"),
         ("#new-password", "hollow violet engine 5"),
     ] {
-        c.find(Locator::Css(css)).await.unwrap().send_keys(value).await.unwrap();
+        c.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
     }
-    c.find(Locator::Css("#create-user-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#create-user-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let src = c.source().await.unwrap();
@@ -182,11 +277,23 @@ async fn no_javascript_flow(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let png = c.screenshot().await.unwrap();
-    std::fs::write(artifact(&format!("browser-nojs-{backend:?}.png").to_lowercase()), png).unwrap();
-    c.find(Locator::Css("form[action='/api/logout'] button")).await.unwrap().click().await.unwrap();
+    std::fs::write(
+        artifact(&format!("browser-nojs-{backend:?}.png").to_lowercase()),
+        png,
+    )
+    .unwrap();
+    c.find(Locator::Css("form[action='/api/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for_path(&c, "/login").await;
     c.close().await.unwrap();
-    assert!(app.audit_actions().await.contains(&"user.create".to_string()));
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"user.create".to_string()));
     app.stop().await;
 }
 

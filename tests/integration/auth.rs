@@ -4,17 +4,27 @@ use time::Duration;
 both_dbs!(login_sets_a_hardened_session_cookie, |app| {
     let c = app.client();
     let res = app.login(&c, "admin", &app.password("admin")).await;
-    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+    assert!(
+        res.status().is_success() || res.status().is_redirection(),
+        "{}",
+        res.status()
+    );
     let cookie = session_cookie(&res).expect("session cookie");
     assert!(cookie.starts_with("steward_session="), "{cookie}");
     for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=28800"] {
         assert!(cookie.contains(attr), "{attr} missing in {cookie}");
     }
-    assert!(!cookie.contains("Secure"), "plain http must not set Secure: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http must not set Secure: {cookie}"
+    );
     assert_eq!(cookie_value(&cookie).len(), 64);
     // The stored value is the token's hash, never the token.
     let pool = app.db.pool().await;
-    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(&pool).await.unwrap();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sessions")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
     assert!(!stored.contains(&cookie_value(&cookie)));
     assert!(stored.contains(&app::util::sha256_hex(cookie_value(&cookie).as_bytes())));
     let res = app.get(&c, "/").await;
@@ -38,15 +48,26 @@ both_dbs!(unknown_user_and_wrong_password_answer_alike, |app| {
     assert_eq!(mid - before, 1);
     assert_eq!(hasher.verifications() - mid, 1);
     let actions = app.audit_actions().await;
-    assert_eq!(actions.iter().filter(|a| *a == "auth.login_failed").count(), 2);
+    assert_eq!(
+        actions.iter().filter(|a| *a == "auth.login_failed").count(),
+        2
+    );
 });
 
 both_dbs!(a_new_session_id_at_every_login_and_logout_ends_it, |app| {
     let c = app.client();
-    let t1 = cookie_value(&session_cookie(&app.login(&c, "finance", &app.password("finance")).await).unwrap());
-    let t2 = cookie_value(&session_cookie(&app.login(&c, "finance", &app.password("finance")).await).unwrap());
+    let t1 = cookie_value(
+        &session_cookie(&app.login(&c, "finance", &app.password("finance")).await).unwrap(),
+    );
+    let t2 = cookie_value(
+        &session_cookie(&app.login(&c, "finance", &app.password("finance")).await).unwrap(),
+    );
     assert_ne!(t1, t2);
-    assert_eq!(get_with_token(&app, "/", &t1).await.status(), 303, "the old session must be gone");
+    assert_eq!(
+        get_with_token(&app, "/", &t1).await.status(),
+        303,
+        "the old session must be gone"
+    );
     assert_eq!(get_with_token(&app, "/", &t2).await.status(), 200);
     let res = app.call(&c, "/api/logout", &[]).await;
     assert!(res.status().is_success() || res.status().is_redirection());
@@ -63,9 +84,17 @@ both_dbs!(idle_and_absolute_timeouts_end_sessions, |app| {
     let idle = app.client_as(Role::Compliance).await;
     let busy = app.client_as(Role::Finance).await;
     clock.advance(Duration::minutes(29));
-    assert_eq!(app.get(&idle, "/").await.status(), 200, "29 minutes idle is fine");
+    assert_eq!(
+        app.get(&idle, "/").await.status(),
+        200,
+        "29 minutes idle is fine"
+    );
     clock.advance(Duration::minutes(31));
-    assert_eq!(app.get(&idle, "/").await.status(), 303, "31 minutes idle ends the session");
+    assert_eq!(
+        app.get(&idle, "/").await.status(),
+        303,
+        "31 minutes idle ends the session"
+    );
     // Active every 25 minutes: survives until 8 hours after sign-in, not beyond.
     let busy2 = app.client_as(Role::Finance).await;
     let _ = busy;
@@ -77,58 +106,124 @@ both_dbs!(idle_and_absolute_timeouts_end_sessions, |app| {
     assert_eq!(app.get(&busy2, "/").await.status(), 303);
 });
 
-both_dbs!(throttling_is_per_account_and_per_address_and_never_permanent, |app| {
-    let owner = app.client_as(Role::Finance).await; // holds a trusted-device cookie now
-    let attacker = app.client();
-    for _ in 0..5 {
-        let r = app.login(&attacker, "finance", "guessing wrongly 123").await;
-        assert_eq!(r.status(), 422);
-    }
-    // Locked for strangers, even with the right password…
-    let stranger = app.client();
-    let r = app.login(&stranger, "finance", &app.password("finance")).await;
-    assert_eq!(r.status(), 429);
-    let err: app::error::AppError = r.json().await.unwrap();
-    assert_eq!(err.to_string(), "Too many attempts. Try again in 15 minute(s).");
-    assert!(app.audit_actions().await.contains(&"auth.login_throttled".to_string()));
-    // …but not for the owner's browser, which signed in before.
-    let r = app.login(&owner, "finance", &app.password("finance")).await;
-    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
-    // Other accounts are unaffected, and the lock ends when the window slides past.
-    let r = app.login(&app.client(), "compliance", &app.password("compliance")).await;
-    assert_eq!(r.status(), 200);
-    app.state().app.clock.advance(Duration::minutes(16));
-    let r = app.login(&app.client(), "finance", &app.password("finance")).await;
-    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+both_dbs!(
+    throttling_is_per_account_and_per_address_and_never_permanent,
+    |app| {
+        let owner = app.client_as(Role::Finance).await; // holds a trusted-device cookie now
+        let attacker = app.client();
+        for _ in 0..5 {
+            let r = app
+                .login(&attacker, "finance", "guessing wrongly 123")
+                .await;
+            assert_eq!(r.status(), 422);
+        }
+        // Locked for strangers, even with the right password…
+        let stranger = app.client();
+        let r = app
+            .login(&stranger, "finance", &app.password("finance"))
+            .await;
+        assert_eq!(r.status(), 429);
+        let err: app::error::AppError = r.json().await.unwrap();
+        assert_eq!(
+            err.to_string(),
+            "Too many attempts. Try again in 15 minute(s)."
+        );
+        assert!(app
+            .audit_actions()
+            .await
+            .contains(&"auth.login_throttled".to_string()));
+        // …but not for the owner's browser, which signed in before.
+        let r = app.login(&owner, "finance", &app.password("finance")).await;
+        assert!(
+            r.status().is_success() || r.status().is_redirection(),
+            "{}",
+            r.status()
+        );
+        // Other accounts are unaffected, and the lock ends when the window slides past.
+        let r = app
+            .login(&app.client(), "compliance", &app.password("compliance"))
+            .await;
+        assert_eq!(r.status(), 200);
+        app.state().app.clock.advance(Duration::minutes(16));
+        let r = app
+            .login(&app.client(), "finance", &app.password("finance"))
+            .await;
+        assert!(
+            r.status().is_success() || r.status().is_redirection(),
+            "{}",
+            r.status()
+        );
 
-    // Per address: 20 failures across accounts lock this address out.
-    for i in 0..20 {
-        let r = app.login(&attacker, &format!("someone{i}"), "guessing wrongly 123").await;
-        assert_eq!(r.status(), 422, "attempt {i}");
+        // Per address: 20 failures across accounts lock this address out.
+        for i in 0..20 {
+            let r = app
+                .login(&attacker, &format!("someone{i}"), "guessing wrongly 123")
+                .await;
+            assert_eq!(r.status(), 422, "attempt {i}");
+        }
+        let r = app
+            .login(&app.client(), "auditor", &app.password("auditor"))
+            .await;
+        assert_eq!(r.status(), 429);
     }
-    let r = app.login(&app.client(), "auditor", &app.password("auditor")).await;
-    assert_eq!(r.status(), 429);
-});
+);
 
 both_dbs!(forms_work_without_javascript, |app| {
     let c = app.client();
     // A failed sign-in redirects back to the form with the error, which the page renders.
-    let r = app.form_post(&c, "/api/login", "/login", &[("username", "admin"), ("password", "wrong password here"), ("next", "")]).await;
+    let r = app
+        .form_post(
+            &c,
+            "/api/login",
+            "/login",
+            &[
+                ("username", "admin"),
+                ("password", "wrong password here"),
+                ("next", ""),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 302);
     let loc = r.headers()["location"].to_str().unwrap().to_string();
     assert!(loc.contains("__err="), "{loc}");
-    let page = app.get(&c, loc.trim_start_matches(&app.base)).await.text().await.unwrap();
-    assert!(page.contains("Invalid username or password."), "error not rendered without JS");
+    let page = app
+        .get(&c, loc.trim_start_matches(&app.base))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Invalid username or password."),
+        "error not rendered without JS"
+    );
     // A good one redirects to `next` with the cookie.
     let r = app
-        .form_post(&c, "/api/login", "/login", &[("username", "admin"), ("password", &app.password("admin")), ("next", "/audit")])
+        .form_post(
+            &c,
+            "/api/login",
+            "/login",
+            &[
+                ("username", "admin"),
+                ("password", &app.password("admin")),
+                ("next", "/audit"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 302);
     assert_eq!(r.headers()["location"], "/audit");
     assert!(session_cookie(&r).is_some());
     // An off-site `next` is ignored.
     let r = app
-        .form_post(&c, "/api/login", "/login", &[("username", "admin"), ("password", &app.password("admin")), ("next", "//evil.example/")])
+        .form_post(
+            &c,
+            "/api/login",
+            "/login",
+            &[
+                ("username", "admin"),
+                ("password", &app.password("admin")),
+                ("next", "//evil.example/"),
+            ],
+        )
         .await;
     assert_eq!(r.headers()["location"], "/");
     // Create a user with a plain form post.
@@ -149,7 +244,16 @@ both_dbs!(forms_work_without_javascript, |app| {
         .await;
     assert_eq!(r.status(), 302);
     let loc = r.headers()["location"].to_str().unwrap().to_string();
-    assert_eq!(loc.trim_end_matches('?'), app.url("/admin/users"), "{}", app.get(&c, loc.trim_start_matches(&app.base)).await.text().await.unwrap());
+    assert_eq!(
+        loc.trim_end_matches('?'),
+        app.url("/admin/users"),
+        "{}",
+        app.get(&c, loc.trim_start_matches(&app.base))
+            .await
+            .text()
+            .await
+            .unwrap()
+    );
     let page = app.get(&c, "/admin/users").await.text().await.unwrap();
     assert!(page.contains("Dana Reviewer"));
     // Sign out with a plain form post.
@@ -164,31 +268,78 @@ both_dbs!(password_change_ends_other_sessions, |app| {
     let b = app.client_as(Role::Compliance).await;
     let old = app.password("compliance");
     let r = app
-        .call(&a, "/api/change_password", &[("current_password", "wrong"), ("new_password", "x"), ("confirm_password", "x")])
+        .call(
+            &a,
+            "/api/change_password",
+            &[
+                ("current_password", "wrong"),
+                ("new_password", "x"),
+                ("confirm_password", "x"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 422);
     let r = app
-        .call(&a, "/api/change_password", &[("current_password", &old), ("new_password", "password12345"), ("confirm_password", "password12345")])
+        .call(
+            &a,
+            "/api/change_password",
+            &[
+                ("current_password", &old),
+                ("new_password", "password12345"),
+                ("confirm_password", "password12345"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("commonly used"));
     let new = "quiet harbour violet 1987";
     let r = app
-        .call(&a, "/api/change_password", &[("current_password", &old), ("new_password", new), ("confirm_password", new)])
+        .call(
+            &a,
+            "/api/change_password",
+            &[
+                ("current_password", &old),
+                ("new_password", new),
+                ("confirm_password", new),
+            ],
+        )
         .await;
-    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
-    assert_eq!(app.get(&a, "/").await.status(), 200, "this browser stays signed in");
-    assert_eq!(app.get(&b, "/").await.status(), 303, "the other session ended");
-    assert_eq!(app.login(&app.client(), "compliance", &old).await.status(), 422);
-    assert_eq!(app.login(&app.client(), "compliance", new).await.status(), 200);
-    assert!(app.audit_actions().await.contains(&"user.password_change".to_string()));
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    assert_eq!(
+        app.get(&a, "/").await.status(),
+        200,
+        "this browser stays signed in"
+    );
+    assert_eq!(
+        app.get(&b, "/").await.status(),
+        303,
+        "the other session ended"
+    );
+    assert_eq!(
+        app.login(&app.client(), "compliance", &old).await.status(),
+        422
+    );
+    assert_eq!(
+        app.login(&app.client(), "compliance", new).await.status(),
+        200
+    );
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"user.password_change".to_string()));
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_public_url_hardens_cookie_and_adds_hsts() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |o| o.public_url = Some("https://steward.example".into()))
-        .await
-        .unwrap();
+    let app = TestApp::spawn_with(Backend::Sqlite, |o| {
+        o.public_url = Some("https://steward.example".into())
+    })
+    .await
+    .unwrap();
     let c = app.client();
     let res = c
         .post(app.url("/api/login"))
@@ -205,8 +356,13 @@ async fn https_public_url_hardens_cookie_and_adds_hsts() {
         .find(|v| v.starts_with("__Host-steward_session="))
         .expect("__Host- cookie");
     assert!(cookie.contains("; Secure"), "{cookie}");
-    assert!(res.headers()["strict-transport-security"].to_str().unwrap().contains("max-age=63072000"));
+    assert!(res.headers()["strict-transport-security"]
+        .to_str()
+        .unwrap()
+        .contains("max-age=63072000"));
     // Requests from the bound address are now cross-origin.
-    let res = app.login(&app.client(), "admin", &app.password("admin")).await;
+    let res = app
+        .login(&app.client(), "admin", &app.password("admin"))
+        .await;
     assert_eq!(res.status(), 403);
 }

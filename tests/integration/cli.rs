@@ -7,7 +7,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn wait_ready(base: &str) {
@@ -24,7 +28,9 @@ async fn wait_ready(base: &str) {
 }
 
 async fn serve_and_stop(backend: Backend) {
-    let Some(db) = steward_tests::TestDb::new(backend).await else { return };
+    let Some(db) = steward_tests::TestDb::new(backend).await else {
+        return;
+    };
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let dir = std::env::temp_dir().join(format!("steward-cli-{port}"));
@@ -61,7 +67,10 @@ async fn serve_and_stop(backend: Backend) {
     for role in ["compliance", "finance", "auditor"] {
         assert!(banner.contains(role), "demo user {role} printed");
     }
-    let c = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
     let r = c
         .post(format!("{base}/api/login"))
         .header("Origin", &base)
@@ -70,9 +79,17 @@ async fn serve_and_stop(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let r = c.get(format!("{base}/")).header("X-Request-Id", "cli-test-42").send().await.unwrap();
+    let r = c
+        .get(format!("{base}/"))
+        .header("X-Request-Id", "cli-test-42")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().contains("Administrator"), "the bundle-less page still renders");
+    assert!(
+        r.text().await.unwrap().contains("Administrator"),
+        "the bundle-less page still renders"
+    );
 
     // SIGTERM: stops gracefully with exit code 0.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
@@ -86,7 +103,12 @@ async fn serve_and_stop(backend: Backend) {
     };
     assert!(status.success(), "{status:?}");
     let mut logs = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
     let request_line = logs
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -96,7 +118,11 @@ async fn serve_and_stop(backend: Backend) {
     assert!(logs.contains("shutting down"), "{logs}");
 
     // A second start does not set up again; --no-demo applies only to empty databases.
-    let out = Command::new(steward_tests::steward_bin()).arg("verify-audit").env("DATABASE_URL", &db.url).output().unwrap();
+    let out = Command::new(steward_tests::steward_bin())
+        .arg("verify-audit")
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let out = Command::new(steward_tests::steward_bin())
         .args(["create-admin", "--username", "ops-admin"])
@@ -104,7 +130,11 @@ async fn serve_and_stop(backend: Backend) {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("Password (shown once): "), "{text}");
     let out = Command::new(steward_tests::steward_bin())
         .args(["create-admin", "--username", "ops-admin"])
@@ -137,7 +167,10 @@ async fn no_demo_creates_only_the_admin_and_sqlite_file_appears() {
     .unwrap();
     assert_eq!(app.first_run.users.len(), 1);
     assert_eq!(app.first_run.users[0].username, "admin");
-    assert!(dir.join("nested/steward.db").is_file(), "database file created on first run");
+    assert!(
+        dir.join("nested/steward.db").is_file(),
+        "database file created on first run"
+    );
     app.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }

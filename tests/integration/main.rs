@@ -22,7 +22,13 @@ pub fn session_cookie(res: &reqwest::Response) -> Option<String> {
 }
 
 pub fn cookie_value(set_cookie: &str) -> String {
-    set_cookie.split(';').next().unwrap_or_default().split_once('=').map(|(_, v)| v.to_string()).unwrap_or_default()
+    set_cookie
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .split_once('=')
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default()
 }
 
 /// A GET with exactly this session token and no cookie store.

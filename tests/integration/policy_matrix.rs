@@ -6,7 +6,15 @@ use std::collections::BTreeSet;
 
 fn concrete(path: &str) -> String {
     path.split('/')
-        .map(|s| if s.starts_with('*') { "steward.css" } else if s.starts_with(':') { "1" } else { s })
+        .map(|s| {
+            if s.starts_with('*') {
+                "steward.css"
+            } else if s.starts_with(':') {
+                "1"
+            } else {
+                s
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -32,10 +40,17 @@ async fn every_route_and_server_function_has_a_policy_entry() {
             }
         }
     }
-    assert!(missing.is_empty(), "endpoints without a policy entry: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "endpoints without a policy entry: {missing:?}"
+    );
     // And the table names nothing that does not exist (no stale entries).
     for e in ENDPOINTS.iter().filter(|e| e.path.starts_with("/api/")) {
-        assert!(fns.iter().any(|(p, _)| p == e.path), "policy entry {} has no server function", e.path);
+        assert!(
+            fns.iter().any(|(p, _)| p == e.path),
+            "policy entry {} has no server function",
+            e.path
+        );
     }
 }
 
@@ -60,15 +75,26 @@ both_dbs!(role_matrix_matches_the_policy_table, |app| {
                 (Kind::Page, true, _) => assert_eq!(status, 200, "{ctx}"),
                 (Kind::Page, false, false) => {
                     assert_eq!(status, 303, "{ctx}");
-                    assert!(res.headers()["location"].to_str().unwrap().starts_with("/login"), "{ctx}");
+                    assert!(
+                        res.headers()["location"]
+                            .to_str()
+                            .unwrap()
+                            .starts_with("/login"),
+                        "{ctx}"
+                    );
                 }
                 (Kind::Page, false, true) => assert_eq!(status, 403, "{ctx}"),
-                (Kind::Api, true, _) => assert!(status != 401 && status != 403 && status != 404, "{ctx}"),
+                (Kind::Api, true, _) => {
+                    assert!(status != 401 && status != 403 && status != 404, "{ctx}")
+                }
                 (Kind::Api, false, false) => assert_eq!(status, 401, "{ctx}"),
                 (Kind::Api, false, true) => assert_eq!(status, 403, "{ctx}"),
                 (Kind::Asset, _, _) => {
                     assert!(matches!(ep.access, Access::Public));
-                    assert!(status == 200 || (status == 404 && ep.path.starts_with("/pkg/")), "{ctx}");
+                    assert!(
+                        status == 200 || (status == 404 && ep.path.starts_with("/pkg/")),
+                        "{ctx}"
+                    );
                 }
             }
             checked += 1;
@@ -91,11 +117,21 @@ both_dbs!(cross_origin_writes_are_refused, |app| {
         let cases: [(&str, Option<&str>, Option<&str>); 4] = [
             ("foreign origin", Some("http://evil.example"), None),
             ("no origin", None, None),
-            ("cross-site fetch", Some("http://evil.example"), Some("cross-site")),
-            ("same-site but not same-origin", Some(&app.base), Some("same-site")),
+            (
+                "cross-site fetch",
+                Some("http://evil.example"),
+                Some("cross-site"),
+            ),
+            (
+                "same-site but not same-origin",
+                Some(&app.base),
+                Some("same-site"),
+            ),
         ];
         for (what, origin, site) in cases {
-            let mut req = admin.post(&url).form(&[("username", "admin"), ("password", "x")]);
+            let mut req = admin
+                .post(&url)
+                .form(&[("username", "admin"), ("password", "x")]);
             if let Some(o) = origin {
                 req = req.header("Origin", o);
             }
@@ -104,7 +140,11 @@ both_dbs!(cross_origin_writes_are_refused, |app| {
             }
             let res = req.send().await.unwrap();
             assert_eq!(res.status(), 403, "{} with {what}", ep.path);
-            assert!(res.text().await.unwrap().contains("Cross-origin request refused"));
+            assert!(res
+                .text()
+                .await
+                .unwrap()
+                .contains("Cross-origin request refused"));
         }
         if ep.mutating {
             // Mutating server functions never accept GET.
@@ -113,5 +153,9 @@ both_dbs!(cross_origin_writes_are_refused, |app| {
         }
     }
     assert_eq!(app.audit_count().await, before, "nothing was written");
-    assert_eq!(app.get(&admin, "/").await.status(), 200, "the admin is still signed in");
+    assert_eq!(
+        app.get(&admin, "/").await.status(),
+        200,
+        "the admin is still signed in"
+    );
 });

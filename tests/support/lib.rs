@@ -25,7 +25,9 @@ pub fn pg_admin_url() -> String {
 }
 
 fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
 }
 
 fn random_name(prefix: &str) -> String {
@@ -49,7 +51,12 @@ impl TestDb {
                 let dir = std::env::temp_dir().join(random_name("steward-test-"));
                 std::fs::create_dir_all(&dir).expect("temp dir");
                 let url = format!("sqlite://{}", dir.join("steward.db").display());
-                Some(TestDb { backend, url, dir: Some(dir), pg_name: None })
+                Some(TestDb {
+                    backend,
+                    url,
+                    dir: Some(dir),
+                    pg_name: None,
+                })
             }
             Backend::Postgres => {
                 sqlx::any::install_default_drivers();
@@ -59,7 +66,10 @@ impl TestDb {
                     Ok(p) => p,
                     Err(e) => {
                         if in_ci() {
-                            panic!("PostgreSQL at {} is unreachable in CI: {e}", app::db::redact_url(&admin));
+                            panic!(
+                                "PostgreSQL at {} is unreachable in CI: {e}",
+                                app::db::redact_url(&admin)
+                            );
                         }
                         eprintln!(
                             "\n!!!!!!!! SKIPPING PostgreSQL test: {} unreachable ({e}). \
@@ -75,15 +85,25 @@ impl TestDb {
                     .await
                     .expect("create test database");
                 pool.close().await;
-                let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
-                Some(TestDb { backend, url: format!("{base}/{name}"), dir: None, pg_name: Some(name) })
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_string())
+                    .unwrap_or(admin.clone());
+                Some(TestDb {
+                    backend,
+                    url: format!("{base}/{name}"),
+                    dir: None,
+                    pg_name: Some(name),
+                })
             }
         }
     }
 
     pub async fn pool(&self) -> sqlx::AnyPool {
         sqlx::any::install_default_drivers();
-        sqlx::AnyPool::connect(&self.url).await.expect("connect to test database")
+        sqlx::AnyPool::connect(&self.url)
+            .await
+            .expect("connect to test database")
     }
 }
 
@@ -96,11 +116,17 @@ impl Drop for TestDb {
             // Drop runs outside any runtime we may block: use a thread with its own.
             let admin = pg_admin_url();
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
                 rt.block_on(async move {
                     sqlx::any::install_default_drivers();
                     let pool = sqlx::AnyPool::connect(&admin).await.ok()?;
-                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&pool).await.ok()?;
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&pool)
+                        .await
+                        .ok()?;
                     pool.close().await;
                     Some(())
                 })
@@ -123,9 +149,14 @@ impl TestApp {
         Self::spawn_with(backend, |_| {}).await
     }
 
-    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut ServeOptions)) -> Option<TestApp> {
+    pub async fn spawn_with(
+        backend: Backend,
+        tweak: impl FnOnce(&mut ServeOptions),
+    ) -> Option<TestApp> {
         let db = TestDb::new(backend).await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let mut opts = ServeOptions {
             database_url: db.url.clone(),
             public_url: None,
@@ -136,10 +167,20 @@ impl TestApp {
             print_credentials: false,
         };
         tweak(&mut opts);
-        let running = server::start(opts, listener, std::future::pending()).await.expect("server starts");
+        let running = server::start(opts, listener, std::future::pending())
+            .await
+            .expect("server starts");
         let base = format!("http://{}", running.addr);
-        let first_run = running.first_run.clone().expect("fresh database bootstraps");
-        Some(TestApp { base, running: Some(running), first_run, db })
+        let first_run = running
+            .first_run
+            .clone()
+            .expect("fresh database bootstraps");
+        Some(TestApp {
+            base,
+            running: Some(running),
+            first_run,
+            db,
+        })
     }
 
     pub fn state(&self) -> &server::ServerState {
@@ -179,7 +220,12 @@ impl TestApp {
     }
 
     /// POSTs a server function as the hydrated page does (fetch, same origin).
-    pub async fn call(&self, client: &reqwest::Client, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
         client
             .post(self.url(path))
             .header("Origin", &self.base)
@@ -209,8 +255,18 @@ impl TestApp {
             .expect("request")
     }
 
-    pub async fn login(&self, client: &reqwest::Client, username: &str, password: &str) -> reqwest::Response {
-        self.call(client, "/api/login", &[("username", username), ("password", password)]).await
+    pub async fn login(
+        &self,
+        client: &reqwest::Client,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.call(
+            client,
+            "/api/login",
+            &[("username", username), ("password", password)],
+        )
+        .await
     }
 
     /// A client signed in as the demo user of `role`.
@@ -218,7 +274,11 @@ impl TestApp {
         let c = self.client();
         let u = Self::username(role);
         let res = self.login(&c, u, &self.password(u)).await;
-        assert!(res.status().is_success() || res.status().is_redirection(), "login as {u}: {}", res.status());
+        assert!(
+            res.status().is_success() || res.status().is_redirection(),
+            "login as {u}: {}",
+            res.status()
+        );
         c
     }
 
@@ -228,14 +288,20 @@ impl TestApp {
 
     pub async fn audit_actions(&self) -> Vec<String> {
         let pool = self.db.pool().await;
-        let v = sqlx::query_scalar("SELECT action FROM audit_events ORDER BY seq").fetch_all(&pool).await.expect("audit");
+        let v = sqlx::query_scalar("SELECT action FROM audit_events ORDER BY seq")
+            .fetch_all(&pool)
+            .await
+            .expect("audit");
         pool.close().await;
         v
     }
 
     pub async fn audit_count(&self) -> i64 {
         let pool = self.db.pool().await;
-        let n = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events").fetch_one(&pool).await.expect("count");
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
         pool.close().await;
         n
     }
@@ -250,7 +316,9 @@ impl TestApp {
 /// target/site, found from the test binary's location (target/debug/deps/…).
 pub fn site_root() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
-    let target = exe.ancestors().find(|p| p.join("site").join("pkg").is_dir())?;
+    let target = exe
+        .ancestors()
+        .find(|p| p.join("site").join("pkg").is_dir())?;
     Some(target.join("site"))
 }
 

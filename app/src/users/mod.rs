@@ -114,7 +114,7 @@ fn RoleSelect(name: &'static str, id: String, selected: Option<Role>) -> impl In
     }
 }
 
-fn action_error<T: Clone + Send + Sync + 'static>(
+fn action_error<T>(
     a: ServerAction<T>,
 ) -> impl Fn() -> Option<AnyView> + Copy
 where

@@ -130,20 +130,18 @@ pub async fn create(
         now,
     )
     .await?;
-    tx.audit(
-        ctx.event(
-            "user.create",
-            "user",
-            id,
-            format!(
+    tx.audit(ctx.event(
+        "user.create",
+        "user",
+        id,
+        format!(
                 "created '{username}': role {role}, name '{display}'{}",
                 access
                     .as_deref()
                     .map(|a| format!(", access until {}", access_until_date(a)))
                     .unwrap_or_default()
             ),
-        ),
-    )
+    ))
     .await?;
     tx.commit().await?;
     Ok(id)

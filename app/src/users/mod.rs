@@ -114,9 +114,7 @@ fn RoleSelect(name: &'static str, id: String, selected: Option<Role>) -> impl In
     }
 }
 
-fn action_error<T>(
-    a: ServerAction<T>,
-) -> impl Fn() -> Option<AnyView> + Copy
+fn action_error<T>(a: ServerAction<T>) -> impl Fn() -> Option<AnyView> + Copy
 where
     T: leptos::server_fn::ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
 {

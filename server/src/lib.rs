@@ -70,12 +70,7 @@ impl Running {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        let res = self
-            .task
-            .await
-            .map_err(|e| ServerError::Config(e.to_string()))?;
-        self.state.app.db.close().await;
-        Ok(res?)
+        self.wait().await
     }
 
     /// Waits until the server stops on its own (after a signal).

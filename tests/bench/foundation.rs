@@ -1,0 +1,193 @@
+//! Foundation benchmark: starts the release `steward serve` (SQLite, fresh data dir) and prints
+//! idle RSS, sign-in latency (argon2-dominated), page latency, RSS after load, and the browser
+//! bundle's size. Run `scripts/build.sh --release` first.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(|l| l.to_string())
+        })
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn percentiles(mut v: Vec<Duration>) -> (f64, f64, f64) {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let p = |q: f64| ms(v[((v.len() as f64 - 1.0) * q).round() as usize]);
+    (p(0.5), p(0.95), ms(*v.last().unwrap()))
+}
+
+#[tokio::main]
+async fn main() {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .ancestors()
+        .map(|p| p.join("release/steward"))
+        .find(|p| p.is_file())
+        .expect("target/release/steward: run scripts/build.sh --release first");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!("steward-bench-{port}"));
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(&bin)
+        .arg("serve")
+        .env("STEWARD_DATA_DIR", &dir)
+        .env("STEWARD_BIND", format!("127.0.0.1:{port}"))
+        .env("STEWARD_LOG_LEVEL", "warn")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut password = String::new();
+    let mut line = String::new();
+    while out.read_line(&mut line).unwrap() > 0 {
+        if line.contains("admin ") && line.contains("password:") {
+            password = line.split("password: ").nth(1).unwrap().trim().to_string();
+        }
+        if line.starts_with('└') {
+            break;
+        }
+        line.clear();
+    }
+    loop {
+        if reqwest::get(format!("{base}/readyz"))
+            .await
+            .map(|r| r.status() == 200)
+            .unwrap_or(false)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = rss_kib(child.id());
+
+    // Sign-in: each one a new client, as a person signing in.
+    let mut logins = Vec::new();
+    let mut signed_in = None;
+    for _ in 0..30 {
+        let c = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let t = Instant::now();
+        let r = c
+            .post(format!("{base}/api/login"))
+            .header("Origin", &base)
+            .form(&[("username", "admin"), ("password", password.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        logins.push(t.elapsed());
+        signed_in = Some(c);
+    }
+    let c = signed_in.unwrap();
+    // Warm up, then time pages one request at a time.
+    for _ in 0..20 {
+        c.get(format!("{base}/"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+    }
+    let mut dash = Vec::new();
+    for _ in 0..300 {
+        let t = Instant::now();
+        let r = c.get(format!("{base}/")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        r.bytes().await.unwrap();
+        dash.push(t.elapsed());
+    }
+    let anon = reqwest::Client::new();
+    let mut plain = Vec::new();
+    for _ in 0..300 {
+        let t = Instant::now();
+        anon.get(format!("{base}/login"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        plain.push(t.elapsed());
+    }
+    let mut health = Vec::new();
+    for _ in 0..300 {
+        let t = Instant::now();
+        anon.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        health.push(t.elapsed());
+    }
+    let loaded = rss_kib(child.id());
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let wasm = bin.parent().unwrap().join("../site/pkg/steward.wasm");
+    let raw = std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0);
+    let gz = Command::new("sh")
+        .arg("-c")
+        .arg(format!("gzip -9 -c '{}' | wc -c", wasm.display()))
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .unwrap_or(0);
+    let js = std::fs::metadata(bin.parent().unwrap().join("../site/pkg/steward.js"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+
+    println!(
+        "steward foundation benchmark (release build, SQLite, {} cores)",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
+    println!(
+        "  idle server RSS                 {:>8.1} MiB",
+        idle as f64 / 1024.0
+    );
+    let (p50, p95, max) = percentiles(logins);
+    println!("  sign-in (argon2id m=19MiB t=2)  p50 {p50:>7.1} ms   p95 {p95:>7.1} ms   max {max:>7.1} ms   (n=30)");
+    let (p50, p95, max) = percentiles(dash);
+    println!("  dashboard page, signed in       p50 {p50:>7.2} ms   p95 {p95:>7.2} ms   max {max:>7.2} ms   (n=300)");
+    let (p50, p95, max) = percentiles(plain);
+    println!("  sign-in page, anonymous         p50 {p50:>7.2} ms   p95 {p95:>7.2} ms   max {max:>7.2} ms   (n=300)");
+    let (p50, p95, max) = percentiles(health);
+    println!("  /healthz                        p50 {p50:>7.2} ms   p95 {p95:>7.2} ms   max {max:>7.2} ms   (n=300)");
+    println!(
+        "  server RSS after the load       {:>8.1} MiB",
+        loaded as f64 / 1024.0
+    );
+    println!(
+        "  wasm bundle                     {:>8.1} KiB raw, {:.1} KiB gzip; JS loader {:.1} KiB",
+        raw as f64 / 1024.0,
+        gz as f64 / 1024.0,
+        js as f64 / 1024.0
+    );
+}

@@ -158,14 +158,9 @@ pub fn hydrate() {
     // After a server function redirects (sign-in, sign-out, password change) load the new page
     // in full, so everything on it (the signed-in user, their menu) comes fresh from the server.
     let _ = server_fn::redirect::set_redirect_hook(|loc: &str| {
-        if let Some(w) = web_sys_window() {
+        if let Some(w) = leptos::web_sys::window() {
             let _ = w.location().assign(loc);
         }
     });
     leptos::mount::hydrate_body(App);
-}
-
-#[cfg(feature = "hydrate")]
-fn web_sys_window() -> Option<leptos::web_sys::Window> {
-    leptos::web_sys::window()
 }

@@ -21,6 +21,18 @@ pub fn parse_ts(s: &str) -> Option<OffsetDateTime> {
         .or_else(|| OffsetDateTime::parse(s, &Rfc3339).ok())
 }
 
+/// Percent-encodes a query value; keeps unreserved characters and `/` (readable paths).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// A timestamp for people: `2026-11-27 14:03 UTC`.
 pub fn display_ts(stored: &str) -> String {
     match parse_ts(stored) {

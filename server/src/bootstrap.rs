@@ -46,6 +46,34 @@ fn system_ctx(clock: &Clock, actor: &str) -> AuditCtx {
     }
 }
 
+/// Records the organisation this installation serves, with its audit event; returns false (and
+/// writes nothing) when it is already recorded.
+async fn ensure_organisation(
+    tx: &mut app::db::WriteTx,
+    ctx: &AuditCtx,
+    name: &str,
+    why: &str,
+) -> Result<bool, ServerError> {
+    let inserted = sqlx::query(
+        "INSERT INTO organisation (id, name, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(name)
+    .bind(&ctx.at)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if inserted > 0 {
+        tx.audit(ctx.event(
+            "system.bootstrap",
+            "organisation",
+            1,
+            format!("installation created for '{name}' ({why})"),
+        ))
+        .await?;
+    }
+    Ok(inserted > 0)
+}
+
 /// Sets up an empty database; does nothing (returns `None`) when users exist already.
 pub async fn first_run(
     db: &Db,
@@ -92,18 +120,7 @@ pub async fn first_run(
     if users > 0 {
         return Ok(None);
     }
-    sqlx::query("INSERT INTO organisation (id, name, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING")
-        .bind(org_name)
-        .bind(ts(now))
-        .execute(tx.conn())
-        .await?;
-    tx.audit(ctx.event(
-        "system.bootstrap",
-        "organisation",
-        1,
-        format!("installation created for '{org_name}'"),
-    ))
-    .await?;
+    ensure_organisation(&mut tx, &ctx, org_name, "first run").await?;
     for (c, hash) in &creds {
         // Demo auditors get the time-boxed access real auditors have.
         let access = (c.role == Role::Auditor).then(|| ts(now + time::Duration::days(30)));
@@ -174,24 +191,12 @@ pub async fn create_admin(
     let generated = password.is_none();
     let password = password.unwrap_or_else(generate_password);
     let ctx = system_ctx(&clock, "cli");
-    let organisation: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organisation")
-        .fetch_one(db.pool())
-        .await?;
-    if organisation == 0 {
-        let mut tx = db.write().await?;
-        sqlx::query("INSERT INTO organisation (id, name, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING")
-            .bind("Your organisation")
-            .bind(ts(clock.now()))
-            .execute(tx.conn())
-            .await?;
-        tx.audit(ctx.event(
-            "system.bootstrap",
-            "organisation",
-            1,
-            "installation created by create-admin",
-        ))
-        .await?;
+    let mut tx = db.write().await?;
+    if ensure_organisation(&mut tx, &ctx, "Your organisation", "create-admin").await? {
         tx.commit().await?;
+    } else {
+        // Nothing written: release the chain head before `create` asks for it again.
+        drop(tx);
     }
     app::users::store::create(
         db,

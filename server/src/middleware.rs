@@ -16,6 +16,10 @@ use std::net::SocketAddr;
 use std::time::Instant;
 use tracing::Instrument;
 
+/// The policy entry matched once by `request_context`, reused by the guard.
+#[derive(Clone, Copy)]
+struct Matched(Option<&'static policy::Endpoint>);
+
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 fn valid_request_id(v: &str) -> bool {
@@ -65,10 +69,10 @@ pub async fn request_context(
     };
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let route = policy::lookup(method.as_str(), &path)
-        .map(|e| e.path)
-        .unwrap_or("(unmatched)");
+    let endpoint = policy::lookup(method.as_str(), &path);
+    let route = endpoint.map(|e| e.path).unwrap_or("(unmatched)");
     req.extensions_mut().insert(meta);
+    req.extensions_mut().insert(Matched(endpoint));
 
     let span = tracing::info_span!("request", id = %request_id, method = %method, route = %route);
     let mut res = next.run(req).instrument(span.clone()).await;
@@ -185,7 +189,11 @@ pub fn same_origin(headers: &http::HeaderMap, public_origin: &str) -> Result<(),
 /// denied ones 401/403 (or a redirect to the sign-in page for pages).
 pub async fn guard(State(st): State<ServerState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    let Some(ep) = policy::lookup(req.method().as_str(), &path) else {
+    let matched = match req.extensions().get::<Matched>() {
+        Some(m) => m.0,
+        None => policy::lookup(req.method().as_str(), &path),
+    };
+    let Some(ep) = matched else {
         return if policy::path_known(&path) {
             StatusCode::METHOD_NOT_ALLOWED.into_response()
         } else {
@@ -193,7 +201,12 @@ pub async fn guard(State(st): State<ServerState>, mut req: Request, next: Next) 
         };
     };
     let sec = &st.app.security;
-    let token = session::read_cookie(req.headers(), session::cookie_name(sec));
+    // Static files and health checks never need the user: no session query for them.
+    let token = if ep.kind == Kind::Asset {
+        None
+    } else {
+        session::read_cookie(req.headers(), session::cookie_name(sec))
+    };
     let su: Option<SessionUser> = match &token {
         Some(t) => match session::resolve(&st.app, t).await {
             Ok(s) => s,
@@ -255,7 +268,7 @@ fn redirect_to_login(next: &str, clear: bool, sec: &app::state::Security) -> Res
     let target = if next == "/" || next.starts_with("/login") {
         "/login".to_string()
     } else {
-        format!("/login?next={}", urlencode(next))
+        format!("/login?next={}", app::util::urlencode(next))
     };
     let mut res = Response::builder()
         .status(StatusCode::SEE_OTHER)
@@ -304,17 +317,6 @@ pub fn not_found() -> Response {
         "Page not found",
         "There is nothing at this address.",
     )
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 pub mod chain;
 
 use crate::error::AppError;
-use crate::util::display_ts;
+use crate::util::{display_ts, urlencode};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -263,15 +263,4 @@ pub fn AuditLogPage() -> impl IntoView {
             </Transition>
         </section>
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

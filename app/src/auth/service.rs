@@ -70,23 +70,18 @@ pub async fn login(
         .map(|r| r.try_get("password_hash"))
         .transpose()?;
     let ok = state.hasher.verify(&password, phc.as_deref()).await?;
-    let active = user
-        .as_ref()
-        .map(|r| r.try_get::<i64, _>("active"))
-        .transpose()?
-        .unwrap_or(0)
-        == 1;
-    let access_expired = user
-        .as_ref()
-        .map(|r| r.try_get::<Option<String>, _>("access_expires_at"))
-        .transpose()?
-        .flatten()
-        .and_then(|t| crate::util::parse_ts(&t))
-        .is_some_and(|t| now >= t);
+    let (active, access_expires) = match &user {
+        Some(r) => (
+            r.try_get::<i64, _>("active")?,
+            r.try_get::<Option<String>, _>("access_expires_at")?,
+        ),
+        None => (0, None),
+    };
+    let open = session::account_open(active, access_expires.as_deref(), now);
 
     let mut tx = state.db.write().await?;
-    match (user_id, ok, active, access_expired) {
-        (Some(id), true, true, false) => {
+    match (user_id, ok, open) {
+        (Some(id), true, true) => {
             // A new session id at every sign-in; the old one (if any) ends.
             if let Some(old) = crate::state::session_user() {
                 session::end(tx.conn(), old.session_id).await?;
@@ -111,11 +106,12 @@ pub async fn login(
             leptos_axum::redirect(&safe_next(next.as_deref()));
             Ok(())
         }
-        (id, ok, active, expired) => {
-            let reason = match (id, ok, active, expired) {
-                (None, ..) => "unknown username",
-                (_, false, ..) => "wrong password",
-                (_, _, false, _) => "account deactivated",
+        (id, ok, _) => {
+            // The audit log says why; the user only ever sees BAD_CREDENTIALS.
+            let reason = match (id, ok) {
+                (None, _) => "unknown username",
+                (_, false) => "wrong password",
+                _ if active != 1 => "account deactivated",
                 _ => "access period ended",
             };
             throttle::record_failure(tx.conn(), &account_key, &meta.client_addr, now).await?;

@@ -118,6 +118,12 @@ pub async fn end(conn: &mut AnyConnection, session_id: i64) -> Result<(), AppErr
     Ok(())
 }
 
+/// Whether an account may be used now: active, and (for time-boxed users) within its access
+/// period. Checked at sign-in and on every request.
+pub fn account_open(active: i64, access_expires_at: Option<&str>, now: OffsetDateTime) -> bool {
+    active == 1 && access_expires_at.and_then(parse_ts).is_none_or(|t| now < t)
+}
+
 /// Looks up the session for a cookie token. Expired or invalid sessions are deleted and
 /// yield `None`; a live one has its idle clock refreshed (at most once a minute).
 pub async fn resolve(state: &AppState, token: &str) -> Result<Option<SessionUser>, AppError> {
@@ -141,13 +147,9 @@ pub async fn resolve(state: &AppState, token: &str) -> Result<Option<SessionUser
     let role: String = row.try_get("role")?;
     let idle_ok = last_seen.is_some_and(|t| now - t < state.security.idle_timeout);
     let abs_ok = expires.is_some_and(|t| now < t);
-    let access_ok = access_expires
-        .as_deref()
-        .and_then(parse_ts)
-        .is_none_or(|t| now < t);
+    let open = account_open(active, access_expires.as_deref(), now);
     let role = role.parse::<Role>().ok();
-    let (Some(role), true, true, true, true) = (role, idle_ok, abs_ok, active == 1, access_ok)
-    else {
+    let (Some(role), true, true, true) = (role, idle_ok, abs_ok, open) else {
         sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(session_id)
             .execute(pool)

@@ -2,9 +2,10 @@
 //! idle RSS, sign-in latency (argon2-dominated), page latency, RSS after load, and the browser
 //! bundle's size. Run `scripts/build.sh --release` first.
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use steward_tests::{banner_password, free_port, read_banner, wait_ready};
 
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -25,6 +26,19 @@ fn percentiles(mut v: Vec<Duration>) -> (f64, f64, f64) {
     (p(0.5), p(0.95), ms(*v.last().unwrap()))
 }
 
+/// `n` sequential GETs of `url`, each read to the end and required to be 200.
+async fn timed_gets(c: &reqwest::Client, url: &str, n: usize) -> Vec<Duration> {
+    let mut took = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let r = c.get(url).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{url}");
+        r.bytes().await.unwrap();
+        took.push(t.elapsed());
+    }
+    took
+}
+
 #[tokio::main]
 async fn main() {
     let exe = std::env::current_exe().unwrap();
@@ -33,11 +47,7 @@ async fn main() {
         .map(|p| p.join("release/steward"))
         .find(|p| p.is_file())
         .expect("target/release/steward: run scripts/build.sh --release first");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let dir = std::env::temp_dir().join(format!("steward-bench-{port}"));
     let base = format!("http://127.0.0.1:{port}");
     let mut child = Command::new(&bin)
@@ -50,28 +60,9 @@ async fn main() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut password = String::new();
-    let mut line = String::new();
-    while out.read_line(&mut line).unwrap() > 0 {
-        if line.contains("admin ") && line.contains("password:") {
-            password = line.split("password: ").nth(1).unwrap().trim().to_string();
-        }
-        if line.starts_with('└') {
-            break;
-        }
-        line.clear();
-    }
-    loop {
-        if reqwest::get(format!("{base}/readyz"))
-            .await
-            .map(|r| r.status() == 200)
-            .unwrap_or(false)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let banner = read_banner(&mut BufReader::new(child.stdout.take().unwrap()));
+    let password = banner_password(&banner, "admin").expect("admin password printed");
+    wait_ready(&base).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = rss_kib(child.id());
 
@@ -97,48 +88,11 @@ async fn main() {
     }
     let c = signed_in.unwrap();
     // Warm up, then time pages one request at a time.
-    for _ in 0..20 {
-        c.get(format!("{base}/"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-    }
-    let mut dash = Vec::new();
-    for _ in 0..300 {
-        let t = Instant::now();
-        let r = c.get(format!("{base}/")).send().await.unwrap();
-        assert_eq!(r.status(), 200);
-        r.bytes().await.unwrap();
-        dash.push(t.elapsed());
-    }
+    timed_gets(&c, &format!("{base}/"), 20).await;
+    let dash = timed_gets(&c, &format!("{base}/"), 300).await;
     let anon = reqwest::Client::new();
-    let mut plain = Vec::new();
-    for _ in 0..300 {
-        let t = Instant::now();
-        anon.get(format!("{base}/login"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        plain.push(t.elapsed());
-    }
-    let mut health = Vec::new();
-    for _ in 0..300 {
-        let t = Instant::now();
-        anon.get(format!("{base}/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        health.push(t.elapsed());
-    }
+    let plain = timed_gets(&anon, &format!("{base}/login"), 300).await;
+    let health = timed_gets(&anon, &format!("{base}/healthz"), 300).await;
     let loaded = rss_kib(child.id());
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let _ = child.wait();

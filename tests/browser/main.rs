@@ -8,7 +8,7 @@
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use steward_tests::{Backend, TestApp};
+use steward_tests::{free_port, Backend, TestApp};
 
 struct Driver {
     child: Child,
@@ -27,14 +27,6 @@ impl Drop for Driver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn start(javascript: bool) -> (Driver, Client) {
@@ -149,7 +141,7 @@ async fn hydrated_flow(backend: Backend) {
         return;
     };
     assert!(
-        steward_tests::site_root().is_some(),
+        server::find_site_root(None).is_some(),
         "the wasm bundle is built (scripts/build.sh --site-only)"
     );
     let (_driver, c) = start(true).await;

@@ -1,5 +1,6 @@
 use super::*;
 use std::process::Command;
+use steward_tests::new_user_form;
 
 async fn run_verify(app: &TestApp) -> (i32, String) {
     let out = Command::new(steward_tests::steward_bin())
@@ -19,14 +20,7 @@ both_dbs!(mutations_and_logins_are_chained_events, |app| {
         .call(
             &admin,
             "/api/create_user",
-            &[
-                ("user[username]", "gale"),
-                ("user[display_name]", "Gale"),
-                ("user[email]", ""),
-                ("user[role]", "finance"),
-                ("user[password]", "amber trellis quarry"),
-                ("user[access_until]", ""),
-            ],
+            &new_user_form("gale", "finance", "amber trellis quarry", ""),
         )
         .await;
     let rid = r.headers()["x-request-id"].to_str().unwrap().to_string();
@@ -141,7 +135,9 @@ both_dbs!(tampering_is_detected_and_named, |app| {
     assert!(out.contains("altered"), "{out}");
     // The audit page's check says the same.
     let admin = app.client_as(Role::Admin).await;
-    let r = app.call(&admin, "/api/verify_audit_chain", &[]).await;
+    let r = app
+        .call(&admin, "/api/verify_audit_chain", steward_tests::NO_FIELDS)
+        .await;
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["intact"], false);
 });
@@ -175,14 +171,7 @@ both_dbs!(concurrent_writers_never_fork_the_chain, |app| {
             let name = format!("user{i:02}");
             c.post(url)
                 .header("Origin", base)
-                .form(&[
-                    ("user[username]", name.as_str()),
-                    ("user[display_name]", "Parallel"),
-                    ("user[email]", ""),
-                    ("user[role]", "finance"),
-                    ("user[password]", "tangerine lattice 99"),
-                    ("user[access_until]", ""),
-                ])
+                .form(&new_user_form(&name, "finance", "tangerine lattice 99", ""))
                 .send()
                 .await
                 .unwrap()

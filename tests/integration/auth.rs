@@ -69,7 +69,7 @@ both_dbs!(a_new_session_id_at_every_login_and_logout_ends_it, |app| {
         "the old session must be gone"
     );
     assert_eq!(get_with_token(&app, "/", &t2).await.status(), 200);
-    let res = app.call(&c, "/api/logout", &[]).await;
+    let res = app.call(&c, "/api/logout", steward_tests::NO_FIELDS).await;
     assert!(res.status().is_success() || res.status().is_redirection());
     let res = get_with_token(&app, "/", &t2).await;
     assert_eq!(res.status(), 303);
@@ -257,7 +257,9 @@ both_dbs!(forms_work_without_javascript, |app| {
     let page = app.get(&c, "/admin/users").await.text().await.unwrap();
     assert!(page.contains("Dana Reviewer"));
     // Sign out with a plain form post.
-    let r = app.form_post(&c, "/api/logout", "/", &[]).await;
+    let r = app
+        .form_post(&c, "/api/logout", "/", steward_tests::NO_FIELDS)
+        .await;
     assert_eq!(r.status(), 302);
     assert_eq!(r.headers()["location"], "/login");
     assert_eq!(app.get(&c, "/").await.status(), 303);
@@ -284,7 +286,7 @@ both_dbs!(password_change_ends_other_sessions, |app| {
             &a,
             "/api/change_password",
             &[
-                ("current_password", &old),
+                ("current_password", old.as_str()),
                 ("new_password", "password12345"),
                 ("confirm_password", "password12345"),
             ],
@@ -298,7 +300,7 @@ both_dbs!(password_change_ends_other_sessions, |app| {
             &a,
             "/api/change_password",
             &[
-                ("current_password", &old),
+                ("current_password", old.as_str()),
                 ("new_password", new),
                 ("confirm_password", new),
             ],

@@ -2,30 +2,10 @@
 //! `create-admin`, `verify-audit`, `--no-demo`.
 
 use super::*;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn wait_ready(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("steward serve did not become ready");
-}
+use steward_tests::{banner_password, free_port, read_banner, wait_ready};
 
 async fn serve_and_stop(backend: Backend) {
     let Some(db) = steward_tests::TestDb::new(backend).await else {
@@ -47,23 +27,9 @@ async fn serve_and_stop(backend: Backend) {
         .expect("spawn steward serve");
     wait_ready(&base).await;
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut banner = String::new();
-    let mut line = String::new();
-    while stdout.read_line(&mut line).unwrap() > 0 {
-        banner.push_str(&line);
-        if line.starts_with('└') {
-            break;
-        }
-        line.clear();
-    }
+    let banner = read_banner(&mut stdout);
     assert!(banner.contains(&format!("Sign in at {base}")), "{banner}");
-    let admin_pw = banner
-        .lines()
-        .find(|l| l.contains("admin ") && l.contains("password:"))
-        .and_then(|l| l.split("password: ").nth(1))
-        .expect("admin password printed")
-        .trim()
-        .to_string();
+    let admin_pw = banner_password(&banner, "admin").expect("admin password printed");
     for role in ["compliance", "finance", "auditor"] {
         assert!(banner.contains(role), "demo user {role} printed");
     }

@@ -66,7 +66,7 @@ both_dbs!(role_matrix_matches_the_policy_table, |app| {
             let res = if ep.method == "GET" {
                 app.get(client, &path).await
             } else {
-                app.call(client, &path, &[]).await
+                app.call(client, &path, steward_tests::NO_FIELDS).await
             };
             let status = res.status().as_u16();
             let allowed = ep.access.allows(*role);

@@ -1,20 +1,6 @@
 use super::*;
 
-fn new_user<'a>(
-    username: &'a str,
-    role: &'a str,
-    password: &'a str,
-    until: &'a str,
-) -> Vec<(&'static str, &'a str)> {
-    vec![
-        ("user[username]", username),
-        ("user[display_name]", "Test Person"),
-        ("user[email]", ""),
-        ("user[role]", role),
-        ("user[password]", password),
-        ("user[access_until]", until),
-    ]
-}
+use steward_tests::new_user_form as new_user;
 
 both_dbs!(admin_manages_users_with_clear_errors, |app| {
     let admin = app.client_as(Role::Admin).await;
@@ -141,7 +127,6 @@ both_dbs!(role_changes_and_deactivation_end_sessions, |app| {
         v
     };
     let form = change("compliance", true);
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = app.call(&admin, "/api/update_user", &form).await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     assert_eq!(
@@ -167,7 +152,6 @@ both_dbs!(role_changes_and_deactivation_end_sessions, |app| {
         .status()
         .is_success());
     let form = change("compliance", false);
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(
         app.call(&admin, "/api/update_user", &form).await.status(),
         200
@@ -261,7 +245,7 @@ both_dbs!(admin_resets_a_password, |app| {
         .call(
             &admin,
             "/api/reset_password",
-            &[("id", &ids), ("password", "letmein12345")],
+            &[("id", ids.as_str()), ("password", "letmein12345")],
         )
         .await;
     assert_eq!(r.status(), 422);
@@ -277,7 +261,7 @@ both_dbs!(admin_resets_a_password, |app| {
         .call(
             &admin,
             "/api/reset_password",
-            &[("id", &ids), ("password", "saffron kettle drum 7")],
+            &[("id", ids.as_str()), ("password", "saffron kettle drum 7")],
         )
         .await;
     assert_eq!(r.status(), 200);

@@ -136,6 +136,20 @@ impl Drop for TestDb {
     }
 }
 
+/// Server logs (warnings and errors by default; `RUST_LOG` to change) go to the test's captured
+/// output, so a failing test shows what the server said.
+fn init_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 /// A running server with its first-run credentials.
 pub struct TestApp {
     pub base: String,
@@ -153,6 +167,7 @@ impl TestApp {
         backend: Backend,
         tweak: impl FnOnce(&mut ServeOptions),
     ) -> Option<TestApp> {
+        init_logging();
         let db = TestDb::new(backend).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -160,7 +175,7 @@ impl TestApp {
         let mut opts = ServeOptions {
             database_url: db.url.clone(),
             public_url: None,
-            site_root: site_root(),
+            site_root: None, // found next to the test binary, as for `steward`
             demo: true,
             org_name: "Test organisation".into(),
             metrics_token: Some("scrape-token-for-tests".into()),
@@ -220,11 +235,11 @@ impl TestApp {
     }
 
     /// POSTs a server function as the hydrated page does (fetch, same origin).
-    pub async fn call(
+    pub async fn call<F: serde::Serialize + ?Sized>(
         &self,
         client: &reqwest::Client,
         path: &str,
-        form: &[(&str, &str)],
+        form: &F,
     ) -> reqwest::Response {
         client
             .post(self.url(path))
@@ -237,12 +252,12 @@ impl TestApp {
     }
 
     /// POSTs a server function as a plain HTML form does (no JavaScript).
-    pub async fn form_post(
+    pub async fn form_post<F: serde::Serialize + ?Sized>(
         &self,
         client: &reqwest::Client,
         path: &str,
         referer: &str,
-        form: &[(&str, &str)],
+        form: &F,
     ) -> reqwest::Response {
         client
             .post(self.url(path))
@@ -313,13 +328,73 @@ impl TestApp {
     }
 }
 
-/// target/site, found from the test binary's location (target/debug/deps/…).
-pub fn site_root() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let target = exe
-        .ancestors()
-        .find(|p| p.join("site").join("pkg").is_dir())?;
-    Some(target.join("site"))
+/// An empty form body, for server functions without arguments.
+pub const NO_FIELDS: &[(&str, &str)] = &[];
+
+/// The fields of the admin page's "Add a user" form.
+pub fn new_user_form(
+    username: &str,
+    role: &str,
+    password: &str,
+    access_until: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("user[username]", username.to_string()),
+        ("user[display_name]", "Test Person".to_string()),
+        ("user[email]", String::new()),
+        ("user[role]", role.to_string()),
+        ("user[password]", password.to_string()),
+        ("user[access_until]", access_until.to_string()),
+    ]
+}
+
+/// A port that was free a moment ago (for processes that must be told their port).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Waits until a `steward serve` at `base` answers `/readyz` with 200.
+pub async fn wait_ready(base: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if reqwest::get(format!("{base}/readyz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "steward serve did not become ready at {base}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Reads the first-run box `steward serve` prints on stdout, up to its last line.
+pub fn read_banner(stdout: &mut impl std::io::BufRead) -> String {
+    let mut banner = String::new();
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap_or(0) > 0 {
+        banner.push_str(&line);
+        if line.starts_with('└') {
+            break;
+        }
+        line.clear();
+    }
+    banner
+}
+
+/// A user's password from the first-run box.
+pub fn banner_password(banner: &str, username: &str) -> Option<String> {
+    banner
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(username) && l.contains("password:"))
+        .and_then(|l| l.split("password: ").nth(1))
+        .map(|p| p.trim().to_string())
 }
 
 /// The `steward` binary built next to the tests (scripts/test.sh builds it first).

@@ -10,11 +10,11 @@ version=$(ls /usr/lib/postgresql/ 2>/dev/null | sort -V | tail -n 1)
 [[ -n "$version" ]] || { log "PostgreSQL is not installed (scripts/setup.sh --test installs it)"; exit 1; }
 if ! pg_lsclusters -h 2>/dev/null | awk '{print $1" "$2}' | grep -q "^$version main$"; then
   log "creating cluster $version/main"
-  pg_createcluster "$version" main >/dev/null
+  pg_createcluster "$version" main >&2
 fi
 if ! pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $4}' | grep -q online; then
   log "starting cluster $version/main"
-  pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start >&2
 fi
 PG_PORT=$(pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $3}')
 for _ in $(seq 1 50); do

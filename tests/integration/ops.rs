@@ -104,3 +104,40 @@ async fn graceful_stop_finishes_and_closes() {
         "no longer listening"
     );
 }
+
+// Pages keep rendering while other servers start in the same process. Leptos pauses resource
+// loading process-wide while it builds a route list; a render caught in that window used to
+// hang until the 60 s request timeout (the rare CI failure, leptos-rs/leptos#4773).
+both_dbs!(pages_render_while_other_servers_start, |app| {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let admin = app.client_as(Role::Admin).await;
+    let started = AtomicBool::new(false);
+    let starting = async {
+        for _ in 0..8 {
+            if let Some(other) = TestApp::spawn(Backend::Sqlite).await {
+                other.stop().await;
+            }
+        }
+        started.store(true, Ordering::SeqCst);
+    };
+    let rendering = async {
+        let mut statuses = Vec::new();
+        while !started.load(Ordering::SeqCst) {
+            let r = admin
+                .get(app.url("/"))
+                .timeout(std::time::Duration::from_secs(15))
+                .send()
+                .await;
+            statuses.push(r.map(|r| r.status().as_u16()).map_err(|e| e.to_string()));
+        }
+        statuses
+    };
+    let ((), statuses) = tokio::join!(starting, rendering);
+    let bad: Vec<_> = statuses.iter().filter(|s| *s != &Ok(200)).collect();
+    assert!(
+        bad.is_empty(),
+        "{} of {} renders failed: {bad:?}",
+        bad.len(),
+        statuses.len()
+    );
+});

@@ -2,15 +2,17 @@
 //! with `ssr` into the server, and with `hydrate` into the browser's wasm bundle.
 //!
 //! Areas live side by side (types, server functions, SQL and pages together): `auth`, `users`,
-//! `audit`, `dashboard`. Shared plumbing: `policy` (authorization table), `error`, `db`,
+//! `audit`, `dashboard`, `controls` (frameworks, requirements, controls), `evidence`. Shared plumbing: `policy` (authorization table), `error`, `db`,
 //! `state` (request context), `util`.
 
 pub mod audit;
 pub mod auth;
+pub mod controls;
 pub mod dashboard;
 #[cfg(feature = "ssr")]
 pub mod db;
 pub mod error;
+pub mod evidence;
 pub mod policy;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -82,6 +84,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=auth::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=users::UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=audit::AuditLogPage ssr=SsrMode::Async/>
+                    // Frameworks and controls
+
+                    // Evidence
+
                 </ParentRoute>
             </Routes>
         </Router>

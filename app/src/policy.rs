@@ -68,6 +68,13 @@ pub enum Permission {
     ViewAudit,
     /// Read operational metrics.
     ViewMetrics,
+    /// Read frameworks, controls and evidence.
+    ViewCompliance,
+    /// Import frameworks; create, edit and map controls; manage any evidence.
+    ManageCompliance,
+    /// Add evidence: compliance staff for any control, other users only for controls they own
+    /// (the ownership check is made by the evidence area).
+    SubmitEvidence,
 }
 
 /// Role → permissions. Ownership (of controls, budgets, systems) is a relation on the owned
@@ -75,10 +82,23 @@ pub enum Permission {
 pub fn permissions(role: Role) -> &'static [Permission] {
     use Permission::*;
     match role {
-        Role::Admin => &[ViewDashboard, ManageUsers, ViewAudit, ViewMetrics],
-        Role::Compliance => &[ViewDashboard],
-        Role::Finance => &[ViewDashboard],
-        Role::Auditor => &[ViewDashboard, ViewAudit],
+        Role::Admin => &[
+            ViewDashboard,
+            ManageUsers,
+            ViewAudit,
+            ViewMetrics,
+            ViewCompliance,
+            ManageCompliance,
+            SubmitEvidence,
+        ],
+        Role::Compliance => &[
+            ViewDashboard,
+            ViewCompliance,
+            ManageCompliance,
+            SubmitEvidence,
+        ],
+        Role::Finance => &[ViewDashboard, ViewCompliance, SubmitEvidence],
+        Role::Auditor => &[ViewDashboard, ViewAudit, ViewCompliance],
     }
 }
 
@@ -192,6 +212,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
     read_fn("/api/list_audit_events", Perm(ViewAudit)),
     read_fn("/api/verify_audit_chain", Perm(ViewAudit)),
     read_fn("/api/dashboard", Perm(ViewDashboard)),
+    // Frameworks and controls
+    // (end of frameworks and controls)
+
+    // Evidence
+    // (end of evidence)
+
     // Operations
     asset("/healthz"),
     asset("/readyz"),

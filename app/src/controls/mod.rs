@@ -1,0 +1,2 @@
+//! Frameworks, their requirements, the organisation's controls, mappings between them
+//! ("test once, comply many") and each control's derived status.

@@ -85,6 +85,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users") view=users::UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=audit::AuditLogPage ssr=SsrMode::Async/>
                     // Frameworks and controls
+                    <Route path=path!("/frameworks") view=controls::FrameworksPage ssr=SsrMode::Async/>
+                    <Route path=path!("/frameworks/:id") view=controls::FrameworkPage ssr=SsrMode::Async/>
+                    <Route path=path!("/controls") view=controls::ControlsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/controls/:id") view=controls::ControlPage ssr=SsrMode::Async/>
+                    <Route path=path!("/my/controls") view=controls::MyControlsPage ssr=SsrMode::Async/>
 
                     // Evidence
 
@@ -118,6 +123,17 @@ fn Layout() -> impl IntoView {
 fn Nav(user: CurrentUser) -> impl IntoView {
     let links = [
         ("/", "Dashboard", Some(Permission::ViewDashboard)),
+        (
+            "/frameworks",
+            "Frameworks",
+            Some(Permission::ViewCompliance),
+        ),
+        ("/controls", "Controls", Some(Permission::ViewCompliance)),
+        (
+            "/my/controls",
+            "My controls",
+            Some(Permission::ViewCompliance),
+        ),
         ("/admin/users", "Users", Some(Permission::ManageUsers)),
         ("/audit", "Audit log", Some(Permission::ViewAudit)),
     ];

@@ -213,6 +213,36 @@ pub const ENDPOINTS: &[Endpoint] = &[
     read_fn("/api/verify_audit_chain", Perm(ViewAudit)),
     read_fn("/api/dashboard", Perm(ViewDashboard)),
     // Frameworks and controls
+    page("/frameworks", Perm(ViewCompliance)),
+    page("/frameworks/:id", Perm(ViewCompliance)),
+    page("/controls", Perm(ViewCompliance)),
+    page("/controls/:id", Perm(ViewCompliance)),
+    page("/my/controls", Perm(ViewCompliance)),
+    Endpoint {
+        method: "GET",
+        path: "/frameworks/:id/export.csv",
+        kind: Kind::Api,
+        access: Perm(ViewCompliance),
+        mutating: false,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/controls/export.csv",
+        kind: Kind::Api,
+        access: Perm(ViewCompliance),
+        mutating: false,
+    },
+    write_fn("/frameworks/import", Perm(ManageCompliance)),
+    write_fn("/controls/import", Perm(ManageCompliance)),
+    read_fn("/api/list_frameworks", Perm(ViewCompliance)),
+    write_fn("/api/import_builtin_framework", Perm(ManageCompliance)),
+    read_fn("/api/list_requirements", Perm(ViewCompliance)),
+    read_fn("/api/list_controls", Perm(ViewCompliance)),
+    read_fn("/api/get_control", Perm(ViewCompliance)),
+    write_fn("/api/save_control", Perm(ManageCompliance)),
+    write_fn("/api/map_control", Perm(ManageCompliance)),
+    write_fn("/api/unmap_control", Perm(ManageCompliance)),
+    write_fn("/api/set_due_soon_days", Perm(ManageCompliance)),
     // (end of frameworks and controls)
 
     // Evidence

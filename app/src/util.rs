@@ -90,3 +90,24 @@ mod ssr {
         }
     }
 }
+
+/// Calendar dates are stored and exchanged as `YYYY-MM-DD`.
+pub const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]");
+
+pub fn parse_date(s: &str) -> Option<time::Date> {
+    time::Date::parse(s.trim(), DATE_FORMAT).ok()
+}
+
+pub fn fmt_date(d: time::Date) -> String {
+    d.format(DATE_FORMAT).unwrap_or_else(|_| d.to_string())
+}
+
+/// A cell for CSV files people open in spreadsheets: text that a spreadsheet would run as a
+/// formula (`=`, `+`, `-`, `@`, tab, carriage return first) is prefixed with `'`.
+pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}").into(),
+        _ => s.into(),
+    }
+}

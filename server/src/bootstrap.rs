@@ -38,7 +38,7 @@ pub fn generate_password() -> String {
         .join("-")
 }
 
-fn system_ctx(clock: &Clock, actor: &str) -> AuditCtx {
+pub fn system_ctx(clock: &Clock, actor: &str) -> AuditCtx {
     AuditCtx {
         actor: actor.into(),
         at: ts(clock.now()),

@@ -82,6 +82,22 @@ pub enum Command {
     },
     /// Check the audit trail's hash chain: exit 0 when intact, 1 naming the first bad event.
     VerifyAudit,
+    /// Import or update a framework from an OSCAL catalog (JSON) or a CSV file (id, title,
+    /// description, group); the format is detected from the content.
+    ImportFramework {
+        /// The file to import (omit with --builtin).
+        #[arg(required_unless_present = "builtin")]
+        file: Option<PathBuf>,
+        /// Import a framework shipped with Steward instead: nist-800-53r5-low.
+        #[arg(long, conflicts_with = "file")]
+        builtin: Option<String>,
+        /// Framework name (CSV: default the file name; OSCAL: default the catalog title).
+        #[arg(long)]
+        name: Option<String>,
+        /// Framework version (CSV only; OSCAL files carry their own).
+        #[arg(long)]
+        version: Option<String>,
+    },
 }
 
 impl Cli {

@@ -48,6 +48,12 @@ pub struct ServerState {
     pub metrics_token: Option<Arc<str>>,
 }
 
+impl FromRef<ServerState> for AppState {
+    fn from_ref(s: &ServerState) -> Self {
+        s.app.clone()
+    }
+}
+
 impl FromRef<ServerState> for LeptosOptions {
     fn from_ref(s: &ServerState) -> Self {
         s.app.leptos_options.clone()
@@ -210,6 +216,23 @@ pub fn router(state: ServerState, site_root: PathBuf) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/favicon.ico", get(ops::favicon))
+        // Frameworks and controls: file imports and CSV exports.
+        .route(
+            "/frameworks/import",
+            axum::routing::post(app::controls::http::import_framework),
+        )
+        .route(
+            "/controls/import",
+            axum::routing::post(app::controls::http::import_controls),
+        )
+        .route(
+            "/frameworks/{id}/export.csv",
+            get(app::controls::http::export_framework),
+        )
+        .route(
+            "/controls/export.csv",
+            get(app::controls::http::export_controls),
+        )
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
         .leptos_routes_with_context(
             &state,
@@ -229,8 +252,9 @@ pub fn router(state: ServerState, site_root: PathBuf) -> Router {
                 ))
                 .layer(mw(state.clone(), middleware::csrf))
                 .layer(mw(state.clone(), middleware::guard))
-                // Innermost: it changes the body type, which only the routes accept.
-                .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024)),
+                // Innermost: per-endpoint body limits (axum's own default is replaced).
+                .layer(axum::extract::DefaultBodyLimit::disable())
+                .layer(axum::middleware::from_fn(middleware::body_limit)),
         )
         .with_state(state)
 }

@@ -1,4 +1,5 @@
-//! The `steward` binary: `serve`, `migrate`, `create-admin`, `verify-audit`.
+//! The `steward` binary: `serve`, `migrate`, `create-admin`, `verify-audit`,
+//! `import-framework`.
 
 use clap::Parser;
 use server::config::{Cli, Command, LogFormat};
@@ -103,6 +104,56 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
             }
             db.close().await;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::ImportFramework {
+            file,
+            builtin,
+            name,
+            version,
+        } => {
+            let (label, bytes) = match (&file, &builtin) {
+                (Some(f), _) => (
+                    f.file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or("framework")
+                        .to_string(),
+                    std::fs::read(f).map_err(|e| {
+                        ServerError::Config(format!("cannot read {}: {e}", f.display()))
+                    })?,
+                ),
+                (None, Some(key)) => {
+                    let (_, _, bytes) = app::controls::import::BUILTIN
+                        .iter()
+                        .find(|(k, ..)| k == key)
+                        .ok_or_else(|| {
+                            ServerError::Config(format!("no built-in framework '{key}'"))
+                        })?;
+                    (format!("built-in:{key}"), bytes.to_vec())
+                }
+                (None, None) => return Err(ServerError::Config("name a file or --builtin".into())),
+            };
+            let db = server::connect_and_migrate(&url).await?;
+            let ctx = server::bootstrap::system_ctx(&app::util::Clock::default(), "cli");
+            let result = app::controls::csvio::import_framework_file(
+                &db,
+                &ctx,
+                &bytes,
+                &label,
+                name.as_deref(),
+                version.as_deref(),
+            )
+            .await;
+            db.close().await;
+            match result {
+                Ok(out) => {
+                    println!("{}", out.describe());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("steward: {label}: {e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
         }
         Command::VerifyAudit => {
             let db = app::db::Db::connect(&url).await?;

@@ -1,0 +1,205 @@
+//! Plain HTTP routes for files: framework and control imports (multipart forms that work
+//! without JavaScript) and CSV exports. The server's policy guard has already checked the
+//! role; the handlers check again so they never rely on routing alone.
+
+use super::csvio;
+use crate::audit::chain::AuditCtx;
+use crate::error::AppError;
+use crate::policy::Permission;
+use crate::state::{AppState, RequestMeta, SessionUser};
+use axum::extract::{Multipart, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+
+/// The largest framework or controls file accepted (the NIST catalogs are 1–10 MB).
+pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
+
+fn ctx(state: &AppState, su: &SessionUser, meta: &RequestMeta) -> AuditCtx {
+    AuditCtx {
+        actor_id: Some(su.user.id),
+        actor: su.user.username.clone(),
+        request_id: (!meta.request_id.is_empty()).then(|| meta.request_id.clone()),
+        client_addr: (!meta.client_addr.is_empty()).then(|| meta.client_addr.clone()),
+        at: crate::util::ts(state.clock.now()),
+    }
+}
+
+fn wants_html(h: &HeaderMap) -> bool {
+    h.get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// Browsers go back to the page with the message; other clients get a status and text.
+fn finish(html: bool, result: Result<(String, String), (String, AppError)>) -> Response {
+    match result {
+        Ok((to, msg)) if html => Redirect::to(&format!(
+            "{to}{}imported={}",
+            if to.contains('?') { "&" } else { "?" },
+            crate::util::urlencode(&msg)
+        ))
+        .into_response(),
+        Ok((_, msg)) => (StatusCode::OK, msg).into_response(),
+        Err((back, e)) if html => Redirect::to(&format!(
+            "{back}?error={}",
+            crate::util::urlencode(&e.to_string())
+        ))
+        .into_response(),
+        Err((_, e)) => (
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            e.to_string(),
+        )
+            .into_response(),
+    }
+}
+
+/// Reads the form: the file (bounded) and the small text fields.
+async fn read_form(
+    mut mp: Multipart,
+) -> Result<(String, Vec<u8>, std::collections::HashMap<String, String>), AppError> {
+    let mut file = None;
+    let mut fields = std::collections::HashMap::new();
+    while let Some(mut field) = mp
+        .next_field()
+        .await
+        .map_err(|e| AppError::invalid(format!("The upload could not be read: {e}")))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let fname = field.file_name().unwrap_or("upload").to_string();
+            let mut buf = Vec::new();
+            while let Some(chunk) = field
+                .chunk()
+                .await
+                .map_err(|e| AppError::invalid(format!("The upload could not be read: {e}")))?
+            {
+                if buf.len() + chunk.len() > MAX_IMPORT_BYTES {
+                    return Err(AppError::invalid(format!(
+                        "The file is larger than {} MiB.",
+                        MAX_IMPORT_BYTES / 1024 / 1024
+                    )));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            file = Some((fname, buf));
+        } else {
+            let v = field
+                .text()
+                .await
+                .map_err(|e| AppError::invalid(format!("The form could not be read: {e}")))?;
+            fields.insert(name, v.chars().take(500).collect());
+        }
+    }
+    let (fname, bytes) = file.ok_or_else(|| AppError::invalid("Choose a file to import."))?;
+    if bytes.is_empty() {
+        return Err(AppError::invalid("The file is empty."));
+    }
+    Ok((fname, bytes, fields))
+}
+
+pub async fn import_framework(
+    State(state): State<AppState>,
+    Extension(su): Extension<SessionUser>,
+    Extension(meta): Extension<RequestMeta>,
+    headers: HeaderMap,
+    mp: Multipart,
+) -> Response {
+    let html = wants_html(&headers);
+    let result = async {
+        if !su.user.can(Permission::ManageCompliance) {
+            return Err(AppError::Forbidden);
+        }
+        let (fname, bytes, fields) = read_form(mp).await?;
+        let nonempty = |k: &str| fields.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+        let out = csvio::import_framework_file(
+            &state.db,
+            &ctx(&state, &su, &meta),
+            &bytes,
+            &fname,
+            nonempty("name"),
+            nonempty("version"),
+        )
+        .await?;
+        Ok((format!("/frameworks/{}", out.framework_id), out.describe()))
+    }
+    .await;
+    finish(html, result.map_err(|e| ("/frameworks".to_string(), e)))
+}
+
+pub async fn import_controls(
+    State(state): State<AppState>,
+    Extension(su): Extension<SessionUser>,
+    Extension(meta): Extension<RequestMeta>,
+    headers: HeaderMap,
+    mp: Multipart,
+) -> Response {
+    let html = wants_html(&headers);
+    let result = async {
+        if !su.user.can(Permission::ManageCompliance) {
+            return Err(AppError::Forbidden);
+        }
+        let (_, bytes, _) = read_form(mp).await?;
+        let out = csvio::import_controls(&state.db, &ctx(&state, &su, &meta), &bytes).await?;
+        Ok(("/controls".to_string(), out.describe()))
+    }
+    .await;
+    finish(html, result.map_err(|e| ("/controls".to_string(), e)))
+}
+
+fn csv_download(name: &str, body: Vec<u8>) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{}\"",
+        name.replace(
+            |c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-',
+            "_"
+        )
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+fn error_response(e: AppError) -> Response {
+    (
+        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        e.to_string(),
+    )
+        .into_response()
+}
+
+pub async fn export_framework(
+    State(state): State<AppState>,
+    Extension(su): Extension<SessionUser>,
+    Path(id): Path<String>,
+) -> Response {
+    if !su.user.can(Permission::ViewCompliance) {
+        return error_response(AppError::Forbidden);
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return error_response(AppError::NotFound);
+    };
+    match csvio::export_framework(state.db.pool(), id).await {
+        Ok((name, body)) => csv_download(&name, body),
+        Err(e) => error_response(e),
+    }
+}
+
+pub async fn export_controls(
+    State(state): State<AppState>,
+    Extension(su): Extension<SessionUser>,
+) -> Response {
+    if !su.user.can(Permission::ViewCompliance) {
+        return error_response(AppError::Forbidden);
+    }
+    match csvio::export_controls(state.db.pool()).await {
+        Ok(body) => csv_download("controls.csv", body),
+        Err(e) => error_response(e),
+    }
+}

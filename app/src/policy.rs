@@ -213,11 +213,6 @@ pub const ENDPOINTS: &[Endpoint] = &[
     read_fn("/api/verify_audit_chain", Perm(ViewAudit)),
     read_fn("/api/dashboard", Perm(ViewDashboard)),
     // Frameworks and controls
-    page("/frameworks", Perm(ViewCompliance)),
-    page("/frameworks/:id", Perm(ViewCompliance)),
-    page("/controls", Perm(ViewCompliance)),
-    page("/controls/:id", Perm(ViewCompliance)),
-    page("/my/controls", Perm(ViewCompliance)),
     Endpoint {
         method: "GET",
         path: "/frameworks/:id/export.csv",
@@ -232,6 +227,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
         access: Perm(ViewCompliance),
         mutating: false,
     },
+    // (The exports come before `/controls/:id`: the first matching entry applies.)
+    page("/frameworks", Perm(ViewCompliance)),
+    page("/frameworks/:id", Perm(ViewCompliance)),
+    page("/controls", Perm(ViewCompliance)),
+    page("/controls/:id", Perm(ViewCompliance)),
+    page("/my/controls", Perm(ViewCompliance)),
     write_fn("/frameworks/import", Perm(ManageCompliance)),
     write_fn("/controls/import", Perm(ManageCompliance)),
     read_fn("/api/list_frameworks", Perm(ViewCompliance)),

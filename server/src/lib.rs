@@ -200,15 +200,20 @@ pub async fn start(
     })
 }
 
+/// The app's page routes, generated once per process: leptos suppresses resource loading
+/// process-wide while it generates a route list, so a page rendering on another server in the
+/// same process (the tests run many) at that moment would hang forever (leptos-rs/leptos#4773).
+/// Anything in the process that needs the list must come here, never generate it again.
+pub fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
 pub fn router(state: ServerState, site_root: PathBuf) -> Router {
     use axum::middleware::from_fn_with_state as mw;
     use tower::ServiceBuilder;
-    // Generated once per process: leptos suppresses resource loading process-wide while it
-    // generates a route list, and a page rendering on another server in the same process (the
-    // tests run many) at that moment would hang forever (leptos-rs/leptos#4773).
-    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
-        std::sync::OnceLock::new();
-    let routes = ROUTES.get_or_init(|| generate_route_list(app::App)).clone();
+    let routes = route_list();
     let app_state = state.app.clone();
     let options = state.app.leptos_options.clone();
     Router::new()

@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod cli;
+mod controls;
 mod migrations;
 mod ops;
 mod policy_matrix;

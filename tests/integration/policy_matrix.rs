@@ -21,7 +21,9 @@ fn concrete(path: &str) -> String {
 
 #[tokio::test]
 async fn every_route_and_server_function_has_a_policy_entry() {
-    let routes = leptos_axum::generate_route_list(app::App);
+    // Through the server's once-per-process list: generating another one here could stall
+    // pages rendering in parallel tests (see server::route_list).
+    let routes = server::route_list();
     let fns: Vec<(String, String)> = leptos::server_fn::axum::server_fn_paths()
         .map(|(p, m)| (p.to_string(), m.to_string()))
         .collect();
@@ -54,7 +56,32 @@ async fn every_route_and_server_function_has_a_policy_entry() {
     }
 }
 
+/// Objects with id 1 for the `:id` routes, so allowed roles see them rather than a 404.
+async fn seed_objects(app: &TestApp) {
+    let admin = app.client_as(Role::Admin).await;
+    let ok = |r: reqwest::Response| assert!(r.status().is_success(), "seed: {}", r.status());
+    ok(app
+        .call(
+            &admin,
+            "/api/import_builtin_framework",
+            &[("key", "nist-800-53r5-low")],
+        )
+        .await);
+    ok(app
+        .call(
+            &admin,
+            "/api/save_control",
+            &[
+                ("form[ref]", "SEED-1"),
+                ("form[title]", "Seed"),
+                ("form[cadence]", "none"),
+            ],
+        )
+        .await);
+}
+
 both_dbs!(role_matrix_matches_the_policy_table, |app| {
+    seed_objects(&app).await;
     let mut who: Vec<(Option<Role>, reqwest::Client)> = vec![(None, app.client())];
     for r in Role::ALL {
         who.push((Some(r), app.client_as(r).await));

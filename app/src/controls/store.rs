@@ -519,12 +519,11 @@ pub async fn save_control(
             .bind(&ctx.at)
             .fetch_one(tx.conn())
             .await?;
-            tx.audit(
-                ctx.event(
-                    "control.create",
-                    "control",
-                    id,
-                    format!(
+            tx.audit(ctx.event(
+                "control.create",
+                "control",
+                id,
+                format!(
                         "'{r}' {title}: cadence {}, owner {}, {}",
                         cadence.as_str(),
                         owner
@@ -536,8 +535,7 @@ pub async fn save_control(
                             format!("not applicable ({justification})")
                         }
                     ),
-                ),
-            )
+            ))
             .await?;
             id
         }

@@ -3,6 +3,7 @@
 
 use crate::error::AppError;
 use crate::policy::Role;
+use crate::controls::status::ControlStatus;
 use crate::util::display_ts;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,14 @@ pub struct DashboardData {
     pub inactive_users: Option<i64>,
     /// Audit trail figures (administrators and auditors).
     pub audit: Option<AuditSummary>,
+    /// Controls by status per framework, and overall (roles that read compliance).
+    pub posture: Option<Posture>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posture {
+    pub frameworks: Vec<crate::controls::FrameworkSummary>,
+    pub controls: Vec<(ControlStatus, i64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,7 +97,22 @@ async fn load() -> Result<DashboardData, AppError> {
     } else {
         None
     };
+    let posture = if su.user.can(Permission::ViewCompliance) {
+        let st = crate::controls::store::statuses(pool, state.clock.now().date()).await?;
+        let frameworks = crate::controls::store::framework_summaries(pool, &st).await?;
+        let controls = ControlStatus::ALL
+            .iter()
+            .map(|s| (*s, st.values().filter(|d| d.status == *s).count() as i64))
+            .collect();
+        Some(Posture {
+            frameworks,
+            controls,
+        })
+    } else {
+        None
+    };
     Ok(DashboardData {
+        posture,
         organisation,
         display_name: su.user.display_name,
         role: su.user.role,
@@ -117,18 +141,40 @@ pub fn DashboardPage() -> impl IntoView {
 #[component]
 fn DashboardView(d: DashboardData) -> impl IntoView {
     let role = d.role;
-    let sees_compliance = matches!(role, Role::Admin | Role::Compliance | Role::Auditor);
     let sees_spend = matches!(role, Role::Admin | Role::Finance | Role::Auditor);
     view! {
         <h1>{d.organisation.clone()}</h1>
         <p class="lede">"Welcome, " {d.display_name.clone()} ". You are signed in as " <strong>{role.label()}</strong> "."</p>
         <div class="tiles">
-            {sees_compliance.then(|| view! {
-                <section class="tile" aria-labelledby="tile-posture">
+            {d.posture.map(|p| {
+                let total: i64 = p.controls.iter().map(|(_, n)| n).sum();
+                view! {
+                <section class="tile" aria-labelledby="tile-posture" id="posture-tile">
                     <h2 id="tile-posture">"Compliance posture"</h2>
-                    <p class="empty">"No frameworks or controls yet. Once frameworks are imported and controls mapped, this tile shows controls by status for each framework."</p>
+                    {if p.frameworks.is_empty() && total == 0 {
+                        view! { <p class="empty">"No frameworks or controls yet. "<a href="/frameworks">"Import a framework"</a>" and add controls: this tile then shows controls by status for each framework."</p> }.into_any()
+                    } else { view! {
+                        <p class="figure">{total}<span class="unit">" controls"</span></p>
+                        <ul class="breakdown">
+                            {p.controls.into_iter().filter(|(_, n)| *n > 0).map(|(s, n)| view! {
+                                <li><a href=format!("/controls?status={}", s.as_str())><span class=format!("status status-{}", s.as_str())>{s.label()}</span></a><span class="num">{n}</span></li>
+                            }).collect_view()}
+                        </ul>
+                        {p.frameworks.into_iter().map(|f| view! {
+                            <div class="posture-framework">
+                                <a href=format!("/frameworks/{}", f.id)><strong>{f.name.clone()}</strong></a>
+                                <crate::controls::CoverageBar label="Covered" n=f.mapped of=f.requirements/>
+                                <crate::controls::CoverageBar label="Evidenced" n=f.fresh of=f.requirements/>
+                                <p class="muted small">
+                                    {f.by_status.iter().filter(|(_, n)| *n > 0).map(|(s, n)| view! {
+                                        <a href=format!("/controls?framework={}&status={}", f.id, s.as_str())>{format!("{n} {}", s.label().to_lowercase())}</a>" "
+                                    }).collect_view()}
+                                </p>
+                            </div>
+                        }).collect_view()}
+                    }.into_any() }}
                 </section>
-            })}
+            }})}
             {sees_spend.then(|| view! {
                 <section class="tile" aria-labelledby="tile-spend">
                     <h2 id="tile-spend">"Cloud spend"</h2>

@@ -65,7 +65,7 @@ CREATE INDEX control_requirements_requirement ON control_requirements (requireme
 
 -- Stored file contents, addressed by SHA-256 (one row and one file per distinct content).
 CREATE TABLE blobs (
-    sha256      TEXT PRIMARY KEY,
+    sha256      TEXT NOT NULL PRIMARY KEY,
     size_bytes  BIGINT NOT NULL,
     media_type  TEXT NOT NULL,
     stored_at   TEXT NOT NULL

@@ -140,3 +140,55 @@ async fn no_demo_creates_only_the_admin_and_sqlite_file_appears() {
     app.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+async fn import_framework_cli(backend: Backend) {
+    let Some(db) = steward_tests::TestDb::new(backend).await else {
+        return;
+    };
+    let run = |args: &[&str]| {
+        Command::new(steward_tests::steward_bin())
+            .arg("import-framework")
+            .args(args)
+            .env("DATABASE_URL", &db.url)
+            .current_dir(std::env::temp_dir())
+            .output()
+            .expect("run import-framework")
+    };
+    let out = run(&["--builtin", "nist-800-53r5-low"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("version 5.1.1+u4 created: 149 requirement(s) added"),
+        "{text}"
+    );
+    let dir = std::env::temp_dir().join(format!("steward-fw-{}", free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("custom.csv");
+    std::fs::write(&bad, "id,title\nX-1,One\nX-2,\n").unwrap();
+    let out = run(&[bad.to_str().unwrap(), "--name", "Custom"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 3, column title: empty"), "{err}");
+    std::fs::write(&bad, "id,title\nX-1,One\nX-2,Two\n").unwrap();
+    let out = run(&[bad.to_str().unwrap(), "--name", "Custom", "--version", "1"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Framework 'Custom' version 1 created: 2 requirement(s) added"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn import_framework_from_the_command_line_sqlite() {
+    import_framework_cli(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn import_framework_from_the_command_line_postgres() {
+    import_framework_cli(Backend::Postgres).await;
+}

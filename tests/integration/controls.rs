@@ -461,15 +461,19 @@ both_dbs!(
             assert!(by.contains(&("effective".into(), 1)), "{by:?}");
         }
         // The dashboard's posture tile counts controls by status, for every role that reads it.
-    for r in [Role::Finance, Role::Auditor] {
-        let c = app.client_as(r).await;
-        let d = json(app.call(&c, "/api/dashboard", NO_FIELDS).await).await;
-        let by: Vec<(String, i64)> = serde_json::from_value(d["posture"]["controls"].clone()).unwrap();
-        assert!(by.contains(&("effective".into(), 1)), "{by:?}");
-        let html = app.get(&c, "/").await.text().await.unwrap();
-        assert!(html.contains("id=\"posture-tile\"") && html.contains("/controls?status=effective"), "{r:?}");
-    }
-    // The control list filters by framework and status.
+        for r in [Role::Finance, Role::Auditor] {
+            let c = app.client_as(r).await;
+            let d = json(app.call(&c, "/api/dashboard", NO_FIELDS).await).await;
+            let by: Vec<(String, i64)> =
+                serde_json::from_value(d["posture"]["controls"].clone()).unwrap();
+            assert!(by.contains(&("effective".into(), 1)), "{by:?}");
+            let html = app.get(&c, "/").await.text().await.unwrap();
+            assert!(
+                html.contains("id=\"posture-tile\"") && html.contains("/controls?status=effective"),
+                "{r:?}"
+            );
+        }
+        // The control list filters by framework and status.
         let list = json(
             app.call(
                 &co,

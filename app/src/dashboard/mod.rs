@@ -1,9 +1,9 @@
 //! The dashboard: one page for every role, showing only real figures; empty states say what
 //! comes next.
 
+use crate::controls::status::ControlStatus;
 use crate::error::AppError;
 use crate::policy::Role;
-use crate::controls::status::ControlStatus;
 use crate::util::display_ts;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

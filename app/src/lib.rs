@@ -87,6 +87,9 @@ pub fn App() -> impl IntoView {
                     // Frameworks and controls
 
                     // Evidence
+                    <Route path=path!("/evidence") view=evidence::EvidenceListPage ssr=SsrMode::Async/>
+                    <Route path=path!("/evidence/new") view=evidence::EvidenceNewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/evidence/:id") view=evidence::EvidenceDetailPage ssr=SsrMode::Async/>
 
                 </ParentRoute>
             </Routes>
@@ -120,6 +123,7 @@ fn Nav(user: CurrentUser) -> impl IntoView {
         ("/", "Dashboard", Some(Permission::ViewDashboard)),
         ("/admin/users", "Users", Some(Permission::ManageUsers)),
         ("/audit", "Audit log", Some(Permission::ViewAudit)),
+        ("/evidence", "Evidence", Some(Permission::ViewCompliance)),
     ];
     let location = leptos_router::hooks::use_location();
     view! {

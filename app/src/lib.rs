@@ -92,6 +92,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/my/controls") view=controls::MyControlsPage ssr=SsrMode::Async/>
 
                     // Evidence
+                    <Route path=path!("/evidence") view=evidence::EvidenceListPage ssr=SsrMode::Async/>
+                    <Route path=path!("/evidence/new") view=evidence::EvidenceNewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/evidence/:id") view=evidence::EvidenceDetailPage ssr=SsrMode::Async/>
 
                 </ParentRoute>
             </Routes>
@@ -136,6 +139,7 @@ fn Nav(user: CurrentUser) -> impl IntoView {
         ),
         ("/admin/users", "Users", Some(Permission::ManageUsers)),
         ("/audit", "Audit log", Some(Permission::ViewAudit)),
+        ("/evidence", "Evidence", Some(Permission::ViewCompliance)),
     ];
     let location = leptos_router::hooks::use_location();
     view! {

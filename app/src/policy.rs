@@ -247,6 +247,25 @@ pub const ENDPOINTS: &[Endpoint] = &[
     // (end of frameworks and controls)
 
     // Evidence
+    page("/evidence", Perm(ViewCompliance)),
+    page("/evidence/new", Perm(SubmitEvidence)),
+    page("/evidence/:id", Perm(ViewCompliance)),
+    // A file download (plain route): anonymous browsers are sent to sign in, like a page.
+    page(
+        "/evidence/:id/versions/:version/download",
+        Perm(ViewCompliance),
+    ),
+    // The multipart upload (plain route); ownership of the controls is checked by the handler.
+    Endpoint {
+        method: "POST",
+        path: crate::evidence::UPLOAD_PATH,
+        kind: Kind::Api,
+        access: Perm(SubmitEvidence),
+        mutating: true,
+    },
+    read_fn("/api/list_evidence", Perm(ViewCompliance)),
+    read_fn("/api/get_evidence", Perm(ViewCompliance)),
+    read_fn("/api/evidence_options", Perm(ViewCompliance)),
     // (end of evidence)
 
     // Operations

@@ -19,6 +19,12 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub clock: Clock,
     pub security: Arc<Security>,
+    /// Where evidence files are stored (content-addressed).
+    #[from_ref(skip)]
+    pub blobs: Arc<dyn crate::evidence::store::BlobStore>,
+    /// The largest evidence file accepted, in bytes.
+    #[from_ref(skip)]
+    pub max_upload_bytes: u64,
 }
 
 /// Security settings derived from the configuration.

@@ -67,6 +67,10 @@ pub enum Command {
         /// Bearer token that lets a Prometheus scraper read /metrics without a session.
         #[arg(long, env = "STEWARD_METRICS_TOKEN", hide_env_values = true)]
         metrics_token: Option<String>,
+        /// Largest evidence file accepted, in MiB (refused before it is stored).
+        #[arg(long, env = "STEWARD_MAX_UPLOAD_MB", default_value_t = 100,
+              value_parser = clap::value_parser!(u64).range(1..=1024 * 1024))]
+        max_upload_mb: u64,
     },
     /// Apply pending database migrations and exit.
     Migrate,

@@ -21,7 +21,6 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::services::ServeDir;
 
@@ -39,6 +38,10 @@ pub struct ServeOptions {
     pub metrics_token: Option<String>,
     /// Print first-run credentials to stdout (the run command does; tests read them instead).
     pub print_credentials: bool,
+    /// Folder for stored files (evidence blobs go under `blobs/`), whatever the database.
+    pub data_dir: PathBuf,
+    /// Largest evidence file accepted, in bytes.
+    pub max_upload_bytes: u64,
 }
 
 #[derive(Clone)]
@@ -141,6 +144,12 @@ pub async fn start(
             .unwrap_or(2),
     )?;
     let clock = Clock::default();
+    let blobs = app::evidence::store::FsBlobStore::new(&opts.data_dir).map_err(|e| {
+        ServerError::Config(format!(
+            "cannot use {} for stored files: {e}",
+            opts.data_dir.join("blobs").display()
+        ))
+    })?;
     let first_run = bootstrap::first_run(&db, &hasher, &clock, &opts.org_name, opts.demo).await?;
 
     let site_root = find_site_root(opts.site_root.clone());
@@ -163,6 +172,8 @@ pub async fn start(
             hasher,
             clock,
             security: Arc::new(Security::new(public_origin)),
+            blobs: Arc::new(blobs),
+            max_upload_bytes: opts.max_upload_bytes,
         },
         metrics: Arc::new(metrics::Metrics::default()),
         metrics_token: opts.metrics_token.clone().map(Into::into),
@@ -216,6 +227,9 @@ pub fn router(state: ServerState, site_root: PathBuf) -> Router {
     let routes = route_list();
     let app_state = state.app.clone();
     let options = state.app.leptos_options.clone();
+    // Evidence uploads stream past the general body limit and the 60 s timeout (they enforce
+    // their own size limit and idle timeout); every other layer applies to them as well.
+    let evidence = app::evidence::http::routes(state.app.clone());
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -246,15 +260,13 @@ pub fn router(state: ServerState, site_root: PathBuf) -> Router {
             move || app::shell(options.clone()),
         )
         .fallback(|| async { middleware::not_found() })
+        .merge(evidence)
         .layer(
             ServiceBuilder::new()
                 .layer(tower_http::catch_panic::CatchPanicLayer::new())
                 .layer(mw(state.clone(), middleware::request_context))
                 .layer(mw(state.clone(), middleware::security_headers))
-                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-                    http::StatusCode::SERVICE_UNAVAILABLE,
-                    Duration::from_secs(60),
-                ))
+                .layer(axum::middleware::from_fn(middleware::timeout))
                 .layer(mw(state.clone(), middleware::csrf))
                 .layer(mw(state.clone(), middleware::guard))
                 // Innermost: per-endpoint body limits (axum's own default is replaced).

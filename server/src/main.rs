@@ -51,6 +51,7 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
             no_demo,
             org_name,
             metrics_token,
+            max_upload_mb,
         } => {
             let listener = tokio::net::TcpListener::bind(&bind)
                 .await
@@ -63,6 +64,8 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
                 org_name,
                 metrics_token,
                 print_credentials: true,
+                data_dir: cli.data_dir.clone(),
+                max_upload_bytes: max_upload_mb * 1024 * 1024,
             };
             let running = server::start(opts, listener, shutdown_signal()).await?;
             running.wait().await?;

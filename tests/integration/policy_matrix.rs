@@ -82,6 +82,8 @@ async fn seed_objects(app: &TestApp) {
 
 both_dbs!(role_matrix_matches_the_policy_table, |app| {
     seed_objects(&app).await;
+    // Paths with ids are called with 1: make evidence #1 (version 1) exist.
+    super::evidence::seed_for_matrix(&app).await;
     let mut who: Vec<(Option<Role>, reqwest::Client)> = vec![(None, app.client())];
     for r in Role::ALL {
         who.push((Some(r), app.client_as(r).await));

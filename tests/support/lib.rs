@@ -89,14 +89,24 @@ impl TestDb {
                     .rsplit_once('/')
                     .map(|(b, _)| b.to_string())
                     .unwrap_or(admin.clone());
+                // Stored files live in the data directory whatever the database.
+                let dir = std::env::temp_dir().join(random_name("steward-test-"));
+                std::fs::create_dir_all(&dir).expect("temp dir");
                 Some(TestDb {
                     backend,
                     url: format!("{base}/{name}"),
-                    dir: None,
+                    dir: Some(dir),
                     pg_name: Some(name),
                 })
             }
         }
+    }
+
+    /// The server's data directory for this test (stored files go under `blobs/`).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir
+            .clone()
+            .expect("every test database has a data directory")
     }
 
     pub async fn pool(&self) -> sqlx::AnyPool {
@@ -180,6 +190,8 @@ impl TestApp {
             org_name: "Test organisation".into(),
             metrics_token: Some("scrape-token-for-tests".into()),
             print_credentials: false,
+            data_dir: db.data_dir(),
+            max_upload_bytes: 100 * 1024 * 1024,
         };
         tweak(&mut opts);
         let running = server::start(opts, listener, std::future::pending())

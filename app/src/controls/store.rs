@@ -1,4 +1,6 @@
 //! SQL for frameworks, requirements, controls and mappings (server side only).
+// Rows are read as tuples in the order the query selects them.
+#![allow(clippy::type_complexity)]
 
 use super::import::ParsedFramework;
 use super::status::{self, Cadence, ControlStatus, Derived, StatusInput};

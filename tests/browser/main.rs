@@ -3,7 +3,9 @@
 //!   a screenshot is saved under target/test-artifacts/.
 //! - JavaScript disabled: sign in, create a user, sign out, with plain forms only.
 //!
-//! Both run on SQLite and on PostgreSQL.
+//! - compliance: import a framework, create and map a control, upload evidence, see it effective.
+//!
+//! All run on SQLite and on PostgreSQL.
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::process::{Child, Command, Stdio};
@@ -287,6 +289,126 @@ async fn no_javascript_flow(backend: Backend) {
         .await
         .contains(&"user.create".to_string()));
     app.stop().await;
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn type_into(c: &Client, css: &str, value: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(value)
+        .await
+        .unwrap();
+}
+
+/// Waits until an element matching `css` exists (the page may still be loading or hydrating).
+async fn wait_for(c: &Client, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while c.find(Locator::Css(css)).await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{css} did not appear on {}",
+            c.current_url().await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A compliance officer imports the built-in baseline, creates a control, maps it, uploads
+/// evidence from the control's page and sees its status turn effective.
+async fn compliance_flow(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_driver, c) = start(true).await;
+    sign_in(&c, &app, "compliance").await;
+
+    c.goto(&app.url("/frameworks")).await.unwrap();
+    wait_for(&c, "form[action='/api/import_builtin_framework'] button").await;
+    click(&c, "form[action='/api/import_builtin_framework'] button").await;
+    wait_for(&c, "article.framework").await;
+    assert!(text(&c, "article.framework h2").await.contains("800-53"));
+
+    c.goto(&app.url("/controls")).await.unwrap();
+    wait_for(&c, "#create-control-form").await;
+    type_into(&c, "#c-ref-new", "IAM-07").await;
+    type_into(&c, "#c-title-new", "Quarterly access review").await;
+    click(&c, "#c-cadence-new option[value='quarterly']").await;
+    click(&c, "#create-control-form button[type=submit]").await;
+    // The server sends the browser to the new control's page.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let control_path = loop {
+        let p = c.current_url().await.unwrap().path().to_string();
+        if p.starts_with("/controls/") {
+            break p;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no redirect to the control, at {p}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    wait_for(&c, "#control-status[data-status='no_evidence']").await;
+
+    wait_for(&c, "#map-form").await;
+    type_into(&c, "#m-req", "AC-2").await;
+    click(&c, "#map-form button[type=submit]").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !c.source().await.unwrap().contains("class=\"mappings\"") {
+        assert!(Instant::now() < deadline, "the mapping did not appear");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(text(&c, "ul.mappings").await.contains("AC-2"));
+
+    click(&c, "#add-evidence").await;
+    wait_for_path(&c, "/evidence/new").await;
+    wait_for(&c, "#ev-title").await;
+    type_into(&c, "#ev-title", "Q4 access review sign-off").await;
+    let pdf = std::env::temp_dir().join(format!("steward-evidence-{}.pdf", free_port()));
+    std::fs::write(
+        &pdf,
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n",
+    )
+    .unwrap();
+    type_into(&c, "#ev-file", pdf.to_str().unwrap()).await;
+    click(&c, "#evidence-new-form button[type=submit]").await;
+    // Back on the control's page, with the evidence, the status has turned effective.
+    wait_for_path(&c, &control_path).await;
+    wait_for(&c, "#control-status[data-status='effective']").await;
+    assert!(text(&c, "ol.timeline")
+        .await
+        .contains("Q4 access review sign-off"));
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(
+        artifact(&format!("browser-control-{backend:?}.png").to_lowercase()),
+        png,
+    )
+    .unwrap();
+    let _ = std::fs::remove_file(pdf);
+    c.close().await.unwrap();
+    let actions = app.audit_actions().await;
+    for a in ["framework.import", "control.create", "control.map"] {
+        assert!(actions.contains(&a.to_string()), "{a}: {actions:?}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compliance_officer_maps_a_control_and_evidence_makes_it_effective_sqlite() {
+    compliance_flow(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compliance_officer_maps_a_control_and_evidence_makes_it_effective_postgres() {
+    compliance_flow(Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -82,6 +82,12 @@ pub enum Command {
     },
     /// Check the audit trail's hash chain: exit 0 when intact, 1 naming the first bad event.
     VerifyAudit,
+    /// Import a cost file (FOCUS 1.0–1.2 or AWS CUR CSV, optionally .gz): exit 0 when imported
+    /// or already imported, 1 naming the row, column and reason when the file is refused.
+    ImportCosts {
+        /// The CSV or CSV.gz file.
+        file: PathBuf,
+    },
 }
 
 impl Cli {

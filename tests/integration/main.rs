@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod cli;
+mod costs;
 mod migrations;
 mod ops;
 mod policy_matrix;

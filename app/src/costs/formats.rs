@@ -97,7 +97,9 @@ impl Header {
         for (i, n) in raw.iter().enumerate() {
             let n = n.trim_start_matches('\u{feff}').trim().to_string();
             if !n.is_empty() && index.insert(n.to_ascii_lowercase(), i).is_some() {
-                return Err(format!("the column '{n}' appears more than once in the header"));
+                return Err(format!(
+                    "the column '{n}' appears more than once in the header"
+                ));
             }
             names.push(n);
         }
@@ -235,7 +237,10 @@ const CUR_END: CurNames = cn("lineItem/UsageEndDate", "line_item_usage_end_date"
 const CUR_UNBLENDED: CurNames = cn("lineItem/UnblendedCost", "line_item_unblended_cost");
 const CUR_CURRENCY: CurNames = cn("lineItem/CurrencyCode", "line_item_currency_code");
 const CUR_PAYER: CurNames = cn("bill/PayerAccountId", "bill_payer_account_id");
-const CUR_PERIOD_START: CurNames = cn("bill/BillingPeriodStartDate", "bill_billing_period_start_date");
+const CUR_PERIOD_START: CurNames = cn(
+    "bill/BillingPeriodStartDate",
+    "bill_billing_period_start_date",
+);
 const CUR_PERIOD_END: CurNames = cn("bill/BillingPeriodEndDate", "bill_billing_period_end_date");
 const CUR_LINE_TYPE: CurNames = cn("lineItem/LineItemType", "line_item_line_item_type");
 const CUR_PRODUCT_CODE: CurNames = cn("lineItem/ProductCode", "line_item_product_code");
@@ -411,9 +416,17 @@ impl RowMapper {
             period_end,
             line_type,
             product_code,
-            net_unblended: o2(&mut opt, "lineItem/NetUnblendedCost", "line_item_net_unblended_cost"),
+            net_unblended: o2(
+                &mut opt,
+                "lineItem/NetUnblendedCost",
+                "line_item_net_unblended_cost",
+            ),
             payer_name: o2(&mut opt, "bill/PayerAccountName", "bill_payer_account_name"),
-            usage_account: o2(&mut opt, "lineItem/UsageAccountId", "line_item_usage_account_id"),
+            usage_account: o2(
+                &mut opt,
+                "lineItem/UsageAccountId",
+                "line_item_usage_account_id",
+            ),
             usage_account_name: o2(
                 &mut opt,
                 "lineItem/UsageAccountName",
@@ -437,7 +450,11 @@ impl RowMapper {
                 "savingsPlan/NetSavingsPlanEffectiveCost",
                 "savings_plan_net_savings_plan_effective_cost",
             ),
-            ri_effective: o2(&mut opt, "reservation/EffectiveCost", "reservation_effective_cost"),
+            ri_effective: o2(
+                &mut opt,
+                "reservation/EffectiveCost",
+                "reservation_effective_cost",
+            ),
             ri_net_effective: o2(
                 &mut opt,
                 "reservation/NetEffectiveCost",
@@ -621,12 +638,14 @@ fn map_focus(c: &FocusCols, r: &csv::StringRecord) -> Result<LineItem, FieldErro
 /// FOCUS ChargeCategory for a CUR line item type.
 fn cur_charge_category(line_type: &str) -> &'static str {
     match line_type {
-        "Usage" | "DiscountedUsage" | "SavingsPlanCoveredUsage" | "SavingsPlanNegation" => {
-            "Usage"
-        }
+        "Usage" | "DiscountedUsage" | "SavingsPlanCoveredUsage" | "SavingsPlanNegation" => "Usage",
         "Fee" | "RIFee" | "SavingsPlanRecurringFee" | "SavingsPlanUpfrontFee" => "Purchase",
         "Tax" => "Tax",
-        "Credit" | "Refund" | "EdpDiscount" | "BundledDiscount" | "PrivateRateDiscount"
+        "Credit"
+        | "Refund"
+        | "EdpDiscount"
+        | "BundledDiscount"
+        | "PrivateRateDiscount"
         | "DistributorDiscount" => "Credit",
         _ => "Adjustment",
     }
@@ -756,7 +775,8 @@ fn parse_tags(json: &str, strip: &str) -> Result<BTreeMap<String, String>, Strin
 /// (UTC assumed without an offset), fractional seconds, `+hh:mm` offsets, or a bare date
 /// (midnight UTC).
 pub fn parse_instant(s: &str) -> Result<OffsetDateTime, String> {
-    let bad = |why: &str| format!("'{s}' is not a timestamp ({why}); expected e.g. 2024-09-01T00:00:00Z");
+    let bad =
+        |why: &str| format!("'{s}' is not a timestamp ({why}); expected e.g. 2024-09-01T00:00:00Z");
     let b = s.as_bytes();
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return Err(bad("no YYYY-MM-DD date"));
@@ -771,8 +791,8 @@ pub fn parse_instant(s: &str) -> Result<OffsetDateTime, String> {
         .and_then(|m| Month::try_from(m as u8).ok())
         .ok_or_else(|| bad("bad month"))?;
     let dom = num(&s[8..10]).ok_or_else(|| bad("bad day"))?;
-    let date = Date::from_calendar_date(year as i32, month, dom as u8)
-        .map_err(|_| bad("no such date"))?;
+    let date =
+        Date::from_calendar_date(year as i32, month, dom as u8).map_err(|_| bad("no such date"))?;
     if b.len() == 10 {
         return Ok(date.midnight().assume_utc());
     }
@@ -802,7 +822,10 @@ pub fn parse_instant(s: &str) -> Result<OffsetDateTime, String> {
     let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
     let mut parts = hms.split(':');
     let h = parts.next().and_then(num).ok_or_else(|| bad("bad hour"))?;
-    let m = parts.next().and_then(num).ok_or_else(|| bad("bad minute"))?;
+    let m = parts
+        .next()
+        .and_then(num)
+        .ok_or_else(|| bad("bad minute"))?;
     let sec = match parts.next() {
         Some(p) => num(p).ok_or_else(|| bad("bad second"))?,
         None => 0,
@@ -818,8 +841,8 @@ pub fn parse_instant(s: &str) -> Result<OffsetDateTime, String> {
         }
         num(frac).unwrap_or(0) * 10u32.pow(9 - frac.len() as u32)
     };
-    let time = Time::from_hms_nano(h as u8, m as u8, sec as u8, nanos)
-        .map_err(|_| bad("no such time"))?;
+    let time =
+        Time::from_hms_nano(h as u8, m as u8, sec as u8, nanos).map_err(|_| bad("no such time"))?;
     Ok(PrimitiveDateTime::new(date, time)
         .assume_offset(offset)
         .to_offset(UtcOffset::UTC))
@@ -836,12 +859,23 @@ mod tests {
         assert_eq!(t("2024-09-18T22:00:00Z"), "2024-09-18T22:00:00.000000Z");
         assert_eq!(t("2024-09-18T22:00Z"), "2024-09-18T22:00:00.000000Z");
         assert_eq!(t("2024-09-18T22:00:00.5Z"), "2024-09-18T22:00:00.500000Z");
-        assert_eq!(t("2024-09-18T23:30:00+01:30"), "2024-09-18T22:00:00.000000Z");
+        assert_eq!(
+            t("2024-09-18T23:30:00+01:30"),
+            "2024-09-18T22:00:00.000000Z"
+        );
         assert_eq!(t("2024-09-18T20:00:00-0200"), "2024-09-18T22:00:00.000000Z");
         assert_eq!(t("2024-09-01"), "2024-09-01T00:00:00.000000Z");
         for bad in [
-            "", "2024-09", "2024-13-01", "2024-02-30", "18/09/2024", "2024-09-18X22:00:00",
-            "2024-09-18 25:00:00", "2024-09-18 22:00:00+5", "2024-09-18 22", "yesterday",
+            "",
+            "2024-09",
+            "2024-13-01",
+            "2024-02-30",
+            "18/09/2024",
+            "2024-09-18X22:00:00",
+            "2024-09-18 25:00:00",
+            "2024-09-18 22:00:00+5",
+            "2024-09-18 22",
+            "yesterday",
         ] {
             assert!(parse_instant(bad).is_err(), "{bad}");
         }
@@ -855,14 +889,25 @@ mod tests {
     fn focus_version_from_columns_and_bom_and_case() {
         let mut cols: Vec<String> = FOCUS_REQUIRED.iter().map(|c| c.to_lowercase()).collect();
         cols[0] = format!("\u{feff}{}", cols[0]);
-        assert_eq!(RowMapper::from_header(&cols).unwrap().format(), Format::Focus10);
+        assert_eq!(
+            RowMapper::from_header(&cols).unwrap().format(),
+            Format::Focus10
+        );
         cols.push("SkuMeter".into());
-        assert_eq!(RowMapper::from_header(&cols).unwrap().format(), Format::Focus11);
+        assert_eq!(
+            RowMapper::from_header(&cols).unwrap().format(),
+            Format::Focus11
+        );
         cols.push("InvoiceId".into());
-        assert_eq!(RowMapper::from_header(&cols).unwrap().format(), Format::Focus12);
+        assert_eq!(
+            RowMapper::from_header(&cols).unwrap().format(),
+            Format::Focus12
+        );
         let e = RowMapper::from_header(&cols[1..]).err().unwrap();
         assert!(e.contains("BilledCost"), "{e}");
-        let e = RowMapper::from_header(&["a".into(), "b".into()]).err().unwrap();
+        let e = RowMapper::from_header(&["a".into(), "b".into()])
+            .err()
+            .unwrap();
         assert!(e.contains("not a format"), "{e}");
     }
 
@@ -917,7 +962,10 @@ mod tests {
         assert_eq!(item.sub_account_id, "444455556666");
         assert_eq!(item.charge_category, "Usage");
         assert_eq!(item.usage_date, "2024-09-02");
-        assert_eq!(item.tags.get("CostCenter").map(String::as_str), Some("cc-100"));
+        assert_eq!(
+            item.tags.get("CostCenter").map(String::as_str),
+            Some("cc-100")
+        );
         assert_eq!(item.tags.len(), 1);
         assert_eq!(item.extra, r#"{"identity/LineItemId":"abc"}"#);
     }

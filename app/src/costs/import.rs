@@ -97,6 +97,51 @@ pub struct ImportReport {
     pub replaced_batches: Vec<i64>,
 }
 
+impl ImportReport {
+    /// The report as `steward import-costs` prints it.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        if self.already_imported {
+            let _ = writeln!(
+                s,
+                "already imported: '{}' is batch #{} (nothing changed)",
+                self.file_name, self.batch_id
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "imported '{}' as batch #{}",
+                self.file_name, self.batch_id
+            );
+        }
+        let _ = writeln!(s, "format: {}", self.format);
+        let _ = writeln!(
+            s,
+            "rows: {} read, {} accepted, {} rejected",
+            self.rows_read, self.rows_accepted, self.rows_rejected
+        );
+        let _ = writeln!(
+            s,
+            "charge periods: {} to {}",
+            self.period_start.as_deref().unwrap_or("-"),
+            self.period_end.as_deref().unwrap_or("-")
+        );
+        for (cur, t) in &self.totals {
+            let _ = writeln!(
+                s,
+                "total {cur}: billed {} effective {} list {} ({} rows)",
+                t.billed, t.effective, t.list, t.rows
+            );
+        }
+        for old in &self.replaced_batches {
+            let _ = writeln!(s, "replaced the data of batch #{old} for the same periods");
+        }
+        let _ = writeln!(s, "sha256: {}", self.sha256);
+        s
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     /// A data row is wrong; `row` is the 1-based data row, `line` the file line it starts on.
@@ -152,7 +197,8 @@ pub async fn import_file(
     ctx: AuditCtx,
     progress: impl Fn(Progress) + Send + Sync,
 ) -> Result<ImportReport, ImportError> {
-    let unreadable = |e: std::io::Error| ImportError::File(format!("cannot read {}: {e}", path.display()));
+    let unreadable =
+        |e: std::io::Error| ImportError::File(format!("cannot read {}: {e}", path.display()));
     let p = path.to_path_buf();
     let (sha256, size) = tokio::task::spawn_blocking(move || -> std::io::Result<(String, u64)> {
         let mut f = std::fs::File::open(&p)?;
@@ -292,13 +338,8 @@ where
         totals: acc.totals.clone(),
         replaced_batches: replaced.clone(),
     };
-    w.audit(ctx.event(
-        "costs.imported",
-        "cost_batch",
-        batch_id,
-        summary(&report),
-    ))
-    .await?;
+    w.audit(ctx.event("costs.imported", "cost_batch", batch_id, summary(&report)))
+        .await?;
     for old in &replaced {
         w.audit(ctx.event(
             "costs.replaced",
@@ -392,8 +433,13 @@ fn parse<R: Read>(
             .iter()
             .map(str::to_string)
             .collect();
-        if header.iter().all(|h| h.trim().trim_start_matches('\u{feff}').is_empty()) {
-            return Err(ImportError::File("the file is empty (no header row)".into()));
+        if header
+            .iter()
+            .all(|h| h.trim().trim_start_matches('\u{feff}').is_empty())
+        {
+            return Err(ImportError::File(
+                "the file is empty (no header row)".into(),
+            ));
         }
         let mapper = RowMapper::from_header(&header).map_err(ImportError::File)?;
         if out.blocking_send(Msg::Format(mapper.format())).is_err() {

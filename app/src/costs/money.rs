@@ -95,7 +95,10 @@ mod tests {
         assert_eq!(p(".5"), "0.5");
         assert_eq!(p("5."), "5");
         assert_eq!(p("-0.00"), "0.00", "no negative zero");
-        assert_eq!(p("0.0000000000000000000000000001"), "0.0000000000000000000000000001");
+        assert_eq!(
+            p("0.0000000000000000000000000001"),
+            "0.0000000000000000000000000001"
+        );
     }
 
     #[test]
@@ -114,13 +117,15 @@ mod tests {
     #[test]
     fn garbage_is_refused_with_a_reason() {
         for bad in [
-            "", " ", "abc", "1,000.00", "$5", "NaN", "inf", "-", ".", "1.2.3", "0x10", "1e",
-            "1e+", "1E5.5", "1e99999", "--1", "1 000", "NULL", "１",
+            "", " ", "abc", "1,000.00", "$5", "NaN", "inf", "-", ".", "1.2.3", "0x10", "1e", "1e+",
+            "1E5.5", "1e99999", "--1", "1 000", "NULL", "１",
         ] {
             let e = parse_amount(bad).expect_err(bad);
             assert!(!e.is_empty(), "{bad}");
         }
-        assert!(parse_amount("1E-40").unwrap_err().contains("decimal places"));
+        assert!(parse_amount("1E-40")
+            .unwrap_err()
+            .contains("decimal places"));
         assert!(parse_amount("99999999999999999999999999999999")
             .unwrap_err()
             .contains("digits"));

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod auth;
 pub mod controls;
+pub mod costs;
 pub mod dashboard;
 #[cfg(feature = "ssr")]
 pub mod db;

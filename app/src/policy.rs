@@ -75,6 +75,10 @@ pub enum Permission {
     /// Add evidence: compliance staff for any control, other users only for controls they own
     /// (the ownership check is made by the evidence area).
     SubmitEvidence,
+    /// Read cloud spend: cost reports and import history.
+    ViewCosts,
+    /// Import cost files, run syncs, configure cost sources.
+    ManageCosts,
 }
 
 /// Role → permissions. Ownership (of controls, budgets, systems) is a relation on the owned
@@ -90,6 +94,8 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ViewCompliance,
             ManageCompliance,
             SubmitEvidence,
+            ViewCosts,
+            ManageCosts,
         ],
         Role::Compliance => &[
             ViewDashboard,
@@ -97,8 +103,14 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ManageCompliance,
             SubmitEvidence,
         ],
-        Role::Finance => &[ViewDashboard, ViewCompliance, SubmitEvidence],
-        Role::Auditor => &[ViewDashboard, ViewAudit, ViewCompliance],
+        Role::Finance => &[
+            ViewDashboard,
+            ViewCompliance,
+            SubmitEvidence,
+            ViewCosts,
+            ManageCosts,
+        ],
+        Role::Auditor => &[ViewDashboard, ViewAudit, ViewCompliance, ViewCosts],
     }
 }
 

@@ -102,6 +102,12 @@ pub enum Command {
         #[arg(long)]
         version: Option<String>,
     },
+    /// Import a cost file (FOCUS 1.0–1.2 or AWS CUR CSV, optionally .gz): exit 0 when imported
+    /// or already imported, 1 naming the row, column and reason when the file is refused.
+    ImportCosts {
+        /// The CSV or CSV.gz file.
+        file: PathBuf,
+    },
 }
 
 impl Cli {

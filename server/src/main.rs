@@ -1,5 +1,5 @@
 //! The `steward` binary: `serve`, `migrate`, `create-admin`, `verify-audit`,
-//! `import-framework`.
+//! `import-framework`, `import-costs`.
 
 use clap::Parser;
 use server::config::{Cli, Command, LogFormat};
@@ -169,6 +169,39 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
                 }
                 app::audit::chain::VerifyOutcome::Broken { seq, reason } => {
                     println!("audit chain BROKEN at event #{seq}: {reason}");
+                    ExitCode::from(1)
+                }
+            })
+        }
+        Command::ImportCosts { file } => {
+            let db = server::connect_and_migrate(&url).await?;
+            let ctx = app::audit::chain::AuditCtx {
+                actor: "cli".into(),
+                at: app::util::ts(app::util::Clock::default().now()),
+                ..Default::default()
+            };
+            let last = std::sync::Mutex::new((0u8, 0u64));
+            let outcome = app::costs::import::import_file(&db, &file, ctx, |p| {
+                // A line per 10 % of the file on stderr (the report on stdout stays clean); at
+                // 100 % also as the last rows are stored, since reading runs ahead of storing.
+                let pct = p.percent().unwrap_or(0) / 10 * 10;
+                if let Ok(mut last) = last.lock() {
+                    if pct > last.0 || (pct == 100 && p.rows > last.1) {
+                        eprintln!("{pct:>3}% ({} rows)", p.rows);
+                        *last = (pct, p.rows);
+                    }
+                }
+            })
+            .await;
+            db.close().await;
+            Ok(match outcome {
+                Ok(report) => {
+                    print!("{}", report.to_text());
+                    ExitCode::SUCCESS
+                }
+                Err(app::costs::import::ImportError::Db(e)) => return Err(e.into()),
+                Err(e) => {
+                    eprintln!("steward: {} refused: {e}", file.display());
                     ExitCode::from(1)
                 }
             })

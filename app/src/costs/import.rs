@@ -1,0 +1,959 @@
+//! Streaming, all-or-nothing import of a cost file into one batch.
+//!
+//! A blocking thread reads the file (gunzipping when it starts with the gzip magic), hashes its
+//! bytes, recognises the format and maps rows; it hands chunks of line items through a bounded
+//! channel to the async side, which inserts them with multi-row statements inside ONE `WriteTx`
+//! and folds them into per-day rollups (small: days × dimensions). At the end it replaces the
+//! older data for the same source and billing period, writes the rollups and the audit events,
+//! and commits. Any error, a dropped future or a crash rolls everything back.
+//! Memory stays bounded: at most a few chunks of line items exist at once.
+
+use super::formats::{Format, LineItem, RowMapper};
+use super::money::{add, parse_amount};
+use crate::audit::chain::AuditCtx;
+use crate::db::{Db, WriteTx};
+use crate::error::AppError;
+use rust_decimal::Decimal;
+use sha2::{Digest, Sha256};
+use sqlx::{Any, AnyConnection};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Rows per INSERT statement: 23 parameters each stays far below SQLite's 32766 limit.
+const CHUNK_ROWS: usize = 500;
+/// Chunks in flight between the parser and the inserter (bounds memory).
+const CHANNEL_CHUNKS: usize = 4;
+
+/// Where the data comes from and who imports it.
+#[derive(Debug, Clone)]
+pub struct ImportMeta {
+    pub file_name: String,
+    /// The file's SHA-256 when already known (lets a re-import stop before reading anything);
+    /// otherwise it is computed while reading.
+    pub sha256: Option<String>,
+    /// The file's size, for the percentage.
+    pub total_bytes: Option<u64>,
+    /// Actor, time (`at` is the import time) and request for the audit events.
+    pub ctx: AuditCtx,
+}
+
+/// How far an import is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Data rows stored so far.
+    pub rows: u64,
+    /// Bytes of the file read so far (compressed bytes for a .gz).
+    pub bytes_read: u64,
+    pub total_bytes: Option<u64>,
+}
+
+impl Progress {
+    pub fn percent(&self) -> Option<u8> {
+        let total = self.total_bytes.filter(|t| *t > 0)?;
+        Some((self.bytes_read.min(total) * 100 / total) as u8)
+    }
+}
+
+/// Exact sums for one currency.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sums {
+    pub billed: Decimal,
+    pub effective: Decimal,
+    pub list: Decimal,
+    pub rows: i64,
+}
+
+impl Sums {
+    fn add(&mut self, item: &LineItem) -> Result<(), ImportError> {
+        self.billed = add(self.billed, item.billed).map_err(ImportError::File)?;
+        self.effective = add(self.effective, item.effective).map_err(ImportError::File)?;
+        self.list = add(self.list, item.list).map_err(ImportError::File)?;
+        self.rows += 1;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    pub batch_id: i64,
+    /// True when this exact file (same SHA-256) was imported before: nothing changed.
+    pub already_imported: bool,
+    pub format: String,
+    pub file_name: String,
+    pub sha256: String,
+    pub rows_read: u64,
+    pub rows_accepted: u64,
+    pub rows_rejected: u64,
+    /// Earliest charge period start and latest end, stored format.
+    pub period_start: Option<String>,
+    pub period_end: Option<String>,
+    /// Per currency.
+    pub totals: BTreeMap<String, Sums>,
+    /// Batches whose data for the same source and billing period this import replaced.
+    pub replaced_batches: Vec<i64>,
+}
+
+impl ImportReport {
+    /// The report as `steward import-costs` prints it.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        if self.already_imported {
+            let _ = writeln!(
+                s,
+                "already imported: '{}' is batch #{} (nothing changed)",
+                self.file_name, self.batch_id
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "imported '{}' as batch #{}",
+                self.file_name, self.batch_id
+            );
+        }
+        let _ = writeln!(s, "format: {}", self.format);
+        let _ = writeln!(
+            s,
+            "rows: {} read, {} accepted, {} rejected",
+            self.rows_read, self.rows_accepted, self.rows_rejected
+        );
+        let _ = writeln!(
+            s,
+            "charge periods: {} to {}",
+            self.period_start.as_deref().unwrap_or("-"),
+            self.period_end.as_deref().unwrap_or("-")
+        );
+        for (cur, t) in &self.totals {
+            let _ = writeln!(
+                s,
+                "total {cur}: billed {} effective {} list {} ({} rows)",
+                t.billed, t.effective, t.list, t.rows
+            );
+        }
+        for old in &self.replaced_batches {
+            let _ = writeln!(s, "replaced the data of batch #{old} for the same periods");
+        }
+        let _ = writeln!(s, "sha256: {}", self.sha256);
+        s
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// A data row is wrong; `row` is the 1-based data row, `line` the file line it starts on.
+    #[error("row {row} (line {line}){}: {reason}", column_part(.column))]
+    Row {
+        row: u64,
+        line: u64,
+        column: String,
+        reason: String,
+    },
+    /// The file as a whole is wrong (unknown format, missing columns, unreadable, empty).
+    #[error("{0}")]
+    File(String),
+    #[error(transparent)]
+    Db(#[from] AppError),
+}
+
+fn column_part(column: &str) -> String {
+    if column.is_empty() {
+        String::new()
+    } else {
+        format!(", column {column}")
+    }
+}
+
+impl From<sqlx::Error> for ImportError {
+    fn from(e: sqlx::Error) -> Self {
+        ImportError::Db(e.into())
+    }
+}
+
+impl From<ImportError> for AppError {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::Db(e) => e,
+            other => AppError::Invalid(other.to_string()),
+        }
+    }
+}
+
+enum Msg {
+    Format(Format),
+    Chunk(Vec<LineItem>),
+    Done { rows: u64, sha256: String },
+    Failed(ImportError),
+}
+
+/// Imports a file from disk: hashes it first, so a file imported before is recognised without
+/// parsing it.
+pub async fn import_file(
+    db: &Db,
+    path: &Path,
+    ctx: AuditCtx,
+    progress: impl Fn(Progress) + Send + Sync,
+) -> Result<ImportReport, ImportError> {
+    let unreadable =
+        |e: std::io::Error| ImportError::File(format!("cannot read {}: {e}", path.display()));
+    let p = path.to_path_buf();
+    let (sha256, size) = tokio::task::spawn_blocking(move || -> std::io::Result<(String, u64)> {
+        let mut f = std::fs::File::open(&p)?;
+        let mut h = Sha256::new();
+        let n = std::io::copy(&mut f, &mut h)?;
+        Ok((hex::encode(h.finalize()), n))
+    })
+    .await
+    .map_err(|e| ImportError::File(format!("hashing failed: {e}")))?
+    .map_err(unreadable)?;
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let meta = ImportMeta {
+        file_name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string()),
+        sha256: Some(sha256),
+        total_bytes: Some(size),
+        ctx,
+    };
+    import_reader(db, file, meta, progress).await
+}
+
+/// Imports one cost file (CSV or gzip-compressed CSV) as one batch, all or nothing.
+pub async fn import_reader<R>(
+    db: &Db,
+    reader: R,
+    meta: ImportMeta,
+    progress: impl Fn(Progress) + Send + Sync,
+) -> Result<ImportReport, ImportError>
+where
+    R: Read + Send + 'static,
+{
+    if let Some(sha) = &meta.sha256 {
+        if let Some(id) = batch_with_sha(db.pool(), sha).await? {
+            return load_report(db.pool(), id, true).await;
+        }
+    }
+    let bytes = Arc::new(AtomicU64::new(0));
+    let (tx, mut rx) = mpsc::channel(CHANNEL_CHUNKS);
+    let counter = bytes.clone();
+    // Dropped (and so cancelled) when this function returns early: the parser's next send
+    // fails and it stops.
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = parse(reader, counter, &tx) {
+            let _ = tx.blocking_send(Msg::Failed(e));
+        }
+    });
+    let format = match rx.recv().await {
+        Some(Msg::Format(f)) => f,
+        Some(Msg::Failed(e)) => return Err(e),
+        _ => return Err(ImportError::File("the file could not be read".into())),
+    };
+
+    let ctx = &meta.ctx;
+    let mut w = db.write().await?;
+    if let Some(sha) = &meta.sha256 {
+        // Checked again under the write lock: another import of the same file may have won.
+        if let Some(id) = batch_with_sha(w.conn(), sha).await? {
+            drop(w);
+            return load_report(db.pool(), id, true).await;
+        }
+    }
+    let batch_id: i64 = sqlx::query_scalar(
+        "INSERT INTO cost_batches (source_kind, source_name, format, imported_by_id, \
+         imported_by, imported_at) VALUES ('file', $1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(&meta.file_name)
+    .bind(format.as_str())
+    .bind(ctx.actor_id)
+    .bind(&ctx.actor)
+    .bind(&ctx.at)
+    .fetch_one(w.conn())
+    .await?;
+
+    let mut acc = Rollup::default();
+    let (rows_read, sha256) = loop {
+        match rx.recv().await {
+            Some(Msg::Chunk(items)) => {
+                insert_line_items(w.conn(), batch_id, acc.rows, &items).await?;
+                acc.add_all(&items)?;
+                progress(Progress {
+                    rows: acc.rows,
+                    bytes_read: bytes.load(Ordering::Relaxed),
+                    total_bytes: meta.total_bytes,
+                });
+            }
+            Some(Msg::Done { rows, sha256 }) => break (rows, sha256),
+            Some(Msg::Failed(e)) => return Err(e),
+            Some(Msg::Format(_)) | None => {
+                return Err(ImportError::File(
+                    "reading the file stopped unexpectedly".into(),
+                ))
+            }
+        }
+    };
+    if meta.sha256.is_none() {
+        if let Some(id) = batch_with_sha(w.conn(), &sha256).await? {
+            drop(w);
+            return load_report(db.pool(), id, true).await;
+        }
+    }
+    if rows_read == 0 {
+        return Err(ImportError::File(
+            "the file has a header but no data rows: nothing to import".into(),
+        ));
+    }
+
+    let replaced = replace_older_slices(&mut w, batch_id, &acc, &ctx.at).await?;
+    insert_rollups(w.conn(), batch_id, &acc).await?;
+    let (period_start, period_end) = acc.period.clone().unzip();
+    sqlx::query(
+        "UPDATE cost_batches SET sha256 = $1, rows_read = $2, rows_accepted = $3, \
+         rows_rejected = 0, period_start = $4, period_end = $5, totals = $6 WHERE id = $7",
+    )
+    .bind(&sha256)
+    .bind(rows_read as i64)
+    .bind(acc.rows as i64)
+    .bind(&period_start)
+    .bind(&period_end)
+    .bind(totals_json(&acc.totals))
+    .bind(batch_id)
+    .execute(w.conn())
+    .await?;
+
+    let report = ImportReport {
+        batch_id,
+        already_imported: false,
+        format: format.as_str().to_string(),
+        file_name: meta.file_name.clone(),
+        sha256,
+        rows_read,
+        rows_accepted: acc.rows,
+        rows_rejected: 0,
+        period_start,
+        period_end,
+        totals: acc.totals.clone(),
+        replaced_batches: replaced.clone(),
+    };
+    w.audit(ctx.event("costs.imported", "cost_batch", batch_id, summary(&report)))
+        .await?;
+    for old in &replaced {
+        w.audit(ctx.event(
+            "costs.replaced",
+            "cost_batch",
+            old,
+            format!(
+                "cost batch #{old}: its data for the billing period(s) in '{}' was replaced by batch #{batch_id}",
+                meta.file_name
+            ),
+        ))
+        .await?;
+    }
+    w.commit().await?;
+    progress(Progress {
+        rows: acc.rows,
+        bytes_read: bytes.load(Ordering::Relaxed),
+        total_bytes: meta.total_bytes,
+    });
+    Ok(report)
+}
+
+fn summary(r: &ImportReport) -> String {
+    let totals: Vec<String> = r
+        .totals
+        .iter()
+        .map(|(cur, s)| format!("{cur} billed {} effective {}", s.billed, s.effective))
+        .collect();
+    format!(
+        "imported '{}' ({}, sha256 {}): {} rows, charges {} to {}; {}{}",
+        r.file_name,
+        r.format,
+        &r.sha256[..r.sha256.len().min(12)],
+        r.rows_accepted,
+        r.period_start.as_deref().unwrap_or("?"),
+        r.period_end.as_deref().unwrap_or("?"),
+        totals.join("; "),
+        if r.replaced_batches.is_empty() {
+            String::new()
+        } else {
+            format!("; replaces data of batch(es) {:?}", r.replaced_batches)
+        }
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The blocking side: bytes → CSV → line items.
+
+/// Counts and hashes the file's bytes as they are read.
+struct Tap<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Tap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+fn parse<R: Read>(
+    reader: R,
+    bytes: Arc<AtomicU64>,
+    out: &mpsc::Sender<Msg>,
+) -> Result<(), ImportError> {
+    let io = |e: std::io::Error| ImportError::File(format!("the file could not be read: {e}"));
+    let mut tap = Tap {
+        inner: reader,
+        hasher: Sha256::new(),
+        bytes,
+    };
+    let rows = {
+        let mut buf = BufReader::with_capacity(256 * 1024, &mut tap);
+        let gzip = buf.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+        let source: Box<dyn Read + '_> = if gzip {
+            Box::new(flate2::bufread::MultiGzDecoder::new(buf))
+        } else {
+            Box::new(buf)
+        };
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .buffer_capacity(256 * 1024)
+            .from_reader(source);
+        let header: Vec<String> = csv
+            .headers()
+            .map_err(|e| csv_error(e, 0))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        if header
+            .iter()
+            .all(|h| h.trim().trim_start_matches('\u{feff}').is_empty())
+        {
+            return Err(ImportError::File(
+                "the file is empty (no header row)".into(),
+            ));
+        }
+        let mapper = RowMapper::from_header(&header).map_err(ImportError::File)?;
+        if out.blocking_send(Msg::Format(mapper.format())).is_err() {
+            return Ok(()); // the import was abandoned
+        }
+        let mut record = csv::StringRecord::new();
+        let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+        let mut row: u64 = 0;
+        loop {
+            match csv.read_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(csv_error(e, row + 1)),
+            }
+            row += 1;
+            let item = mapper.map(&record).map_err(|e| ImportError::Row {
+                row,
+                line: record.position().map_or(0, |p| p.line()),
+                column: e.column,
+                reason: e.reason,
+            })?;
+            chunk.push(item);
+            if chunk.len() == CHUNK_ROWS
+                && out
+                    .blocking_send(Msg::Chunk(std::mem::replace(
+                        &mut chunk,
+                        Vec::with_capacity(CHUNK_ROWS),
+                    )))
+                    .is_err()
+            {
+                return Ok(());
+            }
+        }
+        if !chunk.is_empty() && out.blocking_send(Msg::Chunk(chunk)).is_err() {
+            return Ok(());
+        }
+        row
+    };
+    // The hash covers the whole file, including anything after the CSV data (gzip trailers).
+    std::io::copy(&mut tap, &mut std::io::sink()).map_err(io)?;
+    let sha256 = hex::encode(tap.hasher.finalize());
+    let _ = out.blocking_send(Msg::Done { rows, sha256 });
+    Ok(())
+}
+
+fn csv_error(e: csv::Error, row: u64) -> ImportError {
+    let line = e.position().map_or(0, |p| p.line());
+    match e.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => ImportError::Row {
+            row,
+            line,
+            column: String::new(),
+            reason: format!("field {} is not valid UTF-8 text", err.field() + 1),
+        },
+        csv::ErrorKind::Io(io) => ImportError::File(format!(
+            "the file could not be read near line {line}: {io} (a damaged or truncated .gz?)"
+        )),
+        _ => ImportError::Row {
+            row,
+            line,
+            column: String::new(),
+            reason: format!("not valid CSV: {e}"),
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The async side: SQL.
+
+const LINE_ITEM_COLUMNS: &[&str] = &[
+    "batch_id",
+    "row_number",
+    "provider",
+    "billing_account_id",
+    "billing_account_name",
+    "billing_period_start",
+    "billing_period_end",
+    "sub_account_id",
+    "sub_account_name",
+    "service_name",
+    "service_category",
+    "region_id",
+    "resource_id",
+    "charge_category",
+    "charge_period_start",
+    "charge_period_end",
+    "usage_date",
+    "billed_cost",
+    "effective_cost",
+    "list_cost",
+    "currency",
+    "tags",
+    "extra",
+];
+
+/// `INSERT INTO table (cols) VALUES ($1, ..), (..)` for `rows` rows.
+fn insert_sql(table: &str, columns: &[&str], rows: usize) -> String {
+    let n = columns.len();
+    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..n {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(r * n + c + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+async fn insert_line_items(
+    conn: &mut AnyConnection,
+    batch_id: i64,
+    rows_before: u64,
+    items: &[LineItem],
+) -> Result<(), ImportError> {
+    let sql = insert_sql("cost_line_items", LINE_ITEM_COLUMNS, items.len());
+    let mut q = sqlx::query::<Any>(&sql);
+    for (i, it) in items.iter().enumerate() {
+        q = q
+            .bind(batch_id)
+            .bind((rows_before + i as u64 + 1) as i64)
+            .bind(it.provider.as_str())
+            .bind(it.billing_account_id.as_str())
+            .bind(it.billing_account_name.as_str())
+            .bind(it.billing_period_start.as_str())
+            .bind(it.billing_period_end.as_str())
+            .bind(it.sub_account_id.as_str())
+            .bind(it.sub_account_name.as_str())
+            .bind(it.service_name.as_str())
+            .bind(it.service_category.as_str())
+            .bind(it.region_id.as_str())
+            .bind(it.resource_id.as_str())
+            .bind(it.charge_category.as_str())
+            .bind(it.charge_period_start.as_str())
+            .bind(it.charge_period_end.as_str())
+            .bind(it.usage_date.as_str())
+            .bind(it.billed.to_string())
+            .bind(it.effective.to_string())
+            .bind(it.list.to_string())
+            .bind(it.currency.as_str())
+            .bind(tags_json(&it.tags))
+            .bind(it.extra.as_str());
+    }
+    q.execute(conn).await?;
+    Ok(())
+}
+
+fn tags_json(tags: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(tags).unwrap_or_else(|_| "{}".into())
+}
+
+fn totals_json(totals: &BTreeMap<String, Sums>) -> String {
+    let m: serde_json::Map<String, serde_json::Value> = totals
+        .iter()
+        .map(|(cur, s)| {
+            (
+                cur.clone(),
+                serde_json::json!({
+                    "billed": s.billed.to_string(),
+                    "effective": s.effective.to_string(),
+                    "list": s.list.to_string(),
+                    "rows": s.rows,
+                }),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(m).to_string()
+}
+
+/// (provider, billing account id, billing period start): what a newer import replaces.
+type SliceKey = (String, String, String);
+
+#[derive(Debug, Default, Clone)]
+struct SliceInfo {
+    period_end: String,
+    account_name: String,
+    rows: i64,
+}
+
+/// provider, billing account, billing period start, day, sub account id and name, service
+/// name and category, region, charge category, currency.
+type DailyKey = [String; 11];
+/// provider, billing account, billing period start, day, sub account id, service name,
+/// currency, tag key, tag value.
+type TagKey = [String; 9];
+
+/// What the batch adds up to, kept while rows stream past.
+#[derive(Default)]
+struct Rollup {
+    rows: u64,
+    daily: HashMap<DailyKey, Sums>,
+    tags: HashMap<TagKey, Sums>,
+    slices: BTreeMap<SliceKey, SliceInfo>,
+    totals: BTreeMap<String, Sums>,
+    period: Option<(String, String)>,
+}
+
+impl Rollup {
+    fn add_all(&mut self, items: &[LineItem]) -> Result<(), ImportError> {
+        for it in items {
+            self.add(it)?;
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, it: &LineItem) -> Result<(), ImportError> {
+        self.rows += 1;
+        let key: DailyKey = [
+            it.provider.clone(),
+            it.billing_account_id.clone(),
+            it.billing_period_start.clone(),
+            it.usage_date.clone(),
+            it.sub_account_id.clone(),
+            it.sub_account_name.clone(),
+            it.service_name.clone(),
+            it.service_category.clone(),
+            it.region_id.clone(),
+            it.charge_category.clone(),
+            it.currency.clone(),
+        ];
+        self.daily.entry(key).or_default().add(it)?;
+        for (k, v) in &it.tags {
+            let key: TagKey = [
+                it.provider.clone(),
+                it.billing_account_id.clone(),
+                it.billing_period_start.clone(),
+                it.usage_date.clone(),
+                it.sub_account_id.clone(),
+                it.service_name.clone(),
+                it.currency.clone(),
+                k.clone(),
+                v.clone(),
+            ];
+            self.tags.entry(key).or_default().add(it)?;
+        }
+        let slice = self
+            .slices
+            .entry((
+                it.provider.clone(),
+                it.billing_account_id.clone(),
+                it.billing_period_start.clone(),
+            ))
+            .or_default();
+        slice.rows += 1;
+        if it.billing_period_end > slice.period_end {
+            slice.period_end = it.billing_period_end.clone();
+        }
+        if slice.account_name.is_empty() {
+            slice.account_name = it.billing_account_name.clone();
+        }
+        if let Some(t) = self.totals.get_mut(&it.currency) {
+            t.add(it)?;
+        } else {
+            let mut t = Sums::default();
+            t.add(it)?;
+            self.totals.insert(it.currency.clone(), t);
+        }
+        self.period = Some(match self.period.take() {
+            None => (it.charge_period_start.clone(), it.charge_period_end.clone()),
+            Some((s, e)) => (
+                s.min(it.charge_period_start.clone()),
+                e.max(it.charge_period_end.clone()),
+            ),
+        });
+        Ok(())
+    }
+}
+
+/// Removes the data that other batches hold for the sources and billing periods of this batch
+/// (line items and their rollups) and records the replacement; returns the batches affected.
+async fn replace_older_slices(
+    w: &mut WriteTx,
+    batch_id: i64,
+    acc: &Rollup,
+    at: &str,
+) -> Result<Vec<i64>, ImportError> {
+    let mut replaced = BTreeSet::new();
+    for ((provider, account, period), info) in &acc.slices {
+        let older: Vec<i64> = sqlx::query_scalar(
+            "SELECT batch_id FROM cost_batch_slices WHERE provider = $1 AND \
+             billing_account_id = $2 AND billing_period_start = $3 AND replaced_by IS NULL \
+             AND batch_id <> $4",
+        )
+        .bind(provider)
+        .bind(account)
+        .bind(period)
+        .bind(batch_id)
+        .fetch_all(w.conn())
+        .await?;
+        for old in older {
+            for table in ["cost_line_items", "cost_daily", "cost_daily_tags"] {
+                sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE batch_id = $1 AND provider = $2 AND \
+                     billing_account_id = $3 AND billing_period_start = $4"
+                ))
+                .bind(old)
+                .bind(provider)
+                .bind(account)
+                .bind(period)
+                .execute(w.conn())
+                .await?;
+            }
+            sqlx::query(
+                "UPDATE cost_batch_slices SET replaced_by = $1 WHERE batch_id = $2 AND \
+                 provider = $3 AND billing_account_id = $4 AND billing_period_start = $5",
+            )
+            .bind(batch_id)
+            .bind(old)
+            .bind(provider)
+            .bind(account)
+            .bind(period)
+            .execute(w.conn())
+            .await?;
+            replaced.insert(old);
+        }
+        sqlx::query(
+            "INSERT INTO cost_batch_slices (batch_id, provider, billing_account_id, \
+             billing_period_start, billing_period_end, billing_account_name, row_count) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(batch_id)
+        .bind(provider)
+        .bind(account)
+        .bind(period)
+        .bind(&info.period_end)
+        .bind(&info.account_name)
+        .bind(info.rows)
+        .execute(w.conn())
+        .await?;
+    }
+    for old in &replaced {
+        let remaining: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM cost_batch_slices WHERE batch_id = $1 AND replaced_by IS NULL",
+        )
+        .bind(old)
+        .fetch_one(w.conn())
+        .await?;
+        let status = if remaining == 0 {
+            "replaced"
+        } else {
+            "partially_replaced"
+        };
+        sqlx::query(
+            "UPDATE cost_batches SET status = $1, replaced_by = $2, replaced_at = $3 WHERE id = $4",
+        )
+        .bind(status)
+        .bind(batch_id)
+        .bind(at)
+        .bind(old)
+        .execute(w.conn())
+        .await?;
+    }
+    Ok(replaced.into_iter().collect())
+}
+
+async fn insert_rollups(
+    conn: &mut AnyConnection,
+    batch_id: i64,
+    acc: &Rollup,
+) -> Result<(), ImportError> {
+    const DAILY: &[&str] = &[
+        "batch_id",
+        "provider",
+        "billing_account_id",
+        "billing_period_start",
+        "day",
+        "sub_account_id",
+        "sub_account_name",
+        "service_name",
+        "service_category",
+        "region_id",
+        "charge_category",
+        "currency",
+        "billed_cost",
+        "effective_cost",
+        "list_cost",
+        "row_count",
+    ];
+    const TAGS: &[&str] = &[
+        "batch_id",
+        "provider",
+        "billing_account_id",
+        "billing_period_start",
+        "day",
+        "sub_account_id",
+        "service_name",
+        "currency",
+        "tag_key",
+        "tag_value",
+        "billed_cost",
+        "effective_cost",
+        "list_cost",
+        "row_count",
+    ];
+    let daily: Vec<(&DailyKey, &Sums)> = acc.daily.iter().collect();
+    for chunk in daily.chunks(CHUNK_ROWS) {
+        let sql = insert_sql("cost_daily", DAILY, chunk.len());
+        let mut q = sqlx::query::<Any>(&sql);
+        for (key, s) in chunk {
+            q = q.bind(batch_id);
+            for k in key.iter() {
+                q = q.bind(k.as_str());
+            }
+            q = q
+                .bind(s.billed.to_string())
+                .bind(s.effective.to_string())
+                .bind(s.list.to_string())
+                .bind(s.rows);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let tags: Vec<(&TagKey, &Sums)> = acc.tags.iter().collect();
+    for chunk in tags.chunks(CHUNK_ROWS) {
+        let sql = insert_sql("cost_daily_tags", TAGS, chunk.len());
+        let mut q = sqlx::query::<Any>(&sql);
+        for (key, s) in chunk {
+            q = q.bind(batch_id);
+            for k in key.iter() {
+                q = q.bind(k.as_str());
+            }
+            q = q
+                .bind(s.billed.to_string())
+                .bind(s.effective.to_string())
+                .bind(s.list.to_string())
+                .bind(s.rows);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn batch_with_sha<'c, E>(conn: E, sha: &str) -> Result<Option<i64>, ImportError>
+where
+    E: sqlx::Executor<'c, Database = Any>,
+{
+    Ok(
+        sqlx::query_scalar("SELECT id FROM cost_batches WHERE sha256 = $1")
+            .bind(sha)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// The report of a stored batch (for "already imported").
+pub async fn load_report(
+    pool: &sqlx::AnyPool,
+    batch_id: i64,
+    already_imported: bool,
+) -> Result<ImportReport, ImportError> {
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        i64,
+        i64,
+        i64,
+        Option<String>,
+        Option<String>,
+        String,
+    );
+    let (file_name, format, sha256, read, accepted, rejected, start, end, totals): Row =
+        sqlx::query_as(
+            "SELECT source_name, format, sha256, rows_read, rows_accepted, rows_rejected, \
+             period_start, period_end, totals FROM cost_batches WHERE id = $1",
+        )
+        .bind(batch_id)
+        .fetch_one(pool)
+        .await?;
+    Ok(ImportReport {
+        batch_id,
+        already_imported,
+        format,
+        file_name,
+        sha256: sha256.unwrap_or_default(),
+        rows_read: read as u64,
+        rows_accepted: accepted as u64,
+        rows_rejected: rejected as u64,
+        period_start: start,
+        period_end: end,
+        totals: parse_totals(&totals),
+        replaced_batches: Vec::new(),
+    })
+}
+
+fn parse_totals(json: &str) -> BTreeMap<String, Sums> {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    let amount = |v: &serde_json::Value, k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .and_then(|s| parse_amount(s).ok())
+            .unwrap_or_default()
+    };
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(cur, s)| {
+                    (
+                        cur.clone(),
+                        Sums {
+                            billed: amount(s, "billed"),
+                            effective: amount(s, "effective"),
+                            list: amount(s, "list"),
+                            rows: s.get("rows").and_then(|r| r.as_i64()).unwrap_or(0),
+                        },
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,141 @@
+//! Exact money: amounts are parsed from their text into `Decimal` without ever passing through
+//! a float, keep the scale the source wrote (`0.00000080000` stays 11 places), and are stored
+//! as that canonical text.
+
+use rust_decimal::Decimal;
+
+/// Largest scale `Decimal` holds.
+const MAX_SCALE: i64 = 28;
+
+/// Parses a decimal amount: optional sign, digits with an optional fraction, and an optional
+/// exponent (`1.2E-5`, which AWS Cost and Usage Reports contain) applied exactly.
+/// Refuses anything else (thousands separators, currency signs, `NaN`, `inf`, hex) with a reason.
+pub fn parse_amount(text: &str) -> Result<Decimal, String> {
+    let s = text.trim();
+    if s.is_empty() {
+        return Err("the amount is empty".into());
+    }
+    let (negative, body) = match s.as_bytes()[0] {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let bad = || format!("'{s}' is not a decimal number");
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], parse_exponent(&body[i + 1..]).ok_or_else(bad)?),
+        None => (body, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all_digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !all_digits(int) || !all_digits(frac) {
+        return Err(bad());
+    }
+    let mut scale = frac.len() as i64 - exponent;
+    let too_big = || format!("'{s}' has more digits than an exact amount can hold (28)");
+    let mut m: i128 = 0;
+    for b in int.bytes().chain(frac.bytes()) {
+        m = m
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i128::from(b - b'0')))
+            .ok_or_else(too_big)?;
+    }
+    if scale < 0 {
+        // A positive exponent beyond the fraction: scale up the integer part exactly.
+        let factor = 10i128.checked_pow((-scale) as u32).ok_or_else(too_big)?;
+        m = m.checked_mul(factor).ok_or_else(too_big)?;
+        scale = 0;
+    }
+    if scale > MAX_SCALE {
+        return Err(format!(
+            "'{s}' has more than {MAX_SCALE} decimal places, which cannot be stored exactly"
+        ));
+    }
+    if negative && m != 0 {
+        m = -m;
+    }
+    Decimal::try_from_i128_with_scale(m, scale as u32).map_err(|_| too_big())
+}
+
+fn parse_exponent(s: &str) -> Option<i64> {
+    let (neg, digits) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    // Four digits are far beyond any real amount and keep the arithmetic small.
+    if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v: i64 = digits.parse().ok()?;
+    Some(if neg { -v } else { v })
+}
+
+/// Adds exactly; an overflow (beyond 28 significant digits) is an error, never a rounding.
+pub fn add(a: Decimal, b: Decimal) -> Result<Decimal, String> {
+    a.checked_add(b)
+        .ok_or_else(|| format!("the sum of {a} and {b} exceeds the exact decimal range"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> String {
+        parse_amount(s).unwrap().to_string()
+    }
+
+    #[test]
+    fn keeps_the_source_scale() {
+        assert_eq!(p("0.00000080000"), "0.00000080000");
+        assert_eq!(p("12.50"), "12.50");
+        assert_eq!(p("7"), "7");
+        assert_eq!(p("+3.0"), "3.0");
+        assert_eq!(p("-0.10"), "-0.10");
+        assert_eq!(p(" 1.5 "), "1.5");
+        assert_eq!(p(".5"), "0.5");
+        assert_eq!(p("5."), "5");
+        assert_eq!(p("-0.00"), "0.00", "no negative zero");
+        assert_eq!(
+            p("0.0000000000000000000000000001"),
+            "0.0000000000000000000000000001"
+        );
+    }
+
+    #[test]
+    fn exponent_forms_are_exact() {
+        assert_eq!(p("1.2E-5"), "0.000012");
+        assert_eq!(p("1.2e-5"), "0.000012");
+        assert_eq!(p("-3.5E+02"), "-350");
+        assert_eq!(p("1e3"), "1000");
+        assert_eq!(p("2.50E1"), "25.0");
+        assert_eq!(p("4.2E-10"), "0.00000000042");
+        // The value a float would get wrong: 0.1 + 0.2 stays exact.
+        let s = add(parse_amount("1E-1").unwrap(), parse_amount("0.2").unwrap()).unwrap();
+        assert_eq!(s.to_string(), "0.3");
+    }
+
+    #[test]
+    fn garbage_is_refused_with_a_reason() {
+        for bad in [
+            "", " ", "abc", "1,000.00", "$5", "NaN", "inf", "-", ".", "1.2.3", "0x10", "1e", "1e+",
+            "1E5.5", "1e99999", "--1", "1 000", "NULL", "１",
+        ] {
+            let e = parse_amount(bad).expect_err(bad);
+            assert!(!e.is_empty(), "{bad}");
+        }
+        assert!(parse_amount("1E-40")
+            .unwrap_err()
+            .contains("decimal places"));
+        assert!(parse_amount("99999999999999999999999999999999")
+            .unwrap_err()
+            .contains("digits"));
+        assert!(parse_amount("1e50").is_err());
+    }
+
+    #[test]
+    fn sums_keep_the_largest_scale() {
+        let a = parse_amount("0.00000080000").unwrap();
+        let b = parse_amount("20.5").unwrap();
+        assert_eq!(add(a, b).unwrap().to_string(), "20.50000080000");
+    }
+}

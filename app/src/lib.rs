@@ -92,6 +92,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/controls/:id") view=controls::ControlPage ssr=SsrMode::Async/>
                     <Route path=path!("/my/controls") view=controls::MyControlsPage ssr=SsrMode::Async/>
 
+                    // Cloud costs
+                    <Route path=path!("/costs") view=costs::CostsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/costs/import") view=costs::CostImportPage ssr=SsrMode::Async/>
                     // Evidence
                     <Route path=path!("/evidence") view=evidence::EvidenceListPage ssr=SsrMode::Async/>
                     <Route path=path!("/evidence/new") view=evidence::EvidenceNewPage ssr=SsrMode::Async/>
@@ -138,6 +141,8 @@ fn Nav(user: CurrentUser) -> impl IntoView {
             "My controls",
             Some(Permission::ViewCompliance),
         ),
+        ("/costs", "Costs", Some(Permission::ViewCosts)),
+        ("/costs/import", "Cost data", Some(Permission::ViewCosts)),
         ("/admin/users", "Users", Some(Permission::ManageUsers)),
         ("/audit", "Audit log", Some(Permission::ViewAudit)),
         ("/evidence", "Evidence", Some(Permission::ViewCompliance)),

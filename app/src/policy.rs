@@ -258,6 +258,19 @@ pub const ENDPOINTS: &[Endpoint] = &[
     write_fn("/api/set_due_soon_days", Perm(ManageCompliance)),
     // (end of frameworks and controls)
 
+    // Cloud costs
+    page("/costs", Perm(ViewCosts)),
+    page("/costs/import", Perm(ViewCosts)),
+    Endpoint {
+        method: "GET",
+        path: "/costs/export.csv",
+        kind: Kind::Api,
+        access: Perm(ViewCosts),
+        mutating: false,
+    },
+    write_fn("/costs/upload", Perm(ManageCosts)),
+    read_fn("/api/cost_report", Perm(ViewCosts)),
+    read_fn("/api/list_cost_batches", Perm(ViewCosts)),
     // Evidence
     page("/evidence", Perm(ViewCompliance)),
     page("/evidence/new", Perm(SubmitEvidence)),

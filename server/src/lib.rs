@@ -252,6 +252,12 @@ pub fn router(state: ServerState, site_root: PathBuf) -> Router {
             "/controls/export.csv",
             get(app::controls::http::export_controls),
         )
+        // Cloud costs: streamed file import and the report's CSV.
+        .route(
+            app::costs::files::UPLOAD_PATH,
+            axum::routing::post(app::costs::files::upload),
+        )
+        .route("/costs/export.csv", get(app::costs::files::export))
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
         .leptos_routes_with_context(
             &state,

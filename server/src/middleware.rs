@@ -141,7 +141,11 @@ pub async fn security_headers(State(st): State<ServerState>, req: Request, next:
 /// Requests get 60 s to produce a response (503 after). Evidence uploads are exempt: a large
 /// file on a slow link takes longer, and the upload handler abandons a stalled one itself.
 pub async fn timeout(req: Request, next: Next) -> Response {
-    if req.method() == Method::POST && req.uri().path() == app::evidence::UPLOAD_PATH {
+    // Uploads stream for as long as the file takes; they bound their own size.
+    let path = req.uri().path();
+    if req.method() == Method::POST
+        && (path == app::evidence::UPLOAD_PATH || path == app::costs::files::UPLOAD_PATH)
+    {
         return next.run(req).await;
     }
     match tokio::time::timeout(std::time::Duration::from_secs(60), next.run(req)).await {
@@ -396,8 +400,9 @@ pub fn body_limit_for(path: &str) -> usize {
 }
 
 pub async fn body_limit(req: Request, next: Next) -> Response {
-    // Evidence uploads check their own, configurable limit while streaming to storage.
-    if req.uri().path() == app::evidence::UPLOAD_PATH {
+    // Uploads check their own limits while streaming (evidence: configurable; cost files).
+    let path = req.uri().path();
+    if path == app::evidence::UPLOAD_PATH || path == app::costs::files::UPLOAD_PATH {
         return next.run(req).await;
     }
     let limit = body_limit_for(req.uri().path());

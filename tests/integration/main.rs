@@ -4,6 +4,7 @@ mod audit;
 mod auth;
 mod cli;
 mod controls;
+mod cost_reports;
 mod costs;
 mod evidence;
 mod migrations;

@@ -7,10 +7,17 @@
 //!
 //! - `formats`: header recognition and the row mapping for each source format.
 //! - `import`: the streaming, all-or-nothing importer (`import_file`, `import_reader`).
+//! - `report`: the cost explorer's sums, chart geometry and CSV; `pages`: its page, the
+//!   import page and their server functions; `http`: upload and export routes.
 
+pub mod files;
 #[cfg(feature = "ssr")]
 pub mod formats;
 #[cfg(feature = "ssr")]
 pub mod import;
 #[cfg(feature = "ssr")]
 pub mod money;
+pub mod pages;
+pub mod report;
+
+pub use pages::{CostImportPage, CostsPage};

@@ -20,6 +20,23 @@ pub struct DashboardData {
     pub audit: Option<AuditSummary>,
     /// Controls by status per framework, and overall (roles that read compliance).
     pub posture: Option<Posture>,
+    /// Cloud spend (roles that read costs).
+    pub spend: Option<Spend>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spend {
+    pub currency: String,
+    /// Billed cost, in cents for display.
+    pub month_to_date: String,
+    pub last_month: String,
+    /// Last month up to the same day of the month, for a fair comparison.
+    pub last_month_same_days: String,
+    /// Month to date against that, in whole percent (None when there is nothing to compare).
+    pub trend: Option<String>,
+    pub up: bool,
+    /// The most recent day with cost data.
+    pub latest_day: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,7 +128,13 @@ async fn load() -> Result<DashboardData, AppError> {
     } else {
         None
     };
+    let spend = if su.user.can(Permission::ViewCosts) {
+        Some(spend(pool, state.clock.now().date()).await?)
+    } else {
+        None
+    };
     Ok(DashboardData {
+        spend,
         posture,
         organisation,
         display_name: su.user.display_name,
@@ -119,6 +142,48 @@ async fn load() -> Result<DashboardData, AppError> {
         users_by_role,
         inactive_users,
         audit,
+    })
+}
+
+#[cfg(feature = "ssr")]
+async fn spend(pool: &sqlx::AnyPool, today: time::Date) -> Result<Spend, AppError> {
+    use crate::costs::report::{cents, total_between};
+    use rust_decimal::Decimal;
+    use time::Duration;
+    let currencies: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT currency FROM cost_daily ORDER BY currency")
+            .fetch_all(pool)
+            .await?;
+    let currency = if currencies.iter().any(|c| c == "USD") || currencies.is_empty() {
+        "USD".to_string()
+    } else {
+        currencies[0].clone()
+    };
+    let month_start = today.replace_day(1).unwrap_or(today);
+    let last_start = (month_start - Duration::days(1))
+        .replace_day(1)
+        .unwrap_or(month_start);
+    let tomorrow = today + Duration::days(1);
+    // The same number of days into last month, capped at its end.
+    let same = (last_start + (tomorrow - month_start)).min(month_start);
+    let mtd = total_between(pool, month_start, tomorrow, &currency).await?;
+    let last = total_between(pool, last_start, month_start, &currency).await?;
+    let last_same = total_between(pool, last_start, same, &currency).await?;
+    let trend = (!last_same.is_zero()).then(|| {
+        let p = ((mtd - last_same) * Decimal::from(100) / last_same.abs()).round();
+        format!("{}{p}%", if p.is_sign_positive() { "+" } else { "" })
+    });
+    let latest_day: Option<String> = sqlx::query_scalar("SELECT MAX(day) FROM cost_daily")
+        .fetch_one(pool)
+        .await?;
+    Ok(Spend {
+        currency,
+        month_to_date: cents(mtd),
+        last_month: cents(last),
+        last_month_same_days: cents(last_same),
+        trend,
+        up: mtd > last_same,
+        latest_day,
     })
 }
 
@@ -141,7 +206,6 @@ pub fn DashboardPage() -> impl IntoView {
 #[component]
 fn DashboardView(d: DashboardData) -> impl IntoView {
     let role = d.role;
-    let sees_spend = matches!(role, Role::Admin | Role::Finance | Role::Auditor);
     view! {
         <h1>{d.organisation.clone()}</h1>
         <p class="lede">"Welcome, " {d.display_name.clone()} ". You are signed in as " <strong>{role.label()}</strong> "."</p>
@@ -175,10 +239,22 @@ fn DashboardView(d: DashboardData) -> impl IntoView {
                     }.into_any() }}
                 </section>
             }})}
-            {sees_spend.then(|| view! {
-                <section class="tile" aria-labelledby="tile-spend">
+            {d.spend.map(|sp| view! {
+                <section class="tile" aria-labelledby="tile-spend" id="spend-tile">
                     <h2 id="tile-spend">"Cloud spend"</h2>
-                    <p class="empty">"No cost data yet. Once cost reports are imported or synced, this tile shows month-to-date spend against budget."</p>
+                    {match sp.latest_day.clone() {
+                        None => view! { <p class="empty">"No cost data yet. "<a href="/costs/import">"Import a FOCUS or CUR file"</a>" to see spend here."</p> }.into_any(),
+                        Some(latest) => view! {
+                            <p class="figure" id="spend-mtd">{sp.month_to_date.clone()}<span class="unit">{format!(" {} month to date", sp.currency)}</span></p>
+                            <p>{format!("Last month: {} {}", sp.last_month, sp.currency)}</p>
+                            <p class:warn=sp.up>{match &sp.trend {
+                                Some(t) => format!("{} {t} against the same days last month ({})", if sp.up { "▲" } else { "▼" }, sp.last_month_same_days),
+                                None => "No spend in the same days last month to compare with.".to_string(),
+                            }}</p>
+                            <p class="muted">{format!("Latest cost data: {latest}")}</p>
+                            <a href="/costs">"Open the cost explorer →"</a>
+                        }.into_any(),
+                    }}
                 </section>
             })}
             {d.users_by_role.map(|by_role| {

@@ -1,0 +1,301 @@
+//! The cost explorer over HTTP: streamed upload, report sums exact to the source, tag grouping,
+//! CSV export of what is shown, the dashboard's spend tile, and who may do what.
+
+use super::*;
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use steward_tests::NO_FIELDS;
+
+fn sample_bytes() -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/focus/focus-1.0-sample.csv"),
+    )
+    .unwrap()
+}
+
+/// Exact sums from the file itself, read here without the importer: per ServiceName and in
+/// total, for USD rows, of one cost column.
+fn expected(column: &str) -> (BTreeMap<String, Decimal>, Decimal) {
+    let bytes = sample_bytes();
+    let mut rdr = csv::Reader::from_reader(bytes.as_slice());
+    let h = rdr.headers().unwrap().clone();
+    let at = |n: &str| h.iter().position(|c| c == n).unwrap();
+    let (cost, svc, cur) = (at(column), at("ServiceName"), at("BillingCurrency"));
+    let mut per = BTreeMap::new();
+    let mut total = Decimal::ZERO;
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        if &rec[cur] != "USD" {
+            continue;
+        }
+        let v = if &rec[cost] == "NULL" {
+            Decimal::ZERO
+        } else {
+            Decimal::from_str(&rec[cost]).unwrap()
+        };
+        let name = if &rec[svc] == "NULL" {
+            "(none)".to_string()
+        } else {
+            rec[svc].to_string()
+        };
+        *per.entry(name).or_insert(Decimal::ZERO) += v;
+        total += v;
+    }
+    (per, total)
+}
+
+fn cents(d: Decimal) -> String {
+    app::costs::report::cents(d)
+}
+
+async fn upload(
+    app: &TestApp,
+    c: &reqwest::Client,
+    name: &str,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+    );
+    c.post(app.url("/costs/upload"))
+        .header("Origin", &app.base)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn report(app: &TestApp, c: &reqwest::Client, q: &[(&str, &str)]) -> Value {
+    let fields: Vec<(String, String)> = q
+        .iter()
+        .map(|(k, v)| (format!("query[{k}]"), v.to_string()))
+        .collect();
+    let r = app.call(c, "/api/cost_report", &fields).await;
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert!(status.is_success(), "{status}: {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+const SEPT: [(&str, &str); 2] = [("from", "2024-09-01"), ("to", "2024-09-30")];
+
+both_dbs!(
+    the_report_reconciles_with_the_source_to_the_last_digit,
+    |app| {
+        let fin = app.client_as(Role::Finance).await;
+        for r in [Role::Auditor, Role::Compliance] {
+            let c = app.client_as(r).await;
+            assert_eq!(
+                upload(&app, &c, "focus.csv", sample_bytes()).await.status(),
+                403,
+                "{r:?}"
+            );
+        }
+        let res = upload(&app, &fin, "focus-1.0-sample.csv", sample_bytes()).await;
+        let text = res.text().await.unwrap();
+        assert!(
+            text.contains("imported 'focus-1.0-sample.csv' as batch #1"),
+            "{text}"
+        );
+        let again = upload(&app, &fin, "focus-1.0-sample.csv", sample_bytes())
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(again.contains("already imported"), "{again}");
+
+        for (metric, column) in [("billed", "BilledCost"), ("effective", "EffectiveCost")] {
+            let (per, total) = expected(column);
+            let mut q = SEPT.to_vec();
+            q.extend([
+                ("group_by", "service"),
+                ("metric", metric),
+                ("granularity", "monthly"),
+            ]);
+            let r = report(&app, &fin, &q).await;
+            assert_eq!(
+                r["grand_total_exact"],
+                total.normalize().to_string(),
+                "{metric}"
+            );
+            assert_eq!(r["grand_total"], cents(total));
+            let groups = r["groups"].as_array().unwrap();
+            for g in groups {
+                assert!(
+                    per.contains_key(g["key"].as_str().unwrap()),
+                    "unexpected group {g}"
+                );
+            }
+            for (svc, want) in &per {
+                let Some(g) = groups.iter().find(|g| g["key"] == svc.as_str()) else {
+                    assert!(want.is_zero(), "{svc} missing");
+                    continue;
+                };
+                assert_eq!(
+                    g["total_exact"],
+                    want.normalize().to_string(),
+                    "{metric} {svc}"
+                );
+                assert_eq!(g["total"], cents(*want), "{metric} {svc}");
+            }
+            assert_eq!(r["periods"], serde_json::json!(["2024-09"]));
+        }
+
+        // Daily: one column per day of September, summing to the same total.
+        let (_, total) = expected("BilledCost");
+        let mut q = SEPT.to_vec();
+        q.push(("granularity", "daily"));
+        let r = report(&app, &fin, &q).await;
+        assert_eq!(r["periods"].as_array().unwrap().len(), 30);
+        assert_eq!(r["grand_total_exact"], total.normalize().to_string());
+        assert!(!r["bars"].as_array().unwrap().is_empty());
+
+        // Bad input is named.
+        let r = app
+            .call(&fin, "/api/cost_report", &[("query[from]", "2024-13-01")])
+            .await;
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("From"));
+        let r = app
+            .call(&fin, "/api/cost_report", &[("query[group_by]", "colour")])
+            .await;
+        assert_eq!(r.status(), 422);
+    }
+);
+
+both_dbs!(grouping_by_a_tag_accounts_for_every_cent, |app| {
+    let fin = app.client_as(Role::Finance).await;
+    assert_eq!(
+        upload(&app, &fin, "focus.csv", sample_bytes())
+            .await
+            .status(),
+        200
+    );
+    let r = report(&app, &fin, &SEPT).await;
+    let keys: Vec<String> = serde_json::from_value(r["tag_keys"].clone()).unwrap();
+    assert!(!keys.is_empty(), "the sample has tags");
+    let (_, total) = expected("BilledCost");
+    for key in keys.iter().take(3) {
+        let g = format!("tag:{key}");
+        let mut q = SEPT.to_vec();
+        q.push(("group_by", g.as_str()));
+        let r = report(&app, &fin, &q).await;
+        let sum: Decimal = r["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| Decimal::from_str(g["total_exact"].as_str().unwrap()).unwrap())
+            .sum();
+        assert_eq!(sum, total, "tag {key}: values plus untagged make the total");
+    }
+});
+
+both_dbs!(
+    the_csv_export_is_what_the_page_shows_and_formula_safe,
+    |app| {
+        let fin = app.client_as(Role::Finance).await;
+        // A one-row FOCUS file whose service name a spreadsheet would run as a formula.
+        let bytes = sample_bytes();
+        let mut rdr = csv::Reader::from_reader(bytes.as_slice());
+        let header = rdr.headers().unwrap().clone();
+        let first = rdr.records().next().unwrap().unwrap();
+        let svc = header.iter().position(|c| c == "ServiceName").unwrap();
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&header).unwrap();
+        let row: Vec<&str> = first
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if i == svc {
+                    "=HYPERLINK(\"http://x\")"
+                } else {
+                    v
+                }
+            })
+            .collect();
+        w.write_record(&row).unwrap();
+        let res = upload(&app, &fin, "evil.csv", w.into_inner().unwrap()).await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        let mut q = SEPT.to_vec();
+        q.extend([("granularity", "monthly"), ("group_by", "service")]);
+        let r = report(&app, &fin, &q).await;
+        let qs = "from=2024-09-01&to=2024-09-30&granularity=monthly&group_by=service";
+        for role in [Role::Finance, Role::Auditor, Role::Admin] {
+            let c = app.client_as(role).await;
+            let res = app.get(&c, &format!("/costs/export.csv?{qs}")).await;
+            assert_eq!(res.status(), 200, "{role:?}");
+            assert!(res.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with(
+                    "attachment; filename=\"costs-2024-09-01-2024-09-30-by-service.csv\""
+                ));
+            let csv = res.text().await.unwrap();
+            let mut lines = csv.lines();
+            assert_eq!(lines.next(), Some("Service,2024-09,Total"));
+            let g = &r["groups"][0];
+            let amount = g["total"].as_str().unwrap().replace(',', "");
+            assert_eq!(
+                lines.next().unwrap(),
+                format!("\"'=HYPERLINK(\"\"http://x\"\")\",{amount},{amount}")
+            );
+            assert_eq!(lines.next().unwrap(), format!("Total,{amount},{amount}"));
+        }
+        let co = app.client_as(Role::Compliance).await;
+        assert_eq!(
+            app.get(&co, &format!("/costs/export.csv?{qs}"))
+                .await
+                .status(),
+            403
+        );
+    }
+);
+
+both_dbs!(
+    the_dashboard_shows_spend_month_to_date_and_last_month,
+    |app| {
+        let fin = app.client_as(Role::Finance).await;
+        let d = json_of(app.call(&fin, "/api/dashboard", NO_FIELDS).await).await;
+        assert!(d["spend"]["latest_day"].is_null());
+        assert_eq!(
+            upload(&app, &fin, "focus.csv", sample_bytes())
+                .await
+                .status(),
+            200
+        );
+        // Move the clock to 10 October 2024: September is last month, October has nothing yet.
+        let clock = &app.state().app.clock;
+        let target = time::macros::datetime!(2024-10-10 12:00 UTC);
+        clock.advance(target - clock.now());
+        let fin = app.client_as(Role::Finance).await;
+        let d = json_of(app.call(&fin, "/api/dashboard", NO_FIELDS).await).await;
+        let (_, total) = expected("BilledCost");
+        assert_eq!(d["spend"]["last_month"], cents(total));
+        assert_eq!(d["spend"]["month_to_date"], "0.00");
+        assert_eq!(d["spend"]["currency"], "USD");
+        assert_eq!(d["spend"]["latest_day"], "2024-09-30");
+        let html = app.get(&fin, "/").await.text().await.unwrap();
+        assert!(html.contains("id=\"spend-tile\""), "{html}");
+        // Compliance officers do not read costs.
+        let co = app.client_as(Role::Compliance).await;
+        let d = json_of(app.call(&co, "/api/dashboard", NO_FIELDS).await).await;
+        assert!(d["spend"].is_null());
+        assert_eq!(
+            app.call(&co, "/api/cost_report", &[("query[from]", "")])
+                .await
+                .status(),
+            403
+        );
+    }
+);
+
+async fn json_of(r: reqwest::Response) -> Value {
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert!(status.is_success(), "{status}: {text}");
+    serde_json::from_str(&text).unwrap()
+}

@@ -272,7 +272,7 @@ pub fn router(state: ServerState, site_root: PathBuf) -> Router {
                 .layer(tower_http::catch_panic::CatchPanicLayer::new())
                 .layer(mw(state.clone(), middleware::request_context))
                 .layer(mw(state.clone(), middleware::security_headers))
-                .layer(axum::middleware::from_fn(middleware::timeout))
+                .layer(axum::middleware::from_fn(timeout))
                 .layer(mw(state.clone(), middleware::csrf))
                 .layer(mw(state.clone(), middleware::guard))
                 // Innermost: per-endpoint body limits (axum's own default is replaced).
@@ -280,4 +280,24 @@ pub fn router(state: ServerState, site_root: PathBuf) -> Router {
                 .layer(axum::middleware::from_fn(middleware::body_limit)),
         )
         .with_state(state)
+}
+
+/// Requests get 60 s to produce a response (503 after). Uploads are exempt: a large file on a
+/// slow link takes longer, and the upload handlers bound size and abandon stalled streams.
+async fn timeout(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    // Uploads stream for as long as the file takes; they bound their own size.
+    let path = req.uri().path();
+    if req.method() == http::Method::POST
+        && (path == app::evidence::UPLOAD_PATH || path == app::costs::files::UPLOAD_PATH)
+    {
+        return next.run(req).await;
+    }
+    match tokio::time::timeout(std::time::Duration::from_secs(60), next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => http::StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }

@@ -138,22 +138,6 @@ pub async fn security_headers(State(st): State<ServerState>, req: Request, next:
     res
 }
 
-/// Requests get 60 s to produce a response (503 after). Evidence uploads are exempt: a large
-/// file on a slow link takes longer, and the upload handler abandons a stalled one itself.
-pub async fn timeout(req: Request, next: Next) -> Response {
-    // Uploads stream for as long as the file takes; they bound their own size.
-    let path = req.uri().path();
-    if req.method() == Method::POST
-        && (path == app::evidence::UPLOAD_PATH || path == app::costs::files::UPLOAD_PATH)
-    {
-        return next.run(req).await;
-    }
-    match tokio::time::timeout(std::time::Duration::from_secs(60), next.run(req)).await {
-        Ok(res) => res,
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
-    }
-}
-
 /// Refuses state-changing requests that do not come from Steward's own pages. Leptos server
 /// functions have no CSRF protection of their own; this covers them, forms and uploads alike.
 pub async fn csrf(State(st): State<ServerState>, req: Request, next: Next) -> Response {

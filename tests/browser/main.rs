@@ -430,3 +430,149 @@ async fn forms_without_javascript_sqlite() {
 async fn forms_without_javascript_postgres() {
     no_javascript_flow(Backend::Postgres).await;
 }
+
+/// Evidence upload in a real browser: the hydrated form (sent with XMLHttpRequest, which
+/// checks the size limit before sending) and the plain multipart form without JavaScript.
+async fn evidence_upload_flow(backend: Backend, javascript: bool) {
+    let Some(app) = TestApp::spawn_with(backend, |o| o.max_upload_bytes = 1024 * 1024).await else {
+        return;
+    };
+    let control: i64 = {
+        let pool = app.db.pool().await;
+        let now = app::util::ts(time::OffsetDateTime::now_utc());
+        let id = sqlx::query_scalar(
+            "INSERT INTO controls (ref, title, created_at, updated_at) VALUES ('AC-2', 'Account reviews', $1, $1) RETURNING id",
+        )
+        .bind(&now)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        id
+    };
+    let files = std::env::temp_dir().join(format!("steward-browser-files-{}", free_port()));
+    std::fs::create_dir_all(&files).unwrap();
+    let _cleanup = PathGuard(files.clone());
+    let small = files.join("access-review.pdf");
+    std::fs::write(&small, b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n").unwrap();
+    let big = files.join("too-big.pdf");
+    let mut big_bytes = b"%PDF-1.7\n".to_vec();
+    big_bytes.resize(2 * 1024 * 1024, b'x');
+    std::fs::write(&big, big_bytes).unwrap();
+
+    let (_driver, c) = start(javascript).await;
+    sign_in(&c, &app, "compliance").await;
+    c.goto(&app.url(&format!("/evidence/new?control={control}")))
+        .await
+        .unwrap();
+    let checked = c
+        .execute(
+            "return document.querySelector('input[name=controls]').checked;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(checked, serde_json::json!(true), "?control= preselects it");
+    c.find(Locator::Css("#ev-title"))
+        .await
+        .unwrap()
+        .send_keys("Access review Q3")
+        .await
+        .unwrap();
+    let file_input = c.find(Locator::Css("#ev-file")).await.unwrap();
+    if javascript {
+        // Hydrated: a file over the limit is refused in the page, before any upload.
+        c.execute("window.__stewardMark = 7; return null;", vec![])
+            .await
+            .unwrap();
+        file_input.send_keys(big.to_str().unwrap()).await.unwrap();
+        c.find(Locator::Css("#evidence-new-form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while c
+            .find(Locator::Css("#evidence-new-form p.error"))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "no size error shown");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(text(&c, "#evidence-new-form p.error")
+            .await
+            .contains("larger than the upload limit of 1 MiB"));
+        let mark = c
+            .execute("return window.__stewardMark;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            mark,
+            serde_json::json!(7),
+            "refused without leaving the page"
+        );
+        file_input.clear().await.unwrap();
+    }
+    file_input.send_keys(small.to_str().unwrap()).await.unwrap();
+    c.find(Locator::Css("#evidence-new-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let id = loop {
+        let url = c.current_url().await.unwrap();
+        if let Some(id) = url
+            .path()
+            .strip_prefix("/evidence/")
+            .and_then(|s| s.parse::<i64>().ok())
+        {
+            break id;
+        }
+        assert!(Instant::now() < deadline, "still at {url}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !c.source().await.unwrap().contains("access-review.pdf") {
+        assert!(Instant::now() < deadline, "the version is not listed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(text(&c, "h1").await, "Access review Q3");
+    let png = c.screenshot().await.unwrap();
+    let mode = if javascript { "hydrated" } else { "nojs" };
+    std::fs::write(
+        artifact(&format!("browser-evidence-{mode}-{backend:?}.png").to_lowercase()),
+        png,
+    )
+    .unwrap();
+    c.close().await.unwrap();
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"evidence.created".to_string()));
+    assert!(id > 0);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_upload_hydrated_sqlite() {
+    evidence_upload_flow(Backend::Sqlite, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_upload_hydrated_postgres() {
+    evidence_upload_flow(Backend::Postgres, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_upload_without_javascript_sqlite() {
+    evidence_upload_flow(Backend::Sqlite, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_upload_without_javascript_postgres() {
+    evidence_upload_flow(Backend::Postgres, false).await;
+}

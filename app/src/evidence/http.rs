@@ -624,7 +624,7 @@ async fn receive(
     let mut tx = state.db.write().await?;
     authorize(tx.conn(), &plan, user).await?;
     let now = ctx.at.clone();
-    let (evidence_id, version, title, controls_text) = match &plan.target {
+    let (evidence_id, version, title) = match &plan.target {
         Target::New {
             title,
             description,
@@ -652,7 +652,7 @@ async fn receive(
                 .execute(tx.conn())
                 .await?;
             }
-            (id, 1_i64, title.clone(), None)
+            (id, 1_i64, title.clone())
         }
         Target::Existing { id } => {
             let (title, _) = sql::head(tx.conn(), *id)
@@ -670,7 +670,7 @@ async fn receive(
                 .bind(id)
                 .execute(tx.conn())
                 .await?;
-            (*id, next, title, Some(()))
+            (*id, next, title)
         }
     };
     if let Some((sha, size, _, media)) = &file {
@@ -726,29 +726,28 @@ async fn receive(
             )
         })
         .unwrap_or_default();
-    let (action, summary) = match controls_text {
-        None => {
-            let codes = sql::linked_controls(tx.conn(), evidence_id)
-                .await?
-                .into_iter()
-                .map(|c| c.code)
-                .collect::<Vec<_>>()
-                .join(", ");
-            (
-                "evidence.created",
-                format!(
-                    "Evidence #{evidence_id} '{title}' for {codes}: version 1, {content}, effective {}{test_text}",
-                    plan.effective_date
-                ),
-            )
-        }
-        Some(()) => (
+    let (action, summary) = if matches!(plan.target, Target::New { .. }) {
+        let codes = sql::linked_controls(tx.conn(), evidence_id)
+            .await?
+            .into_iter()
+            .map(|c| c.code)
+            .collect::<Vec<_>>()
+            .join(", ");
+        (
+            "evidence.created",
+            format!(
+                "Evidence #{evidence_id} '{title}' for {codes}: version 1, {content}, effective {}{test_text}",
+                plan.effective_date
+            ),
+        )
+    } else {
+        (
             "evidence.version_added",
             format!(
                 "Evidence #{evidence_id} '{title}': version {version}, {content}, effective {}{test_text}",
                 plan.effective_date
             ),
-        ),
+        )
     };
     tx.audit(ctx.event(action, "evidence", evidence_id, summary))
         .await?;

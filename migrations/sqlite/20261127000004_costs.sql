@@ -111,7 +111,8 @@ CREATE TABLE cost_daily (
 CREATE INDEX cost_daily_day ON cost_daily (day);
 
 -- The same sums per tag key and value (only for tagged rows), so reports can group by any tag
--- key; untagged = the day's total from cost_daily minus the tagged sums.
+-- key; untagged = the day's total from cost_daily minus the tagged sums. Fewer dimensions than
+-- cost_daily (no sub-account, region or category): with them it grows towards the line items.
 CREATE TABLE cost_daily_tags (
     id                    INTEGER PRIMARY KEY AUTOINCREMENT,
     batch_id              INTEGER NOT NULL REFERENCES cost_batches (id),
@@ -119,7 +120,6 @@ CREATE TABLE cost_daily_tags (
     billing_account_id    TEXT NOT NULL,
     billing_period_start  TEXT NOT NULL,
     day                   TEXT NOT NULL,
-    sub_account_id        TEXT NOT NULL,
     service_name          TEXT NOT NULL,
     currency              TEXT NOT NULL,
     tag_key               TEXT NOT NULL,
@@ -128,7 +128,7 @@ CREATE TABLE cost_daily_tags (
     effective_cost        TEXT NOT NULL,
     list_cost             TEXT NOT NULL,
     row_count             INTEGER NOT NULL,
-    UNIQUE (batch_id, provider, billing_account_id, billing_period_start, day, sub_account_id,
-            service_name, currency, tag_key, tag_value)
+    UNIQUE (batch_id, provider, billing_account_id, billing_period_start, day, service_name,
+            currency, tag_key, tag_value)
 );
 CREATE INDEX cost_daily_tags_key ON cost_daily_tags (tag_key, day);

@@ -180,16 +180,16 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
                 at: app::util::ts(app::util::Clock::default().now()),
                 ..Default::default()
             };
-            let last = std::sync::Mutex::new((0u8, 0u64));
+            let last = std::sync::atomic::AtomicU8::new(0);
             let outcome = app::costs::import::import_file(&db, &file, ctx, |p| {
-                // A line per 10 % of the file on stderr (the report on stdout stays clean); at
-                // 100 % also as the last rows are stored, since reading runs ahead of storing.
+                // A line per 10 % of the file on stderr (the report on stdout stays clean), and
+                // one when stored: reading runs ahead of storing.
                 let pct = p.percent().unwrap_or(0) / 10 * 10;
-                if let Ok(mut last) = last.lock() {
-                    if pct > last.0 || (pct == 100 && p.rows > last.1) {
-                        eprintln!("{pct:>3}% ({} rows)", p.rows);
-                        *last = (pct, p.rows);
-                    }
+                let before = last.swap(pct, std::sync::atomic::Ordering::Relaxed);
+                if p.done {
+                    eprintln!("stored {} rows", p.rows);
+                } else if pct > before {
+                    eprintln!("{pct:>3}% read ({} rows stored)", p.rows);
                 }
             })
             .await;

@@ -206,7 +206,11 @@ both_dbs!(focus_sample_reproduces_the_exact_totals, |app| {
     let seen = seen.into_inner().unwrap();
     assert!(seen.windows(2).all(|w| w[0].rows <= w[1].rows), "{seen:?}");
     let last = seen.last().expect("progress reported");
-    assert_eq!((last.rows, last.percent()), (1000, Some(100)));
+    assert_eq!(
+        (last.rows, last.percent(), last.done),
+        (1000, Some(100), true)
+    );
+    assert_eq!(seen.iter().filter(|p| p.done).count(), 1);
 
     // Line items, summed from their stored text.
     let (b, e, by_service, n) = stored_sums(
@@ -585,7 +589,11 @@ async fn cli_imports(backend: Backend) {
     ] {
         assert!(text.contains(want), "{want} in {text}");
     }
-    assert!(String::from_utf8_lossy(&out.stderr).contains("100% (1000 rows)"));
+    let progress = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        progress.contains("100% read") && progress.ends_with("stored 1000 rows\n"),
+        "{progress}"
+    );
     let out = run(&sample());
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout)
@@ -624,3 +632,57 @@ async fn cli_import_costs_sqlite() {
 async fn cli_import_costs_postgres() {
     cli_imports(Backend::Postgres).await;
 }
+
+both_dbs!(focus_quirks_bom_case_order_crlf_and_extra_columns, |app| {
+    let header = "\u{feff}x_Owner,chargeperiodend,CHARGEPERIODSTART,billedcost,EffectiveCost,\
+                  listcost,billingcurrency,billingperiodstart,billingperiodend,providername,\
+                  billingaccountid,chargecategory,servicename,tags,invoiceid,regionid,\
+                  ChargeDescription";
+    let rows = [
+        "ana,2024-09-02T01:00:00Z,2024-09-02T00:00:00Z,1.5E-3,0.0015,0.002,usd,2024-09-01,\
+         2024-10-01,Google Cloud,ba-1,usage,Compute Engine,\"{\"\"env\"\": \"\"prod\"\", \
+         \"\"tier\"\": 2, \"\"gone\"\": null}\",inv-9,europe-west1,n2 core",
+        "bo,2024-09-03 01:00:00,2024-09-03 00:00:00,0.10,0.10,0.10,USD,2024-09-01,2024-10-01,\
+         Google Cloud,ba-1,Tax,,null,inv-9,NULL,\"two\nlines\"",
+    ];
+    let body = format!("{header}\r\n{}\r\n", rows.join("\r\n"));
+    let path = std::env::temp_dir().join(format!("steward-costs-{}.csv", rand::random::<u64>()));
+    std::fs::write(&path, &body).unwrap();
+    let report = import(&app, &path).await.unwrap();
+    assert_eq!(report.format, "focus-1.2");
+    assert_eq!(report.totals["USD"].billed.to_string(), "0.1015");
+    let pool = app.db.pool().await;
+    let items: Vec<(String, String, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT charge_category, currency, billed_cost, tags, extra, region_id, usage_date \
+         FROM cost_line_items ORDER BY row_number",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert_eq!(items[0].0, "Usage", "case variants normalised");
+    assert_eq!(items[0].1, "USD");
+    assert_eq!(items[0].2, "0.0015");
+    assert_eq!(items[0].3, r#"{"env":"prod","tier":"2"}"#);
+    let extra: serde_json::Value = serde_json::from_str(&items[0].4).unwrap();
+    assert_eq!(extra["x_Owner"], "ana", "x_ columns kept, BOM gone");
+    assert_eq!(extra["invoiceid"], "inv-9");
+    assert_eq!(items[1].3, "{}", "null tags");
+    assert_eq!(items[1].5, "", "NULL region");
+    assert_eq!(items[1].6, "2024-09-03");
+    let extra: serde_json::Value = serde_json::from_str(&items[1].4).unwrap();
+    assert_eq!(extra["ChargeDescription"], "two\nlines");
+
+    // A bad value after a multi-line field: the row number counts rows, the line counts lines.
+    let bad = format!(
+        "{body}cy,2024-09-04T01:00:00Z,2024-09-04T00:00:00Z,1,1,1,US Dollar,2024-09-01,\
+         2024-10-01,Google Cloud,ba-1,Usage,Compute Engine,,inv-9,,\r\n"
+    );
+    std::fs::write(&path, bad).unwrap();
+    let err = import(&app, &path).await.unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "row 3 (line 5), column billingcurrency: 'US Dollar' is not a three-letter currency code"
+    );
+    let _ = std::fs::remove_file(path);
+});

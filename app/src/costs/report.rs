@@ -208,21 +208,21 @@ mod ssr {
         let filters = "($4 = '' OR provider = $4) AND ($5 = '' OR sub_account_id = $5)
                        AND ($6 = '' OR service_name = $6)";
         if let Some(tag) = q.group_by.strip_prefix("tag:") {
-            if !q.region.is_empty() {
+            if !q.region.is_empty() || !q.account.is_empty() {
                 return Err(AppError::invalid(
-                    "Region filter: not available when grouping by a tag (tag sums are kept per service and account).",
+                    "Account and region filters: not available when grouping by a tag (tag sums are kept per provider and service).",
                 ));
             }
             // Tagged sums per value; the untagged rest is the day's total minus them.
             let tagged: Vec<(String, String, String)> = sqlx::query_as(&format!(
                 "SELECT day, tag_value, {metric} FROM cost_daily_tags
-                 WHERE day >= $1 AND day < $2 AND currency = $3 AND {filters} AND tag_key = $7"
+                 WHERE day >= $1 AND day < $2 AND currency = $3 AND ($4 = '' OR provider = $4)
+                   AND ($5 = '' OR service_name = $5) AND tag_key = $6"
             ))
             .bind(&from)
             .bind(&to)
             .bind(&q.currency)
             .bind(&q.provider)
-            .bind(&q.account)
             .bind(&q.service)
             .bind(tag)
             .fetch_all(pool)

@@ -1,0 +1,312 @@
+//! Cost import benchmark: generates an N-row FOCUS 1.0 file (default 1,000,000;
+//! `STEWARD_BENCH_ROWS` to change), imports it with the release `steward import-costs` into a
+//! fresh SQLite database, and prints rows/s and the importer's peak RSS beside `sqlite3 .import`
+//! of the same file into a plain table (no parsing of amounts or times, no rollups, no indexes).
+//! With a reachable PostgreSQL (`STEWARD_TEST_PG_URL` or the test default) it does the same on
+//! PostgreSQL beside `psql \copy`.
+//! Run `scripts/build.sh --release` first. Installs nothing: skips a comparison whose tool
+//! (`sqlite3`, `psql`) is not on PATH.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A small deterministic generator (xorshift64*), so every run imports the same file.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn pick<'a>(&mut self, v: &'a [&'a str]) -> &'a str {
+        v[(self.next() % v.len() as u64) as usize]
+    }
+}
+
+const SERVICES: &[(&str, &str)] = &[
+    ("Amazon Elastic Compute Cloud", "Compute"),
+    ("Amazon Simple Storage Service", "Storage"),
+    ("Amazon Relational Database Service", "Databases"),
+    ("AWS Lambda", "Compute"),
+    ("Amazon CloudFront", "Networking"),
+    ("Amazon DynamoDB", "Databases"),
+    ("Elastic Load Balancing", "Networking"),
+    ("Amazon Simple Queue Service", "Integration"),
+    ("AWS Key Management Service", "Security"),
+    ("Amazon CloudWatch", "Management and Governance"),
+    ("Amazon Elastic Container Service", "Compute"),
+    ("Amazon ElastiCache", "Databases"),
+];
+const REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+    "ap-southeast-1",
+];
+const TEAMS: &[&str] = &["web", "data", "platform", "mobile", "search", "billing"];
+const ENVS: &[&str] = &["prod", "staging", "dev"];
+
+const HEADER: &str = "BilledCost,BillingAccountId,BillingAccountName,BillingCurrency,\
+BillingPeriodEnd,BillingPeriodStart,ChargeCategory,ChargeClass,ChargeDescription,\
+ChargeFrequency,ChargePeriodEnd,ChargePeriodStart,ConsumedQuantity,ConsumedUnit,\
+ContractedCost,EffectiveCost,InvoiceIssuerName,ListCost,PricingQuantity,PricingUnit,\
+ProviderName,PublisherName,RegionId,RegionName,ResourceId,ServiceCategory,ServiceName,\
+SkuId,SubAccountId,SubAccountName,Tags";
+
+/// An amount with 11 decimal places, as the official sample writes them.
+fn amount(r: &mut Rng, max_micro: u64) -> String {
+    let v = r.next() % (max_micro * 100_000);
+    format!("{}.{:011}", v / 100_000_000_000, v % 100_000_000_000)
+}
+
+/// Writes an `n`-row FOCUS 1.0 file for September 2024: hourly usage over 30 days, 12
+/// services, 5 regions, 40 sub-accounts, three tag keys.
+pub fn gen_focus(path: &Path, n: u64) -> std::io::Result<u64> {
+    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    writeln!(w, "{HEADER}")?;
+    let mut r = Rng(0x5EED_CAFE_F00D_1234);
+    for i in 0..n {
+        let (service, category) = SERVICES[(r.next() % SERVICES.len() as u64) as usize];
+        let region = r.pick(REGIONS);
+        let hour = r.next() % (30 * 24);
+        let (day, h) = (1 + hour / 24, hour % 24);
+        let account = 100_000_000_000 + r.next() % 40;
+        let billed = amount(&mut r, 2_000_000);
+        let list = amount(&mut r, 2_500_000);
+        let effective = if r.next().is_multiple_of(4) {
+            amount(&mut r, 1_500_000)
+        } else {
+            billed.clone()
+        };
+        let (end_day, end_h) = if h == 23 { (day + 1, 0) } else { (day, h + 1) };
+        let end = if end_day == 31 {
+            "2024-10-01 00:00:00".to_string()
+        } else {
+            format!("2024-09-{end_day:02} {end_h:02}:00:00")
+        };
+        let tags = if r.next().is_multiple_of(5) {
+            "NULL".to_string()
+        } else {
+            format!(
+                "\"{{\"\"team\"\": \"\"{}\"\", \"\"environment\"\": \"\"{}\"\", \"\"cost_center\"\": \"\"cc-{}\"\"}}\"",
+                r.pick(TEAMS),
+                r.pick(ENVS),
+                100 + r.next() % 20
+            )
+        };
+        writeln!(
+            w,
+            "{billed},\"1234567890123\",\"SunBird\",\"USD\",\"2024-10-01 00:00:00\",\
+             \"2024-09-01 00:00:00\",\"Usage\",NULL,\"{service} usage\",\"Usage-Based\",\
+             \"{end}\",\"2024-09-{day:02} {h:02}:00:00\",{q}.000000000000000,\"Hours\",\
+             0.00000000000,{effective},\"Amazon Web Services, Inc.\",{list},{q}.00000000000,\
+             \"Hours\",\"AWS\",\"Amazon Web Services, Inc.\",\"{region}\",NULL,\
+             \"arn:aws:service:{region}:{account}:resource/r-{res:08x}\",\"{category}\",\
+             \"{service}\",\"SKU{sku:04}\",\"{account}\",\"Account {acct}\",{tags}",
+            q = 1 + r.next() % 8,
+            res = (i * 7919) % 2_000_003,
+            sku = r.next() % 500,
+            acct = account % 1000,
+        )?;
+    }
+    w.flush()?;
+    Ok(std::fs::metadata(path)?.len())
+}
+
+fn on_path(tool: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Runs a command to completion; returns its wall time and peak RSS (KiB) from wait4.
+fn run_measured(cmd: &mut Command) -> (Duration, u64, String) {
+    let t = Instant::now();
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    // Read output on threads so a full pipe cannot block the child.
+    let mut child = child;
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut out, &mut s).ok();
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut err, &mut s).ok();
+        s
+    });
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let took = t.elapsed();
+    assert_eq!(rc, pid, "wait4");
+    let (stdout, stderr) = (out_t.join().unwrap(), err_t.join().unwrap());
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{cmd:?} failed:\n{stdout}\n{stderr}"
+    );
+    (took, usage.ru_maxrss as u64, stdout)
+}
+
+fn rate(rows: u64, d: Duration) -> f64 {
+    rows as f64 / d.as_secs_f64()
+}
+
+fn print_row(label: &str, rows: u64, d: Duration, rss_kib: Option<u64>) {
+    println!(
+        "{label:<44} {:>8.2} s {:>10.0} rows/s{}",
+        d.as_secs_f64(),
+        rate(rows, d),
+        rss_kib
+            .map(|k| format!("   peak RSS {:.1} MiB", k as f64 / 1024.0))
+            .unwrap_or_default()
+    );
+}
+
+fn release_steward() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors()
+        .map(|p| p.join("release/steward"))
+        .find(|p| p.is_file())
+        .expect("target/release/steward: run scripts/build.sh --release first")
+}
+
+fn main() {
+    let rows: u64 = std::env::var("STEWARD_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let bin = release_steward();
+    let dir = std::env::temp_dir().join(format!("steward-costs-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // STEWARD_BENCH_CSV: write the generated file there and keep it (for profiling).
+    let csv = std::env::var_os("STEWARD_BENCH_CSV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dir.join("focus.csv"));
+    let t = Instant::now();
+    let size = gen_focus(&csv, rows).unwrap();
+    println!(
+        "generated {rows} FOCUS 1.0 rows, {:.1} MiB, in {:.1} s",
+        size as f64 / 1048576.0,
+        t.elapsed().as_secs_f64()
+    );
+
+    // SQLite: migrate first so the import measures the import only.
+    let db = dir.join("steward.db");
+    let url = format!("sqlite://{}", db.display());
+    run_measured(Command::new(&bin).arg("migrate").env("DATABASE_URL", &url));
+    let (took, rss, out) = run_measured(
+        Command::new(&bin)
+            .arg("import-costs")
+            .arg(&csv)
+            .env("DATABASE_URL", &url)
+            .env("STEWARD_LOG_LEVEL", "warn"),
+    );
+    assert!(
+        out.contains(&format!("rows: {rows} read, {rows} accepted")),
+        "{out}"
+    );
+    print_row("steward import-costs (SQLite)", rows, took, Some(rss));
+    let steward_sqlite = took;
+    if on_path("sqlite3") {
+        let plain = dir.join("plain.db");
+        let (took, rss, _) = run_measured(
+            Command::new("sqlite3")
+                .arg(&plain)
+                .arg(".mode csv")
+                .arg(format!(".import {} focus_raw", csv.display())),
+        );
+        print_row(
+            "sqlite3 .import (plain table, text only)",
+            rows,
+            took,
+            Some(rss),
+        );
+        println!(
+            "  steward / sqlite3 speed: {:.2}x",
+            took.as_secs_f64() / steward_sqlite.as_secs_f64()
+        );
+    } else {
+        println!("sqlite3 not on PATH: comparison skipped (apt-get install sqlite3)");
+    }
+
+    // PostgreSQL, when one is reachable.
+    let admin = steward_tests::pg_admin_url();
+    if on_path("psql")
+        && Command::new("psql")
+            .arg(&admin)
+            .arg("-qc")
+            .arg("SELECT 1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    {
+        let name = format!("steward_bench_{}", std::process::id());
+        let psql = |url: &str, sql: &str| {
+            let ok = Command::new("psql")
+                .arg(url)
+                .arg("-qc")
+                .arg(sql)
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "psql: {sql}");
+        };
+        psql(&admin, &format!("CREATE DATABASE {name}"));
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        let url = format!("{base}/{name}");
+        run_measured(Command::new(&bin).arg("migrate").env("DATABASE_URL", &url));
+        let (took, rss, out) = run_measured(
+            Command::new(&bin)
+                .arg("import-costs")
+                .arg(&csv)
+                .env("DATABASE_URL", &url)
+                .env("STEWARD_LOG_LEVEL", "warn"),
+        );
+        assert!(out.contains(&format!("rows: {rows} read")), "{out}");
+        print_row("steward import-costs (PostgreSQL)", rows, took, Some(rss));
+        let cols: Vec<String> = HEADER.split(',').map(|c| format!("\"{c}\" text")).collect();
+        psql(
+            &url,
+            &format!("CREATE TABLE focus_raw ({})", cols.join(", ")),
+        );
+        let (took_copy, _, _) =
+            run_measured(Command::new("psql").arg(&url).arg("-qc").arg(format!(
+                "\\copy focus_raw FROM '{}' WITH (FORMAT csv, HEADER true)",
+                csv.display()
+            )));
+        print_row(
+            "psql \\copy (plain table, text only)",
+            rows,
+            took_copy,
+            None,
+        );
+        println!(
+            "  steward / psql speed: {:.2}x",
+            took_copy.as_secs_f64() / took.as_secs_f64()
+        );
+        psql(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        );
+    } else {
+        println!("PostgreSQL or psql not available: PostgreSQL figures skipped");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

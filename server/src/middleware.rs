@@ -319,6 +319,38 @@ pub fn not_found() -> Response {
     )
 }
 
+/// Request bodies are bounded per endpoint: small for forms and server functions, larger for
+/// file imports. Declared lengths are refused up front; streamed bodies stop at the limit.
+pub fn body_limit_for(path: &str) -> usize {
+    match path {
+        "/frameworks/import" | "/controls/import" => app::controls::http::MAX_IMPORT_BYTES,
+        _ => 1024 * 1024,
+    }
+}
+
+pub async fn body_limit(req: Request, next: Next) -> Response {
+    // Uploads check their own limits while streaming (evidence: configurable; cost files).
+    let path = req.uri().path();
+    if path == app::evidence::UPLOAD_PATH || path == app::costs::files::UPLOAD_PATH {
+        return next.run(req).await;
+    }
+    let limit = body_limit_for(req.uri().path());
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The request is larger than {} MiB.", limit / 1024 / 1024),
+        )
+            .into_response();
+    }
+    let req = req.map(|b| Body::new(http_body_util::Limited::new(b, limit)));
+    next.run(req).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,36 +404,4 @@ mod tests {
         )
         .is_err());
     }
-}
-
-/// Request bodies are bounded per endpoint: small for forms and server functions, larger for
-/// file imports. Declared lengths are refused up front; streamed bodies stop at the limit.
-pub fn body_limit_for(path: &str) -> usize {
-    match path {
-        "/frameworks/import" | "/controls/import" => app::controls::http::MAX_IMPORT_BYTES,
-        _ => 1024 * 1024,
-    }
-}
-
-pub async fn body_limit(req: Request, next: Next) -> Response {
-    // Uploads check their own limits while streaming (evidence: configurable; cost files).
-    let path = req.uri().path();
-    if path == app::evidence::UPLOAD_PATH || path == app::costs::files::UPLOAD_PATH {
-        return next.run(req).await;
-    }
-    let limit = body_limit_for(req.uri().path());
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("The request is larger than {} MiB.", limit / 1024 / 1024),
-        )
-            .into_response();
-    }
-    let req = req.map(|b| Body::new(http_body_util::Limited::new(b, limit)));
-    next.run(req).await
 }

@@ -179,7 +179,7 @@ fn Chart(r: Report) -> impl IntoView {
                                     <title>{format!("{period} · {name}: {} {}", s.amount, r.query.currency)}</title>
                                 </rect> }
                             }).collect_view()}
-                            {(i as u32 % label_every == 0).then(|| view! {
+                            {(i as u32).is_multiple_of(label_every).then(|| view! {
                                 <text x=x + bar / 2 y=h - 6 text-anchor="middle" font-size="11" fill="#445">{period.clone()}</text>
                             })}
                         </g>

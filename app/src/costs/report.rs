@@ -467,7 +467,7 @@ mod ssr {
                 })
             })
             .collect();
-        movers.sort_by(|a, b| b.0.cmp(&a.0));
+        movers.sort_by_key(|m| std::cmp::Reverse(m.0));
         // Chart: the largest groups get their own series, the rest is "Other"; heights are in
         // thousandths of the tallest positive bar (credits below zero are not drawn).
         let named = groups.len().min(CHART_SERIES);

@@ -337,6 +337,10 @@ both_dbs!(upload_versions_and_download, |app| {
         .await
         .unwrap();
     assert!(list.contains("Access review Q3") && !list.contains("Same report"));
+    assert!(
+        list.contains("class=\"tag\">AC-2"),
+        "the list names each item's controls"
+    );
     let list = app
         .get(&auditor, &format!("/evidence?control={control}&kind=link"))
         .await

@@ -510,6 +510,14 @@ async fn receive_file(
     })
 }
 
+/// A file now stored under its hash.
+struct StoredFile {
+    sha256: String,
+    size: u64,
+    filename: String,
+    media_type: &'static str,
+}
+
 /// What a successful upload made.
 struct Done {
     evidence_id: i64,
@@ -617,12 +625,35 @@ async fn receive(
                 .commit()
                 .await
                 .map_err(|e| UploadError::App(AppError::internal(e)))?;
-            Some((sha, size, r.filename, r.media_type))
+            Some(StoredFile {
+                sha256: sha,
+                size,
+                filename: r.filename,
+                media_type: r.media_type,
+            })
         }
         None => None,
     };
+    let (evidence_id, version) = record(state, &ctx, &plan, file.as_ref(), user).await?;
+    Ok(Done {
+        evidence_id,
+        version,
+        sha256: file.map(|f| f.sha256),
+        return_to: plan.return_to,
+    })
+}
+
+/// Writes the evidence (when new), the version, the blob row and the audit event, in one
+/// transaction; returns the evidence id and version number.
+async fn record(
+    state: &AppState,
+    ctx: &AuditCtx,
+    plan: &Plan,
+    file: Option<&StoredFile>,
+    user: &CurrentUser,
+) -> Result<(i64, i64), UploadError> {
     let mut tx = state.db.write().await?;
-    authorize(tx.conn(), &plan, user).await?;
+    authorize(tx.conn(), plan, user).await?;
     let now = ctx.at.clone();
     let (evidence_id, version, title) = match &plan.target {
         Target::New {
@@ -673,14 +704,14 @@ async fn receive(
             (*id, next, title)
         }
     };
-    if let Some((sha, size, _, media)) = &file {
+    if let Some(f) = file {
         sqlx::query(
             "INSERT INTO blobs (sha256, size_bytes, media_type, stored_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (sha256) DO NOTHING",
         )
-        .bind(sha)
-        .bind(*size as i64)
-        .bind(*media)
+        .bind(&f.sha256)
+        .bind(f.size as i64)
+        .bind(f.media_type)
         .bind(&now)
         .execute(tx.conn())
         .await?;
@@ -697,10 +728,10 @@ async fn receive(
     .bind(&plan.effective_date)
     .bind(plan.period.as_ref().map(|p| p.0.clone()))
     .bind(plan.period.as_ref().map(|p| p.1.clone()))
-    .bind(file.as_ref().map(|f| f.0.clone()))
-    .bind(file.as_ref().map(|f| f.2.clone()))
-    .bind(file.as_ref().map(|f| f.3.to_string()))
-    .bind(file.as_ref().map(|f| f.1 as i64))
+    .bind(file.map(|f| f.sha256.clone()))
+    .bind(file.map(|f| f.filename.clone()))
+    .bind(file.map(|f| f.media_type.to_string()))
+    .bind(file.map(|f| f.size as i64))
     .bind(plan.url.clone())
     .bind(&plan.note)
     .bind(user.id)
@@ -712,9 +743,12 @@ async fn receive(
     .bind(test.map(|t| t.tested_on.clone()))
     .execute(tx.conn())
     .await?;
-    let content = match &file {
-        Some((sha, size, name, media)) => {
-            format!("file '{name}' ({media}, {size} bytes, sha256 {sha})")
+    let content = match file {
+        Some(f) => {
+            format!(
+                "file '{}' ({}, {} bytes, sha256 {})",
+                f.filename, f.media_type, f.size, f.sha256
+            )
         }
         None => format!("link {}", plan.url.as_deref().unwrap_or_default()),
     };
@@ -752,12 +786,7 @@ async fn receive(
     tx.audit(ctx.event(action, "evidence", evidence_id, summary))
         .await?;
     tx.commit().await?;
-    Ok(Done {
-        evidence_id,
-        version,
-        sha256: file.map(|f| f.0),
-        return_to: plan.return_to,
-    })
+    Ok((evidence_id, version))
 }
 
 fn json_error(e: &UploadError) -> Response {

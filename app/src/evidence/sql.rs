@@ -151,19 +151,37 @@ pub async fn list(pool: &AnyPool, f: &EvidenceFilter) -> Result<Vec<EvidenceSumm
     }
     let rows = query.fetch_all(pool).await?;
     let mut out = Vec::with_capacity(rows.len());
-    let mut conn = pool.acquire().await?;
     for r in rows {
-        let id: i64 = r.try_get("id")?;
         out.push(EvidenceSummary {
-            id,
+            id: r.try_get("id")?,
             title: r.try_get("title")?,
             kind: r.try_get("kind")?,
             latest_version: r.try_get("version")?,
             effective_date: r.try_get("effective_date")?,
             uploaded_at: r.try_get("uploaded_at")?,
             uploaded_by: r.try_get("display_name")?,
-            controls: linked_controls(&mut conn, id).await?,
+            controls: Vec::new(),
         });
+    }
+    if !out.is_empty() {
+        // One query for every listed item's controls (the ids are integers from the database).
+        let ids = out
+            .iter()
+            .map(|e| e.id.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let links = sqlx::query(&format!(
+            "SELECT ec.evidence_id, c.id, c.ref, c.title FROM evidence_controls ec \
+             JOIN controls c ON c.id = ec.control_id WHERE ec.evidence_id IN ({ids}) ORDER BY c.ref"
+        ))
+        .fetch_all(pool)
+        .await?;
+        for l in links {
+            let evidence_id: i64 = l.try_get("evidence_id")?;
+            if let Some(e) = out.iter_mut().find(|e| e.id == evidence_id) {
+                e.controls.push(control_ref(&l)?);
+            }
+        }
     }
     Ok(out)
 }

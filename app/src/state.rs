@@ -25,6 +25,9 @@ pub struct AppState {
     /// The largest evidence file accepted, in bytes.
     #[from_ref(skip)]
     pub max_upload_bytes: u64,
+    /// AWS Cost Explorer sync (disabled unless configured).
+    #[from_ref(skip)]
+    pub cost_sync: crate::costs::sync::CostSync,
 }
 
 /// Security settings derived from the configuration.

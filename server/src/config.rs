@@ -71,6 +71,8 @@ pub enum Command {
         #[arg(long, env = "STEWARD_MAX_UPLOAD_MB", default_value_t = 100,
               value_parser = clap::value_parser!(u64).range(1..=1024 * 1024))]
         max_upload_mb: u64,
+        #[command(flatten)]
+        aws: AwsArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -149,5 +151,51 @@ mod tests {
         );
         assert!(origin_of("ftp://x").is_err());
         assert!(origin_of("steward.example.com").is_err());
+    }
+}
+
+/// AWS Cost Explorer sync. Setting a region turns it on; credentials come from the standard
+/// AWS chain (environment, shared profile, web identity, instance role).
+#[derive(Debug, Clone, clap::Args)]
+pub struct AwsArgs {
+    /// Region of the Cost Explorer endpoint (Cost Explorer lives in us-east-1).
+    #[arg(long = "aws-ce-region", env = "STEWARD_AWS_CE_REGION")]
+    pub region: Option<String>,
+    /// Another endpoint URL (an emulator or a compatible service).
+    #[arg(long = "aws-ce-endpoint", env = "STEWARD_AWS_CE_ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// Cost-allocation tag keys to group by, comma-separated.
+    #[arg(long = "aws-ce-tag-keys", env = "STEWARD_AWS_CE_TAG_KEYS", value_delimiter = ',')]
+    pub tag_keys: Vec<String>,
+    /// Hours between scheduled syncs (0: only "Sync now").
+    #[arg(long = "aws-sync-interval-hours", env = "STEWARD_AWS_SYNC_INTERVAL_HOURS", default_value_t = 24)]
+    pub interval_hours: u64,
+    /// Days the first sync fetches.
+    #[arg(long = "aws-sync-initial-days", env = "STEWARD_AWS_SYNC_INITIAL_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(i64).range(1..=365))]
+    pub initial_days: i64,
+    /// The payer (management) account id, recorded as the billing account of synced costs.
+    #[arg(long = "aws-payer-account", env = "STEWARD_AWS_PAYER_ACCOUNT", default_value = "")]
+    pub payer_account: String,
+}
+
+impl AwsArgs {
+    pub fn settings(&self) -> Option<app::costs::sync::AwsSettings> {
+        let region = self.region.as_deref()?.trim();
+        if region.is_empty() {
+            return None;
+        }
+        let mut s = app::costs::sync::AwsSettings::new(region);
+        s.endpoint = self.endpoint.clone().filter(|e| !e.trim().is_empty());
+        s.tag_keys = self
+            .tag_keys
+            .iter()
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .collect();
+        s.interval_hours = self.interval_hours;
+        s.initial_days = self.initial_days;
+        s.payer_account = self.payer_account.trim().to_string();
+        Some(s)
     }
 }

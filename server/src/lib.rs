@@ -42,6 +42,8 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     /// Largest evidence file accepted, in bytes.
     pub max_upload_bytes: u64,
+    /// AWS Cost Explorer sync; `None` leaves it off.
+    pub aws: Option<app::costs::sync::AwsSettings>,
 }
 
 #[derive(Clone)]
@@ -174,11 +176,16 @@ pub async fn start(
             security: Arc::new(Security::new(public_origin)),
             blobs: Arc::new(blobs),
             max_upload_bytes: opts.max_upload_bytes,
+            cost_sync: app::costs::sync::CostSync::new(opts.aws.clone()),
         },
         metrics: Arc::new(metrics::Metrics::default()),
         metrics_token: opts.metrics_token.clone().map(Into::into),
     };
     let router = router(state.clone(), site_root);
+    state
+        .app
+        .cost_sync
+        .schedule(state.app.db.clone(), state.app.clock.clone());
 
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {

@@ -52,6 +52,7 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
             org_name,
             metrics_token,
             max_upload_mb,
+            aws,
         } => {
             let listener = tokio::net::TcpListener::bind(&bind)
                 .await
@@ -66,6 +67,7 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
                 print_credentials: true,
                 data_dir: cli.data_dir.clone(),
                 max_upload_bytes: max_upload_mb * 1024 * 1024,
+                aws: aws.settings(),
             };
             let running = server::start(opts, listener, shutdown_signal()).await?;
             running.wait().await?;

@@ -192,6 +192,7 @@ impl TestApp {
             print_credentials: false,
             data_dir: db.data_dir(),
             max_upload_bytes: 100 * 1024 * 1024,
+            aws: None,
         };
         tweak(&mut opts);
         let running = server::start(opts, listener, std::future::pending())

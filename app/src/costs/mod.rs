@@ -19,5 +19,6 @@ pub mod import;
 pub mod money;
 pub mod pages;
 pub mod report;
+pub mod sync;
 
 pub use pages::{CostImportPage, CostsPage};

@@ -63,5 +63,7 @@ if [[ $WANT_TEST -eq 1 ]]; then
   compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || apt_install postgresql
   [[ -x /usr/bin/chromium ]] || apt_install chromium
   command -v chromedriver >/dev/null || apt_install chromium-driver
+  # The cost import benchmark compares with `sqlite3 .import` (it skips that line without it).
+  command -v sqlite3 >/dev/null || apt_install sqlite3
 fi
 log "tools ready"

@@ -81,9 +81,9 @@ CREATE TABLE cost_line_items (
     -- JSON object of the source's other non-empty columns, by their header names.
     extra                 TEXT NOT NULL DEFAULT '{}'
 );
--- Replacing a batch's slice deletes by exactly this key.
-CREATE INDEX cost_line_items_slice
-    ON cost_line_items (batch_id, provider, billing_account_id, billing_period_start);
+-- Replacing a batch's slice deletes within the batch. One narrow index only: every index
+-- slows the bulk insert, and reports read the rollups.
+CREATE INDEX cost_line_items_batch ON cost_line_items (batch_id);
 
 -- Sums per UTC day and dimensions, per batch: replacing a slice deletes its rows here instead
 -- of subtracting (no read-modify-write of money). Reports add rows up in Rust.

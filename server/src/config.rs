@@ -165,17 +165,29 @@ pub struct AwsArgs {
     #[arg(long = "aws-ce-endpoint", env = "STEWARD_AWS_CE_ENDPOINT")]
     pub endpoint: Option<String>,
     /// Cost-allocation tag keys to group by, comma-separated.
-    #[arg(long = "aws-ce-tag-keys", env = "STEWARD_AWS_CE_TAG_KEYS", value_delimiter = ',')]
+    #[arg(
+        long = "aws-ce-tag-keys",
+        env = "STEWARD_AWS_CE_TAG_KEYS",
+        value_delimiter = ','
+    )]
     pub tag_keys: Vec<String>,
     /// Hours between scheduled syncs (0: only "Sync now").
-    #[arg(long = "aws-sync-interval-hours", env = "STEWARD_AWS_SYNC_INTERVAL_HOURS", default_value_t = 24)]
+    #[arg(
+        long = "aws-sync-interval-hours",
+        env = "STEWARD_AWS_SYNC_INTERVAL_HOURS",
+        default_value_t = 24
+    )]
     pub interval_hours: u64,
     /// Days the first sync fetches.
     #[arg(long = "aws-sync-initial-days", env = "STEWARD_AWS_SYNC_INITIAL_DAYS", default_value_t = 90,
           value_parser = clap::value_parser!(i64).range(1..=365))]
     pub initial_days: i64,
     /// The payer (management) account id, recorded as the billing account of synced costs.
-    #[arg(long = "aws-payer-account", env = "STEWARD_AWS_PAYER_ACCOUNT", default_value = "")]
+    #[arg(
+        long = "aws-payer-account",
+        env = "STEWARD_AWS_PAYER_ACCOUNT",
+        default_value = ""
+    )]
     pub payer_account: String,
 }
 

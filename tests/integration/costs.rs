@@ -16,17 +16,17 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The official FOCUS 1.0 sample (FOCUS-Sample-Data, CC-BY-4.0), kept beside the repository
-/// in `../shared/data/focus/`; `STEWARD_FOCUS_SAMPLE` names another copy.
+/// The official FOCUS 1.0 sample (FOCUS-Sample-Data, CC-BY-4.0), shipped in
+/// `tests/fixtures/focus/`; `STEWARD_FOCUS_SAMPLE` names another copy.
 fn sample() -> PathBuf {
     let path = std::env::var_os("STEWARD_FOCUS_SAMPLE")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/focus/focus-1.0-sample.csv")
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/focus/focus-1.0-sample.csv")
         });
     assert!(
         path.is_file(),
-        "the FOCUS sample is missing at {}: set STEWARD_FOCUS_SAMPLE",
+        "the FOCUS sample is missing at {}",
         path.display()
     );
     path
@@ -685,4 +685,97 @@ both_dbs!(focus_quirks_bom_case_order_crlf_and_extra_columns, |app| {
         "row 3 (line 5), column billingcurrency: 'US Dollar' is not a three-letter currency code"
     );
     let _ = std::fs::remove_file(path);
+});
+
+/// Serves `data`, then at `gate_at` waits for the gate (a sender dropped = the disk went away).
+struct GatedReader {
+    data: Vec<u8>,
+    pos: usize,
+    gate_at: usize,
+    gate: std::sync::mpsc::Receiver<()>,
+}
+
+impl std::io::Read for GatedReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.gate_at && self.gate.recv().is_err() {
+            return Err(std::io::Error::other("the source went away"));
+        }
+        let end = (self.pos + buf.len()).min(self.data.len());
+        let end = if self.pos < self.gate_at {
+            end.min(self.gate_at)
+        } else {
+            end
+        };
+        let n = end - self.pos;
+        buf[..n].copy_from_slice(&self.data[self.pos..end]);
+        self.pos = end;
+        Ok(n)
+    }
+}
+
+both_dbs!(a_cancelled_or_failed_import_leaves_nothing, |app| {
+    let before = counts(&app).await;
+    let data = std::fs::read(sample()).unwrap();
+    let meta = || ImportMeta {
+        file_name: "focus.csv".into(),
+        sha256: None,
+        total_bytes: None,
+        ctx: ctx(&app),
+    };
+
+    // Cancelled: the request goes away after the first rows were inserted.
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+    let reader = GatedReader {
+        data: data.clone(),
+        pos: 0,
+        gate_at: 600_000,
+        gate: gate_rx,
+    };
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
+    let db = app.state().app.db.clone();
+    let m = meta();
+    let task = tokio::spawn(async move {
+        import_reader(&db, reader, m, move |p| {
+            let _ = seen_tx.send(p.rows);
+        })
+        .await
+    });
+    loop {
+        let rows = seen_rx.recv().await.expect("progress before the gate");
+        if rows >= 500 {
+            break;
+        }
+    }
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+    drop(gate_tx);
+    assert_eq!(counts(&app).await, before, "nothing kept: {TABLES:?}");
+
+    // Failed: the source breaks off mid-file.
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+    drop(gate_tx);
+    let reader = GatedReader {
+        data: data.clone(),
+        pos: 0,
+        gate_at: 600_000,
+        gate: gate_rx,
+    };
+    let err = import_reader(&app.state().app.db, reader, meta(), |_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("the source went away"), "{err}");
+    // A truncated .gz is refused the same way.
+    let gz = std::fs::read(fixture("aws-cur-2.0.csv.gz")).unwrap();
+    let half = std::io::Cursor::new(gz[..gz.len() / 2].to_vec());
+    let err = import_reader(&app.state().app.db, half, meta(), |_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("could not be read"), "{err}");
+    assert_eq!(counts(&app).await, before, "nothing kept: {TABLES:?}");
+
+    // The write lock was released: the whole file imports now.
+    let report = import(&app, &sample()).await.unwrap();
+    assert_eq!(report.rows_accepted, 1000);
 });

@@ -186,9 +186,23 @@ impl From<ImportError> for AppError {
 
 enum Msg {
     Format(Format),
-    Chunk(Vec<LineItem>),
-    Done { rows: u64, sha256: String },
+    Chunk(Vec<Prepared>),
+    Done {
+        rows: u64,
+        sha256: String,
+        rollup: Box<Rollup>,
+    },
     Failed(ImportError),
+}
+
+/// A line item with its stored text already rendered: the parsing thread does this work so the
+/// inserting side only binds.
+struct Prepared {
+    item: LineItem,
+    billed: String,
+    effective: String,
+    list: String,
+    tags: String,
 }
 
 /// Imports a file from disk: hashes it first, so a file imported before is recognised without
@@ -276,20 +290,24 @@ where
     .fetch_one(w.conn())
     .await?;
 
-    let mut acc = Rollup::default();
-    let (rows_read, sha256) = loop {
+    let mut stored: u64 = 0;
+    let (rows_read, sha256, acc) = loop {
         match rx.recv().await {
-            Some(Msg::Chunk(items)) => {
-                insert_line_items(w.conn(), db.dialect(), batch_id, acc.rows, &items).await?;
-                acc.add_all(&items)?;
+            Some(Msg::Chunk(rows)) => {
+                insert_line_items(w.conn(), db.dialect(), batch_id, stored, &rows).await?;
+                stored += rows.len() as u64;
                 progress(Progress {
-                    rows: acc.rows,
+                    rows: stored,
                     bytes_read: bytes.load(Ordering::Relaxed),
                     total_bytes: meta.total_bytes,
                     done: false,
                 });
             }
-            Some(Msg::Done { rows, sha256 }) => break (rows, sha256),
+            Some(Msg::Done {
+                rows,
+                sha256,
+                rollup,
+            }) => break (rows, sha256, rollup),
             Some(Msg::Failed(e)) => return Err(e),
             Some(Msg::Format(_)) | None => {
                 return Err(ImportError::File(
@@ -418,7 +436,7 @@ fn parse<R: Read>(
         hasher: Sha256::new(),
         bytes,
     };
-    let rows = {
+    let (rows, rollup) = {
         let mut buf = BufReader::with_capacity(256 * 1024, &mut tap);
         let gzip = buf.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
         let source: Box<dyn Read + '_> = if gzip {
@@ -455,6 +473,7 @@ fn parse<R: Read>(
         // The csv reader's line numbers skip newlines inside quoted fields; add them back so
         // an error names the line an editor shows.
         let mut quoted_newlines: u64 = 0;
+        let mut acc = Box::<Rollup>::default();
         loop {
             match csv.read_record(&mut record) {
                 Ok(true) => {}
@@ -469,11 +488,26 @@ fn parse<R: Read>(
                 column: e.column,
                 reason: e.reason,
             })?;
+            acc.add(&item).map_err(|e| match e {
+                ImportError::File(reason) => ImportError::Row {
+                    row,
+                    line,
+                    column: String::new(),
+                    reason,
+                },
+                other => other,
+            })?;
             quoted_newlines += record
                 .iter()
                 .map(|f| f.bytes().filter(|b| *b == b'\n').count() as u64)
                 .sum::<u64>();
-            chunk.push(item);
+            chunk.push(Prepared {
+                billed: item.billed.to_string(),
+                effective: item.effective.to_string(),
+                list: item.list.to_string(),
+                tags: tags_json(&item.tags),
+                item,
+            });
             if chunk.len() == CHUNK_ROWS
                 && out
                     .blocking_send(Msg::Chunk(std::mem::replace(
@@ -488,12 +522,16 @@ fn parse<R: Read>(
         if !chunk.is_empty() && out.blocking_send(Msg::Chunk(chunk)).is_err() {
             return Ok(());
         }
-        row
+        (row, acc)
     };
     // The hash covers the whole file, including anything after the CSV data (gzip trailers).
     std::io::copy(&mut tap, &mut std::io::sink()).map_err(io)?;
     let sha256 = hex::encode(tap.hasher.finalize());
-    let _ = out.blocking_send(Msg::Done { rows, sha256 });
+    let _ = out.blocking_send(Msg::Done {
+        rows,
+        sha256,
+        rollup,
+    });
     Ok(())
 }
 
@@ -581,11 +619,12 @@ async fn insert_line_items(
     dialect: Dialect,
     batch_id: i64,
     rows_before: u64,
-    items: &[LineItem],
+    rows: &[Prepared],
 ) -> Result<(), ImportError> {
-    let sql = insert_sql(dialect, "cost_line_items", LINE_ITEM_COLUMNS, items.len());
+    let sql = insert_sql(dialect, "cost_line_items", LINE_ITEM_COLUMNS, rows.len());
     let mut q = sqlx::query::<Any>(&sql);
-    for (i, it) in items.iter().enumerate() {
+    for (i, row) in rows.iter().enumerate() {
+        let it = &row.item;
         q = q
             .bind(batch_id)
             .bind((rows_before + i as u64 + 1) as i64)
@@ -604,11 +643,11 @@ async fn insert_line_items(
             .bind(it.charge_period_start.as_str())
             .bind(it.charge_period_end.as_str())
             .bind(it.usage_date.as_str())
-            .bind(it.billed.to_string())
-            .bind(it.effective.to_string())
-            .bind(it.list.to_string())
+            .bind(row.billed.as_str())
+            .bind(row.effective.as_str())
+            .bind(row.list.as_str())
             .bind(it.currency.as_str())
-            .bind(tags_json(&it.tags))
+            .bind(row.tags.as_str())
             .bind(it.extra.as_str());
     }
     q.execute(conn).await?;
@@ -692,13 +731,6 @@ struct Rollup {
 }
 
 impl Rollup {
-    fn add_all(&mut self, items: &[LineItem]) -> Result<(), ImportError> {
-        for it in items {
-            self.add(it)?;
-        }
-        Ok(())
-    }
-
     fn add(&mut self, it: &LineItem) -> Result<(), ImportError> {
         self.rows += 1;
         let n = &mut self.names;

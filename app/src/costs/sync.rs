@@ -184,7 +184,9 @@ mod ssr {
                         Ok(Some(r)) if r.status == "succeeded" => {
                             tracing::info!(run = r.id, pages = r.pages, "scheduled cost sync done")
                         }
-                        Ok(Some(r)) => tracing::warn!(run = r.id, error = ?r.error, "scheduled cost sync failed"),
+                        Ok(Some(r)) => {
+                            tracing::warn!(run = r.id, error = ?r.error, "scheduled cost sync failed")
+                        }
                         Ok(None) => tracing::info!("scheduled cost sync skipped: one is running"),
                         Err(e) => tracing::warn!(error = %e, "scheduled cost sync could not run"),
                     }
@@ -297,10 +299,9 @@ mod ssr {
                     Err(e) => {
                         let status = e.raw_response().map(|r| r.status().as_u16());
                         let code = e.code().map(str::to_string);
-                        let message = e
-                            .message()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| aws_sdk_costexplorer::error::DisplayErrorContext(&e).to_string());
+                        let message = e.message().map(str::to_string).unwrap_or_else(|| {
+                            aws_sdk_costexplorer::error::DisplayErrorContext(&e).to_string()
+                        });
                         if retryable(code.as_deref(), status) && attempt < s.max_attempts {
                             out.retries += 1;
                             let wait = s.base_backoff.saturating_mul(1 << (attempt - 1).min(10));
@@ -310,7 +311,11 @@ mod ssr {
                         return Err(format!(
                             "Cost Explorer refused the request{}: {message}{}",
                             code.map(|c| format!(" ({c})")).unwrap_or_default(),
-                            if attempt > 1 { format!(" after {attempt} attempts") } else { String::new() }
+                            if attempt > 1 {
+                                format!(" after {attempt} attempts")
+                            } else {
+                                String::new()
+                            }
                         ));
                     }
                 }
@@ -333,7 +338,12 @@ mod ssr {
                 if parse_date(&day).is_none() {
                     return Err(format!("a result for '{day}', which is not a date"));
                 }
-                if r.estimated() && out.estimated_from.as_deref().is_none_or(|e| day.as_str() < e) {
+                if r.estimated()
+                    && out
+                        .estimated_from
+                        .as_deref()
+                        .is_none_or(|e| day.as_str() < e)
+                {
                     out.estimated_from = Some(day.clone());
                 }
                 for g in r.groups() {
@@ -408,11 +418,20 @@ mod ssr {
             .key("LINKED_ACCOUNT")
             .build();
         let mut accounts = BTreeMap::new();
-        if let Err(e) = fetch_grouping(&c, s, from, to, account, pages_seen, &mut out, |day, _, keys, a| {
-            let svc = keys.first().cloned().unwrap_or_default();
-            let acct = keys.get(1).cloned().unwrap_or_default();
-            add(accounts.entry((day.to_string(), svc, acct)).or_default(), a);
-        })
+        if let Err(e) = fetch_grouping(
+            &c,
+            s,
+            from,
+            to,
+            account,
+            pages_seen,
+            &mut out,
+            |day, _, keys, a| {
+                let svc = keys.first().cloned().unwrap_or_default();
+                let acct = keys.get(1).cloned().unwrap_or_default();
+                add(accounts.entry((day.to_string(), svc, acct)).or_default(), a);
+            },
+        )
         .await
         {
             return Err((out, e));
@@ -424,16 +443,32 @@ mod ssr {
                 .key(key)
                 .build();
             let mut tags = BTreeMap::new();
-            if let Err(e) = fetch_grouping(&c, s, from, to, group, pages_seen, &mut out, |day, _, keys, a| {
-                let svc = keys.first().cloned().unwrap_or_default();
-                // Tag keys arrive as `Key$value`; untagged spend as `Key$` (left to the
-                // report, which derives it from the day's total).
-                let raw = keys.get(1).cloned().unwrap_or_default();
-                let value = raw.split_once('$').map(|(_, v)| v.to_string()).unwrap_or(raw);
-                if !value.is_empty() {
-                    add(tags.entry((day.to_string(), svc, key.clone(), value)).or_default(), a);
-                }
-            })
+            if let Err(e) = fetch_grouping(
+                &c,
+                s,
+                from,
+                to,
+                group,
+                pages_seen,
+                &mut out,
+                |day, _, keys, a| {
+                    let svc = keys.first().cloned().unwrap_or_default();
+                    // Tag keys arrive as `Key$value`; untagged spend as `Key$` (left to the
+                    // report, which derives it from the day's total).
+                    let raw = keys.get(1).cloned().unwrap_or_default();
+                    let value = raw
+                        .split_once('$')
+                        .map(|(_, v)| v.to_string())
+                        .unwrap_or(raw);
+                    if !value.is_empty() {
+                        add(
+                            tags.entry((day.to_string(), svc, key.clone(), value))
+                                .or_default(),
+                            a,
+                        );
+                    }
+                },
+            )
             .await
             {
                 return Err((out, e));
@@ -490,7 +525,11 @@ mod ssr {
         } else {
             None
         };
-        let status = if error.is_none() { "succeeded" } else { "failed" };
+        let status = if error.is_none() {
+            "succeeded"
+        } else {
+            "failed"
+        };
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO cost_sync_runs (started_at, finished_at, triggered_by, range_from,
                  range_to, status, pages, groups_read, retries, estimated_from, batch_id, error)
@@ -577,7 +616,8 @@ mod ssr {
         .fetch_one(tx.conn())
         .await?;
         // Earlier sync data for these days gives way (file imports are left alone).
-        let earlier = "batch_id IN (SELECT id FROM cost_batches WHERE source_kind = 'sync' AND id <> $3)";
+        let earlier =
+            "batch_id IN (SELECT id FROM cost_batches WHERE source_kind = 'sync' AND id <> $3)";
         for table in ["cost_daily", "cost_daily_tags"] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE day >= $1 AND day < $2 AND {earlier}"
@@ -629,7 +669,11 @@ mod ssr {
                 .map(fmt_date)
                 .unwrap_or_else(|| period.clone());
             let name = f.account_names.get(acct).cloned().unwrap_or_default();
-            let (b, e, l) = (a.billed.to_string(), a.effective.to_string(), a.list.to_string());
+            let (b, e, l) = (
+                a.billed.to_string(),
+                a.effective.to_string(),
+                a.list.to_string(),
+            );
             sqlx::query(
                 "INSERT INTO cost_line_items (batch_id, row_number, provider, billing_account_id,
                      billing_account_name, billing_period_start, billing_period_end, sub_account_id,

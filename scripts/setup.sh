@@ -65,5 +65,14 @@ if [[ $WANT_TEST -eq 1 ]]; then
   command -v chromedriver >/dev/null || apt_install chromium-driver
   # The cost import benchmark compares with `sqlite3 .import` (it skips that line without it).
   command -v sqlite3 >/dev/null || apt_install sqlite3
+  # moto's server emulates AWS Cost Explorer for the sync tests (a venv of its own, pinned).
+  MOTO_VERSION=5.1.22
+  if [[ "$("$TOOLS_DIR/moto-venv/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null || true)" != "$MOTO_VERSION" ]]; then
+    log "installing moto[server] $MOTO_VERSION"
+    command -v python3 >/dev/null || apt_install python3 python3-venv
+    rm -rf "$TOOLS_DIR/moto-venv"
+    python3 -m venv "$TOOLS_DIR/moto-venv" >&2 || { apt_install python3-venv; python3 -m venv "$TOOLS_DIR/moto-venv" >&2; }
+    "$TOOLS_DIR/moto-venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2
+  fi
 fi
 log "tools ready"

@@ -271,6 +271,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
     write_fn("/costs/upload", Perm(ManageCosts)),
     read_fn("/api/cost_report", Perm(ViewCosts)),
     read_fn("/api/list_cost_batches", Perm(ViewCosts)),
+    read_fn("/api/cost_sync_status", Perm(ViewCosts)),
+    write_fn("/api/start_cost_sync", Perm(ManageCosts)),
     // Evidence
     page("/evidence", Perm(ViewCompliance)),
     page("/evidence/new", Perm(SubmitEvidence)),

@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod controls;
 mod cost_reports;
+mod cost_sync;
 mod costs;
 mod evidence;
 mod migrations;

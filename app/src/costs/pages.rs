@@ -2,6 +2,7 @@
 
 use super::report::{group_label, Report, ReportQuery, CHART_SERIES};
 use crate::error::AppError;
+use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
@@ -103,6 +104,74 @@ pub async fn list_cost_batches() -> Result<BatchList, AppError> {
                 .collect(),
             can_import: su.user.can(Permission::ManageCosts),
         })
+    }
+    .await;
+    crate::state::respond(r)
+}
+
+#[server(endpoint = "cost_sync_status")]
+pub async fn cost_sync_status() -> Result<super::sync::SyncStatus, AppError> {
+    use crate::policy::Permission;
+    let r = async {
+        let su = crate::state::require_user()?;
+        if !su.user.can(Permission::ViewCosts) {
+            return Err(AppError::Forbidden);
+        }
+        let state = crate::state::app_state()?;
+        sync_status(&state, su.user.can(Permission::ManageCosts)).await
+    }
+    .await;
+    crate::state::respond(r)
+}
+
+#[cfg(feature = "ssr")]
+async fn sync_status(
+    state: &crate::state::AppState,
+    can_sync: bool,
+) -> Result<super::sync::SyncStatus, AppError> {
+    let cs = &state.cost_sync;
+    Ok(super::sync::SyncStatus {
+        configured: cs.settings().is_some(),
+        running: cs.running(),
+        pages: cs.pages(),
+        last: super::sync::last_runs(&state.db, None, 1).await?.pop(),
+        tag_keys: cs
+            .settings()
+            .map(|s| s.tag_keys.clone())
+            .unwrap_or_default(),
+        interval_hours: cs.settings().map(|s| s.interval_hours).unwrap_or(0),
+        can_sync,
+    })
+}
+
+/// Starts a sync in the background; the page shows its progress and then its result.
+#[server(endpoint = "start_cost_sync")]
+pub async fn start_cost_sync() -> Result<super::sync::SyncStatus, AppError> {
+    use crate::policy::Permission;
+    let r = async {
+        let su = crate::state::require_user()?;
+        if !su.user.can(Permission::ManageCosts) {
+            return Err(AppError::Forbidden);
+        }
+        let state = crate::state::app_state()?;
+        if state.cost_sync.settings().is_none() {
+            return Err(AppError::invalid(
+                "AWS Cost Explorer sync is not configured: set STEWARD_AWS_CE_REGION (and credentials in the standard AWS way).",
+            ));
+        }
+        if state.cost_sync.running() {
+            return Err(AppError::Conflict("A sync is already running.".into()));
+        }
+        let ctx = crate::state::audit_ctx(&state, Some(&su.user));
+        let (sync, db, clock) = (state.cost_sync.clone(), state.db.clone(), state.clock.clone());
+        tokio::spawn(async move {
+            if let Err(e) = sync.run(&db, &clock, ctx).await {
+                tracing::warn!(error = %e, "cost sync could not run");
+            }
+        });
+        let mut st = sync_status(&state, true).await?;
+        st.running = true;
+        Ok(st)
     }
     .await;
     crate::state::respond(r)
@@ -320,6 +389,7 @@ pub fn CostImportPage() -> impl IntoView {
                 match batches.await {
                     Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     Ok(l) => view! {
+                        <SyncCard/>
                         {l.can_import.then(|| view! {
                             <section class="card">
                                 <h2>"Import a cost file"</h2>
@@ -355,5 +425,57 @@ pub fn CostImportPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+#[component]
+fn SyncCard() -> impl IntoView {
+    let start = ServerAction::<StartCostSync>::new();
+    let status = Resource::new(move || start.version().get(), |_| cost_sync_status());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let st = match status.await {
+                    Ok(st) => st,
+                    Err(e) => return view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                };
+                let running = st.running || start.value().get().is_some_and(|r| r.is_ok_and(|s| s.running));
+                view! {
+                    <section class="card" id="sync-card" data-running=running.to_string()>
+                        <h2>"AWS Cost Explorer"</h2>
+                        {if !st.configured { view! {
+                            <p class="muted">"Not configured. Set STEWARD_AWS_CE_REGION (credentials come from the standard AWS chain; STEWARD_AWS_CE_TAG_KEYS lists cost-allocation tags to group by)."</p>
+                        }.into_any() } else { view! {
+                            <p class="hint">{format!("Daily costs by service and linked account{}; {}.",
+                                if st.tag_keys.is_empty() { String::new() } else { format!(", and by tag {}", st.tag_keys.join(", ")) },
+                                if st.interval_hours == 0 { "synced on demand".to_string() } else { format!("synced every {} hours", st.interval_hours) })}</p>
+                            {running.then(|| view! {
+                                // Reload while a sync runs, so progress shows with or without JavaScript.
+                                <leptos_meta::Meta http_equiv="refresh" content="2"/>
+                                <p role="status" id="sync-progress">{format!("Syncing… {} page(s) fetched", st.pages)}</p>
+                            })}
+                            {st.last.clone().map(|r| view! {
+                                <p id="sync-last" data-status=r.status.clone() class=if r.status == "succeeded" { "success" } else { "error" }>
+                                    {if r.status == "succeeded" {
+                                        format!("Last sync {} ({} to {}): {} page(s), {} group(s){}{}.",
+                                            crate::util::display_ts(&r.finished_at), r.range_from, r.range_to, r.pages, r.groups_read,
+                                            if r.retries > 0 { format!(", {} throttled request(s) retried", r.retries) } else { String::new() },
+                                            r.estimated_from.as_deref().map(|d| format!("; estimated from {d}, re-synced next time")).unwrap_or_default())
+                                    } else {
+                                        format!("Last sync {} failed: {}", crate::util::display_ts(&r.finished_at), r.error.clone().unwrap_or_default())
+                                    }}
+                                </p>
+                            })}
+                            {move || start.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+                            {st.can_sync.then(|| view! {
+                                <ActionForm action=start attr:id="sync-form">
+                                    <button type="submit" class="primary" disabled=running>"Sync now"</button>
+                                </ActionForm>
+                            })}
+                        }.into_any() }}
+                    </section>
+                }.into_any()
+            })}
+        </Suspense>
     }
 }

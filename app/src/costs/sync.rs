@@ -262,8 +262,7 @@ mod ssr {
     async fn fetch_grouping(
         c: &aws_sdk_costexplorer::Client,
         s: &AwsSettings,
-        from: &str,
-        to: &str,
+        (from, to): (&str, &str),
         second: GroupDefinition,
         pages_seen: &AtomicU64,
         out: &mut Fetched,
@@ -421,8 +420,7 @@ mod ssr {
         if let Err(e) = fetch_grouping(
             &c,
             s,
-            from,
-            to,
+            (from, to),
             account,
             pages_seen,
             &mut out,
@@ -446,8 +444,7 @@ mod ssr {
             if let Err(e) = fetch_grouping(
                 &c,
                 s,
-                from,
-                to,
+                (from, to),
                 group,
                 pages_seen,
                 &mut out,

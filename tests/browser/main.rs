@@ -4,6 +4,7 @@
 //! - JavaScript disabled: sign in, create a user, sign out, with plain forms only.
 //!
 //! - compliance: import a framework, create and map a control, upload evidence, see it effective.
+//! - finance: import the FOCUS sample, report by service, download the CSV.
 //!
 //! All run on SQLite and on PostgreSQL.
 
@@ -18,6 +19,12 @@ struct Driver {
 }
 
 struct PathGuard(std::path::PathBuf);
+
+impl Driver {
+    fn downloads(&self) -> std::path::PathBuf {
+        self._profile.0.join("downloads")
+    }
+}
 impl Drop for PathGuard {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
@@ -58,9 +65,13 @@ async fn start(javascript: bool) -> (Driver, Client) {
             "--no-first-run", "--window-size=1280,900", format!("--user-data-dir={}", profile.display()),
         ],
     });
+    // Downloads land in the profile, where tests read them.
+    opts["prefs"] = serde_json::json!({
+        "download.default_directory": profile.join("downloads").to_string_lossy(),
+        "download.prompt_for_download": false,
+    });
     if !javascript {
-        opts["prefs"] =
-            serde_json::json!({ "profile.managed_default_content_settings.javascript": 2 });
+        opts["prefs"]["profile.managed_default_content_settings.javascript"] = 2.into();
     }
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), "chrome".into());
@@ -409,6 +420,79 @@ async fn compliance_officer_maps_a_control_and_evidence_makes_it_effective_sqlit
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compliance_officer_maps_a_control_and_evidence_makes_it_effective_postgres() {
     compliance_flow(Backend::Postgres).await;
+}
+
+/// Finance imports the FOCUS sample, opens the report grouped by service and downloads the CSV.
+async fn finance_flow(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (driver, c) = start(true).await;
+    sign_in(&c, &app, "finance").await;
+    c.goto(&app.url("/costs/import")).await.unwrap();
+    wait_for(&c, "#cost-file").await;
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/focus/focus-1.0-sample.csv");
+    type_into(&c, "#cost-file", sample.to_str().unwrap()).await;
+    click(&c, "#cost-upload-form button[type=submit]").await;
+    wait_for(&c, "#import-result").await;
+    assert!(text(&c, "#import-result")
+        .await
+        .contains("imported 'focus-1.0-sample.csv'"));
+    wait_for(&c, "#batches tr[data-status='active']").await;
+
+    c.goto(&app.url("/costs?from=2024-09-01&to=2024-09-30&granularity=monthly"))
+        .await
+        .unwrap();
+    wait_for(&c, "#report-table").await;
+    click(&c, "#r-group option[value='service']").await;
+    click(&c, "#report-form button[type=submit]").await;
+    wait_for(&c, "#report-table tbody tr[data-group]").await;
+    let grand = text(&c, "#grand-total").await;
+    assert_eq!(grand, "20.52", "the sample's billed total in cents");
+    assert!(
+        c.find(Locator::Css("#cost-chart rect")).await.is_ok(),
+        "the chart has bars"
+    );
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(
+        artifact(&format!("browser-costs-{backend:?}.png").to_lowercase()),
+        png,
+    )
+    .unwrap();
+
+    click(&c, "#export-csv").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let csv = loop {
+        let done = std::fs::read_dir(driver.downloads()).ok().and_then(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|x| x == "csv"))
+        });
+        if let Some(p) = done {
+            break std::fs::read_to_string(p).unwrap();
+        }
+        assert!(Instant::now() < deadline, "no CSV was downloaded");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(csv.starts_with("Service,2024-09,Total\n"), "{csv}");
+    assert!(csv.trim_end().ends_with("Total,20.52,20.52"), "{csv}");
+    c.close().await.unwrap();
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"costs.imported".to_string()));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finance_imports_reports_by_service_and_downloads_csv_sqlite() {
+    finance_flow(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finance_imports_reports_by_service_and_downloads_csv_postgres() {
+    finance_flow(Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -341,7 +341,7 @@ fn ReportView(r: Report) -> impl IntoView {
                     <h2>{format!("{} by {}: {} {}", match q.metric.as_str() { "effective" => "Effective cost", "list" => "List cost", _ => "Billed cost" }, group_label(&q.group_by).to_lowercase(), r.grand_total, q.currency)}</h2>
                     <a href=export.clone() id="export-csv" download="">"Download CSV"</a>
                 </div>
-                <p class="muted">{format!("{} to {} · previous {} days ({} to {}): {} {}", q.from, q.to, r.periods.len().max(1), r.previous_from, r.previous_to, r.previous_total, q.currency)}</p>
+                <p class="muted">{format!("{} to {} · the same number of days before ({} to {}): {} {}", q.from, q.to, r.previous_from, r.previous_to, r.previous_total, q.currency)}</p>
                 <Chart r=r.clone()/>
                 <div class="table-wrap"><table class="data report" id="report-table">
                     <thead><tr><th scope="col">{group_label(&q.group_by)}</th>

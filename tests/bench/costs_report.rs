@@ -1,0 +1,193 @@
+//! Cost report benchmark: generates an N-row FOCUS file over twelve months (default 10,000,000;
+//! `STEWARD_BENCH_ROWS` to change), imports it with the release `steward import-costs` into a
+//! fresh SQLite database, starts the release `steward serve` on it and times the cost
+//! explorer's server function (the whole request: session, sums from the daily rollups,
+//! chart geometry, JSON) for the reports finance runs most. Prints p50 / p95 / max per report.
+//! Target: p95 at most 50 ms at 10M rows. Run `scripts/build.sh --release` first.
+
+#[path = "gen_focus.rs"]
+mod gen_focus;
+
+use std::io::BufReader;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use steward_tests::{banner_password, free_port, read_banner, wait_ready};
+
+fn percentiles(mut v: Vec<Duration>) -> (f64, f64, f64) {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let p = |q: f64| ms(v[((v.len() as f64 - 1.0) * q).round() as usize]);
+    (p(0.5), p(0.95), ms(*v.last().unwrap()))
+}
+
+#[tokio::main]
+async fn main() {
+    let rows: u64 = std::env::var("STEWARD_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000);
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .ancestors()
+        .map(|p| p.join("release/steward"))
+        .find(|p| p.is_file())
+        .expect("target/release/steward: run scripts/build.sh --release first");
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("steward-report-bench-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("focus.csv");
+    let t = Instant::now();
+    let size = gen_focus::gen_focus(&csv, rows, 12).unwrap();
+    println!(
+        "generated {rows} rows over 12 months ({:.0} MiB) in {:.1} s",
+        size as f64 / 1048576.0,
+        t.elapsed().as_secs_f64()
+    );
+    let db = format!("sqlite://{}", dir.join("steward.db").display());
+    let t = Instant::now();
+    let out = Command::new(&bin)
+        .args(["import-costs", csv.to_str().unwrap()])
+        .env("DATABASE_URL", &db)
+        .env("STEWARD_LOG_LEVEL", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!(
+        "imported in {:.1} s ({:.0} rows/s)",
+        t.elapsed().as_secs_f64(),
+        rows as f64 / t.elapsed().as_secs_f64()
+    );
+    let _ = std::fs::remove_file(&csv);
+
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(&bin)
+        .arg("serve")
+        .env("DATABASE_URL", &db)
+        .env("STEWARD_DATA_DIR", &dir)
+        .env("STEWARD_BIND", format!("127.0.0.1:{port}"))
+        .env("STEWARD_LOG_LEVEL", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let banner = read_banner(&mut BufReader::new(child.stdout.take().unwrap()));
+    let password = banner_password(&banner, "admin").expect("admin password printed");
+    wait_ready(&base).await;
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let r = c
+        .post(format!("{base}/api/login"))
+        .header("Origin", &base)
+        .form(&[("username", "admin"), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success() || r.status().is_redirection());
+    let (rollups, tags) = {
+        let out = Command::new("sqlite3")
+            .arg(dir.join("steward.db"))
+            .arg("SELECT (SELECT COUNT(*) FROM cost_daily) || ' ' || (SELECT COUNT(*) FROM cost_daily_tags)")
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {
+                let s = String::from_utf8_lossy(&o.stdout).trim().to_string();
+                let mut it = s.split(' ');
+                (
+                    it.next().unwrap_or("?").to_string(),
+                    it.next().unwrap_or("?").to_string(),
+                )
+            }
+            _ => ("?".into(), "?".into()),
+        }
+    };
+    println!("daily rollup rows: {rollups}; tag rollup rows: {tags}");
+    let reports: &[(&str, &[(&str, &str)])] = &[
+        (
+            "month by service, daily",
+            &[
+                ("from", "2024-09-01"),
+                ("to", "2024-09-30"),
+                ("granularity", "daily"),
+                ("group_by", "service"),
+            ],
+        ),
+        (
+            "quarter by account, daily",
+            &[
+                ("from", "2024-07-01"),
+                ("to", "2024-09-30"),
+                ("granularity", "daily"),
+                ("group_by", "account"),
+            ],
+        ),
+        (
+            "year by region, monthly",
+            &[
+                ("from", "2023-10-01"),
+                ("to", "2024-09-30"),
+                ("granularity", "monthly"),
+                ("group_by", "region"),
+            ],
+        ),
+        (
+            "month by tag team, daily",
+            &[
+                ("from", "2024-09-01"),
+                ("to", "2024-09-30"),
+                ("granularity", "daily"),
+                ("group_by", "tag:team"),
+            ],
+        ),
+        (
+            "year by service, monthly, one region",
+            &[
+                ("from", "2023-10-01"),
+                ("to", "2024-09-30"),
+                ("granularity", "monthly"),
+                ("group_by", "service"),
+                ("region", "eu-west-1"),
+            ],
+        ),
+    ];
+    println!(
+        "{:<40} {:>9} {:>9} {:>9}",
+        "report (30 runs each)", "p50 ms", "p95 ms", "max ms"
+    );
+    let mut worst: f64 = 0.0;
+    for (label, q) in reports {
+        let form: Vec<(String, String)> = q
+            .iter()
+            .map(|(k, v)| (format!("query[{k}]"), v.to_string()))
+            .collect();
+        let mut took = Vec::new();
+        for i in 0..33 {
+            let t = Instant::now();
+            let r = c
+                .post(format!("{base}/api/cost_report"))
+                .header("Origin", &base)
+                .header("Accept", "application/json")
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{label}");
+            r.bytes().await.unwrap();
+            if i >= 3 {
+                took.push(t.elapsed()); // the first runs warm the page cache
+            }
+        }
+        let (p50, p95, max) = percentiles(took);
+        worst = worst.max(p95);
+        println!("{label:<40} {p50:>9.1} {p95:>9.1} {max:>9.1}");
+    }
+    println!("worst p95: {worst:.1} ms (target <= 50 ms)");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}

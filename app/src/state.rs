@@ -100,7 +100,12 @@ pub fn request_headers() -> http::HeaderMap {
 }
 
 pub fn audit_ctx(state: &AppState, user: Option<&CurrentUser>) -> AuditCtx {
-    let meta = request_meta();
+    audit_ctx_for(state, &request_meta(), user)
+}
+
+/// The audit context for a plain axum handler, which has the request's facts in hand.
+pub fn audit_ctx_for(state: &AppState, meta: &RequestMeta, user: Option<&CurrentUser>) -> AuditCtx {
+    let meta = meta.clone();
     AuditCtx {
         actor_id: user.map(|u| u.id),
         actor: user
@@ -132,4 +137,39 @@ pub fn set_response_header(name: http::HeaderName, value: http::HeaderValue) {
     if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
         opts.append_header(name, value);
     }
+}
+
+/// A CSV file as a download (`attachment`, ASCII-safe file name).
+pub fn csv_attachment(name: &str, body: Vec<u8>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if let Ok(v) = http::HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
+        h.insert(http::header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+/// An error as a plain-text response with its status (for plain axum handlers).
+pub fn error_response(e: AppError) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        http::StatusCode::from_u16(e.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+        e.to_string(),
+    )
+        .into_response()
 }

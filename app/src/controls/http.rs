@@ -3,27 +3,16 @@
 //! role; the handlers check again so they never rely on routing alone.
 
 use super::csvio;
-use crate::audit::chain::AuditCtx;
 use crate::error::AppError;
 use crate::policy::Permission;
 use crate::state::{AppState, RequestMeta, SessionUser};
 use axum::extract::{Multipart, Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 
 /// The largest framework or controls file accepted (the NIST catalogs are 1–10 MB).
 pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
-
-fn ctx(state: &AppState, su: &SessionUser, meta: &RequestMeta) -> AuditCtx {
-    AuditCtx {
-        actor_id: Some(su.user.id),
-        actor: su.user.username.clone(),
-        request_id: (!meta.request_id.is_empty()).then(|| meta.request_id.clone()),
-        client_addr: (!meta.client_addr.is_empty()).then(|| meta.client_addr.clone()),
-        at: crate::util::ts(state.clock.now()),
-    }
-}
 
 fn wants_html(h: &HeaderMap) -> bool {
     h.get(header::ACCEPT)
@@ -114,7 +103,7 @@ pub async fn import_framework(
         let nonempty = |k: &str| fields.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
         let out = csvio::import_framework_file(
             &state.db,
-            &ctx(&state, &su, &meta),
+            &crate::state::audit_ctx_for(&state, &meta, Some(&su.user)),
             &bytes,
             &fname,
             nonempty("name"),
@@ -140,38 +129,16 @@ pub async fn import_controls(
             return Err(AppError::Forbidden);
         }
         let (_, bytes, _) = read_form(mp).await?;
-        let out = csvio::import_controls(&state.db, &ctx(&state, &su, &meta), &bytes).await?;
+        let out = csvio::import_controls(
+            &state.db,
+            &crate::state::audit_ctx_for(&state, &meta, Some(&su.user)),
+            &bytes,
+        )
+        .await?;
         Ok(("/controls".to_string(), out.describe()))
     }
     .await;
     finish(html, result.map_err(|e| ("/controls".to_string(), e)))
-}
-
-fn csv_download(name: &str, body: Vec<u8>) -> Response {
-    let mut r = body.into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"{}\"",
-        name.replace(
-            |c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-',
-            "_"
-        )
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    r
-}
-
-fn error_response(e: AppError) -> Response {
-    (
-        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        e.to_string(),
-    )
-        .into_response()
 }
 
 pub async fn export_framework(
@@ -180,14 +147,14 @@ pub async fn export_framework(
     Path(id): Path<String>,
 ) -> Response {
     if !su.user.can(Permission::ViewCompliance) {
-        return error_response(AppError::Forbidden);
+        return crate::state::error_response(AppError::Forbidden);
     }
     let Ok(id) = id.parse::<i64>() else {
-        return error_response(AppError::NotFound);
+        return crate::state::error_response(AppError::NotFound);
     };
     match csvio::export_framework(state.db.pool(), id).await {
-        Ok((name, body)) => csv_download(&name, body),
-        Err(e) => error_response(e),
+        Ok((name, body)) => crate::state::csv_attachment(&name, body),
+        Err(e) => crate::state::error_response(e),
     }
 }
 
@@ -196,10 +163,10 @@ pub async fn export_controls(
     Extension(su): Extension<SessionUser>,
 ) -> Response {
     if !su.user.can(Permission::ViewCompliance) {
-        return error_response(AppError::Forbidden);
+        return crate::state::error_response(AppError::Forbidden);
     }
     match csvio::export_controls(state.db.pool()).await {
-        Ok(body) => csv_download("controls.csv", body),
-        Err(e) => error_response(e),
+        Ok(body) => crate::state::csv_attachment("controls.csv", body),
+        Err(e) => crate::state::error_response(e),
     }
 }

@@ -25,7 +25,6 @@ pub use ssr::*;
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::*;
-    use crate::audit::chain::AuditCtx;
     use crate::costs::import::{import_reader, ImportMeta};
     use crate::costs::report::{self, ReportQuery};
     use crate::error::AppError;
@@ -33,20 +32,10 @@ mod ssr {
     use crate::state::{AppState, RequestMeta, SessionUser};
     use axum::body::Body;
     use axum::extract::{Query, State};
-    use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+    use axum::http::{header, HeaderMap, StatusCode};
     use axum::response::{IntoResponse, Redirect, Response};
     use axum::Extension;
     use futures_util::TryStreamExt;
-
-    fn ctx(state: &AppState, su: &SessionUser, meta: &RequestMeta) -> AuditCtx {
-        AuditCtx {
-            actor_id: Some(su.user.id),
-            actor: su.user.username.clone(),
-            request_id: (!meta.request_id.is_empty()).then(|| meta.request_id.clone()),
-            client_addr: (!meta.client_addr.is_empty()).then(|| meta.client_addr.clone()),
-            at: crate::util::ts(state.clock.now()),
-        }
-    }
 
     /// A display name only: the last path component, printable characters, bounded.
     fn display_name(raw: Option<&str>) -> String {
@@ -136,7 +125,7 @@ mod ssr {
                     file_name,
                     sha256: None,
                     total_bytes: declared,
-                    ctx: ctx(&state, &su, &meta),
+                    ctx: crate::state::audit_ctx_for(&state, &meta, Some(&su.user)),
                 },
                 |_| {},
             )
@@ -169,33 +158,8 @@ mod ssr {
         }
         .await;
         match result {
-            Ok((name, body)) => {
-                let mut res = body.into_response();
-                let h = res.headers_mut();
-                h.insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/csv; charset=utf-8"),
-                );
-                let safe: String = name
-                    .chars()
-                    .map(|c| {
-                        if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                            c
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect();
-                if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
-                    h.insert(header::CONTENT_DISPOSITION, v);
-                }
-                res
-            }
-            Err(e) => (
-                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-                e.to_string(),
-            )
-                .into_response(),
+            Ok((name, body)) => crate::state::csv_attachment(&name, body),
+            Err(e) => crate::state::error_response(e),
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::audit::chain::AuditCtx;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::{AppState, RequestMeta, SessionUser};
-use crate::util::{ts, urlencode};
+use crate::util::urlencode;
 use axum::body::{Body, Bytes};
 use axum::extract::multipart::{Field, Multipart};
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
@@ -100,16 +100,6 @@ impl From<sqlx::Error> for UploadError {
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> UploadError {
     UploadError::Invalid(format!("The upload could not be read: {}.", e.body_text()))
-}
-
-fn audit_ctx(state: &AppState, meta: &RequestMeta, user: &CurrentUser) -> AuditCtx {
-    AuditCtx {
-        actor_id: Some(user.id),
-        actor: user.username.clone(),
-        request_id: (!meta.request_id.is_empty()).then(|| meta.request_id.clone()),
-        client_addr: (!meta.client_addr.is_empty()).then(|| meta.client_addr.clone()),
-        at: ts(state.clock.now()),
-    }
 }
 
 /// Text fields of the form, as sent.
@@ -614,7 +604,7 @@ async fn receive(
         Some(p) => p,
         None => validate(&fields, false, today, user)?,
     };
-    let ctx = audit_ctx(state, meta, user);
+    let ctx = crate::state::audit_ctx_for(state, meta, Some(user));
     // The file becomes visible under its hash before the rows that point at it; if the
     // transaction then fails, an unreferenced blob remains, never a row without its file.
     let file = match received {
@@ -1026,7 +1016,7 @@ async fn download(
         }
     };
     if found != fv.sha256 {
-        let ctx = audit_ctx(&state, &meta, &su.user);
+        let ctx = crate::state::audit_ctx_for(&state, &meta, Some(&su.user));
         record_integrity_failure(&state, ctx, id, version, &fv.filename, &fv.sha256, &found).await;
         return refused();
     }
@@ -1042,7 +1032,7 @@ async fn download(
     let size = reader.size;
     // Hash again while sending: if the file changed since the check, the response is cut off
     // with an error (the client sees a failed download) and the failure is recorded.
-    let ctx = audit_ctx(&state, &meta, &su.user);
+    let ctx = crate::state::audit_ctx_for(&state, &meta, Some(&su.user));
     let expected = fv.sha256.clone();
     let filename = fv.filename.clone();
     let st = state.clone();

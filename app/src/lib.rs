@@ -17,6 +17,7 @@ pub mod evidence;
 pub mod policy;
 #[cfg(feature = "ssr")]
 pub mod state;
+pub mod upload;
 pub mod users;
 pub mod util;
 

@@ -111,3 +111,17 @@ pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
         _ => s.into(),
     }
 }
+
+/// A byte count for people: `100 MiB`, `1.5 MiB`, `12.0 KiB`.
+pub fn human_size(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= MIB {
+        format!("{:.1} MiB", bytes as f64 / MIB as f64)
+    } else if bytes >= 1024 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{bytes} bytes")
+    }
+}

@@ -8,13 +8,33 @@ pub const UPLOAD_PATH: &str = "/costs/upload";
 /// Largest cost file accepted over HTTP (CUR files run to gigabytes; the import streams).
 pub const MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
+/// The upload form. Hydrated, it sends the file with a progress bar: the server imports while
+/// the bytes arrive, so the bar follows the import; without JavaScript the form posts itself.
 #[component]
 pub fn CostUploadForm() -> impl IntoView {
+    let progress = RwSignal::new(None::<f64>);
+    let error = RwSignal::new(None::<String>);
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        #[cfg(feature = "hydrate")]
+        crate::upload::send_with_progress(ev, UPLOAD_PATH, MAX_UPLOAD_BYTES, progress, error);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
     view! {
-        <form method="post" action=UPLOAD_PATH enctype="multipart/form-data" class="grid-form" id="cost-upload-form">
+        <form method="post" action=UPLOAD_PATH enctype="multipart/form-data" class="grid-form" id="cost-upload-form" on:submit=on_submit>
             <div class="span-all"><label for="cost-file">"Cost file"</label>
                 <input id="cost-file" type="file" name="file" required accept=".csv,.gz,text/csv,application/gzip"/></div>
-            <div class="span-all"><button type="submit" class="primary">"Import"</button></div>
+            <div class="span-all">
+                {move || error.get().map(|e| view! { <p class="error" role="alert" id="upload-error">{e}</p> })}
+                <progress max="100" hidden=move || progress.get().is_none() aria-label="Import progress"
+                    value=move || format!("{:.0}", progress.get().unwrap_or(0.0) * 100.0)></progress>
+                <span class="muted" hidden=move || progress.get().is_none()>
+                    {move || progress.get().map(|p| format!(" {:.0}% read and imported", p * 100.0))}
+                </span>
+                <button type="submit" class="primary" disabled=move || progress.get().is_some()>
+                    {move || if progress.get().is_some() { "Importing…" } else { "Import" }}
+                </button>
+            </div>
         </form>
     }
 }
@@ -52,8 +72,23 @@ mod ssr {
         }
     }
 
-    fn reply(html: bool, result: Result<String, AppError>) -> Response {
+    fn reply(html: bool, json: bool, result: Result<String, AppError>) -> Response {
         let to = |k: &str, m: &str| format!("/costs/import?{k}={}", crate::util::urlencode(m));
+        if json {
+            // The hydrated form: where to go next, or the message to show.
+            return match result {
+                Ok(m) => (
+                    StatusCode::CREATED,
+                    axum::Json(serde_json::json!({ "location": to("imported", &m) })),
+                )
+                    .into_response(),
+                Err(e) => (
+                    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                    axum::Json(serde_json::json!({ "error": e.to_string() })),
+                )
+                    .into_response(),
+            };
+        }
         match (html, result) {
             (true, Ok(m)) => Redirect::to(&to("imported", &m)).into_response(),
             (true, Err(e)) => Redirect::to(&to("error", &e.to_string())).into_response(),
@@ -79,6 +114,10 @@ mod ssr {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("text/html"));
+        let json = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
         let result = async {
             if !su.user.can(Permission::ManageCosts) {
                 return Err(AppError::Forbidden);
@@ -134,7 +173,7 @@ mod ssr {
             Ok(report.to_text().lines().collect::<Vec<_>>().join("; "))
         }
         .await;
-        reply(html, result)
+        reply(html, json, result)
     }
 
     pub async fn export(

@@ -13,14 +13,13 @@
 //! copies (typed columns, the rest of the row as JSON, two rollup tables, the audit event) and
 //! SQLite writes through the WAL.
 
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[path = "gen_focus.rs"]
 mod gen_focus;
-use gen_focus::gen_focus;
+use gen_focus::{gen_focus, HEADER};
 
 fn on_path(tool: &str) -> bool {
     Command::new("sh")

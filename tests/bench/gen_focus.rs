@@ -42,7 +42,7 @@ const REGIONS: &[&str] = &[
 const TEAMS: &[&str] = &["web", "data", "platform", "mobile", "search", "billing"];
 const ENVS: &[&str] = &["prod", "staging", "dev"];
 
-const HEADER: &str = "BilledCost,BillingAccountId,BillingAccountName,BillingCurrency,\
+pub const HEADER: &str = "BilledCost,BillingAccountId,BillingAccountName,BillingCurrency,\
 BillingPeriodEnd,BillingPeriodStart,ChargeCategory,ChargeClass,ChargeDescription,\
 ChargeFrequency,ChargePeriodEnd,ChargePeriodStart,ConsumedQuantity,ConsumedUnit,\
 ContractedCost,EffectiveCost,InvoiceIssuerName,ListCost,PricingQuantity,PricingUnit,\

@@ -330,6 +330,35 @@ where
 
     let replaced = replace_older_slices(&mut w, batch_id, &acc, &ctx.at).await?;
     insert_rollups(w.conn(), db.dialect(), batch_id, &acc).await?;
+    // The per-dimension day sums for every day this batch or the slices it replaced can touch:
+    // its charge periods and its billing periods.
+    let mut days: Vec<String> = acc
+        .slices
+        .iter()
+        .flat_map(|(k, info)| {
+            let start = acc
+                .names
+                .names
+                .get(k[2] as usize)
+                .cloned()
+                .unwrap_or_default();
+            [start, info.period_end.clone()]
+        })
+        .filter(|d| !d.is_empty())
+        .collect();
+    if let Some((a, b)) = &acc.period {
+        days.extend([a.clone(), b.clone()]);
+    }
+    let days: Vec<String> = days
+        .iter()
+        .map(|s| s.get(..10).unwrap_or(s).to_string())
+        .collect();
+    if let (Some(first), Some(last)) = (days.iter().min(), days.iter().max()) {
+        let after_last = crate::util::parse_date(last)
+            .map(|d| crate::util::fmt_date(d + time::Duration::days(1)))
+            .unwrap_or_else(|| last.clone());
+        super::report::refresh_dims(w.conn(), first, &after_last).await?;
+    }
     let (period_start, period_end) = acc.period.clone().unzip();
     sqlx::query(
         "UPDATE cost_batches SET sha256 = $1, rows_read = $2, rows_accepted = $3, \

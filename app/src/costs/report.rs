@@ -260,6 +260,33 @@ mod ssr {
             }
             return Ok(out);
         }
+        let unfiltered = q.provider.is_empty()
+            && q.account.is_empty()
+            && q.service.is_empty()
+            && q.region.is_empty();
+        if let (true, Some(dim)) = (unfiltered, DIMS.iter().find(|d| d.0 == q.group_by.as_str())) {
+            // The per-dimension day sums: a few rows per day instead of the full rollup.
+            let rows: Vec<(String, String, String)> = sqlx::query_as(&format!(
+                "SELECT day, value, {metric} FROM cost_daily_dims
+                 WHERE dim = $1 AND day >= $2 AND day < $3 AND currency = $4"
+            ))
+            .bind(dim.0)
+            .bind(&from)
+            .bind(&to)
+            .bind(&q.currency)
+            .fetch_all(pool)
+            .await?;
+            for (day, g, amt) in rows {
+                let key = if g.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    g
+                };
+                let e = out.entry((day, key)).or_default();
+                *e = sum(*e, amount(&amt)?)?;
+            }
+            return Ok(out);
+        }
         let group = group_column(&q.group_by)?.unwrap_or("''");
         let rows: Vec<(String, String, String)> = sqlx::query_as(&format!(
             "SELECT day, {group}, {metric} FROM cost_daily
@@ -362,7 +389,7 @@ mod ssr {
         }
         metric_column(&q.metric)?;
         let currencies: Vec<String> =
-            sqlx::query_scalar("SELECT DISTINCT currency FROM cost_daily ORDER BY currency")
+            sqlx::query_scalar("SELECT DISTINCT currency FROM cost_daily_dims ORDER BY currency")
                 .fetch_all(pool)
                 .await?;
         if q.currency.is_empty() {
@@ -582,6 +609,90 @@ mod ssr {
         })
     }
 
+    /// The dimensions kept in `cost_daily_dims`, with their `cost_daily` column.
+    const DIMS: [(&str, &str); 5] = [
+        ("service", "service_name"),
+        ("account", "sub_account_id"),
+        ("region", "region_id"),
+        ("provider", "provider"),
+        ("category", "charge_category"),
+    ];
+
+    /// Recomputes the per-dimension day sums for days [from, to) from `cost_daily` (which holds
+    /// only live data), inside the caller's transaction.
+    pub async fn refresh_dims(
+        conn: &mut sqlx::AnyConnection,
+        from: &str,
+        to: &str,
+    ) -> Result<(), AppError> {
+        sqlx::query("DELETE FROM cost_daily_dims WHERE day >= $1 AND day < $2")
+            .bind(from)
+            .bind(to)
+            .execute(&mut *conn)
+            .await?;
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            i64,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT day, service_name, sub_account_id, region_id, provider, charge_category,
+                    sub_account_name, currency, billed_cost, effective_cost, list_cost, row_count
+             FROM cost_daily WHERE day >= $1 AND day < $2",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *conn)
+        .await?;
+        // (dim, day, value, currency) → (label, billed, effective, list, rows)
+        let mut sums: BTreeMap<(usize, String, String, String), (String, [Decimal; 3], i64)> =
+            BTreeMap::new();
+        for r in rows {
+            let values = [&r.1, &r.2, &r.3, &r.4, &r.5];
+            let amounts = [amount(&r.8)?, amount(&r.9)?, amount(&r.10)?];
+            for (i, v) in values.iter().enumerate() {
+                let e = sums
+                    .entry((i, r.0.clone(), (*v).clone(), r.7.clone()))
+                    .or_insert_with(|| (String::new(), [Decimal::ZERO; 3], 0));
+                if i == 1 && e.0.is_empty() {
+                    e.0 = r.6.clone();
+                }
+                for k in 0..3 {
+                    e.1[k] = sum(e.1[k], amounts[k])?;
+                }
+                e.2 += r.11;
+            }
+        }
+        for ((i, day, value, currency), (label, a, n)) in sums {
+            sqlx::query(
+                "INSERT INTO cost_daily_dims (day, dim, value, label, currency, billed_cost,
+                     effective_cost, list_cost, row_count)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&day)
+            .bind(DIMS[i].0)
+            .bind(&value)
+            .bind(&label)
+            .bind(&currency)
+            .bind(a[0].to_string())
+            .bind(a[1].to_string())
+            .bind(a[2].to_string())
+            .bind(n)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Exact total of one metric over [from, to) in a currency (for the dashboard tile).
     pub async fn total_between(
         pool: &AnyPool,
@@ -590,7 +701,8 @@ mod ssr {
         currency: &str,
     ) -> Result<Decimal, AppError> {
         let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT billed_cost FROM cost_daily WHERE day >= $1 AND day < $2 AND currency = $3",
+            "SELECT billed_cost FROM cost_daily_dims
+             WHERE dim = 'provider' AND day >= $1 AND day < $2 AND currency = $3",
         )
         .bind(fmt_date(from))
         .bind(fmt_date(to))

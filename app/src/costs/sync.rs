@@ -742,6 +742,7 @@ mod ssr {
             .execute(tx.conn())
             .await?;
         }
+        crate::costs::report::refresh_dims(tx.conn(), from, to).await?;
         Ok(batch)
     }
 

@@ -151,7 +151,7 @@ async fn spend(pool: &sqlx::AnyPool, today: time::Date) -> Result<Spend, AppErro
     use rust_decimal::Decimal;
     use time::Duration;
     let currencies: Vec<String> =
-        sqlx::query_scalar("SELECT DISTINCT currency FROM cost_daily ORDER BY currency")
+        sqlx::query_scalar("SELECT DISTINCT currency FROM cost_daily_dims ORDER BY currency")
             .fetch_all(pool)
             .await?;
     let currency = if currencies.iter().any(|c| c == "USD") || currencies.is_empty() {
@@ -173,7 +173,7 @@ async fn spend(pool: &sqlx::AnyPool, today: time::Date) -> Result<Spend, AppErro
         let p = ((mtd - last_same) * Decimal::from(100) / last_same.abs()).round();
         format!("{}{p}%", if p.is_sign_positive() { "+" } else { "" })
     });
-    let latest_day: Option<String> = sqlx::query_scalar("SELECT MAX(day) FROM cost_daily")
+    let latest_day: Option<String> = sqlx::query_scalar("SELECT MAX(day) FROM cost_daily_dims")
         .fetch_one(pool)
         .await?;
     Ok(Spend {

@@ -653,9 +653,9 @@ mod ssr {
         .bind(to)
         .fetch_all(&mut *conn)
         .await?;
-        // (dim, day, value, currency) → (label, billed, effective, list, rows)
-        let mut sums: BTreeMap<(usize, String, String, String), (String, [Decimal; 3], i64)> =
-            BTreeMap::new();
+        // (dim, day, value, currency) → (label, [billed, effective, list], rows)
+        type Sums = (String, [Decimal; 3], i64);
+        let mut sums: BTreeMap<(usize, String, String, String), Sums> = BTreeMap::new();
         for r in rows {
             let values = [&r.1, &r.2, &r.3, &r.4, &r.5];
             let amounts = [amount(&r.8)?, amount(&r.9)?, amount(&r.10)?];
@@ -666,8 +666,8 @@ mod ssr {
                 if i == 1 && e.0.is_empty() {
                     e.0 = r.6.clone();
                 }
-                for k in 0..3 {
-                    e.1[k] = sum(e.1[k], amounts[k])?;
+                for (total, a) in e.1.iter_mut().zip(amounts) {
+                    *total = sum(*total, a)?;
                 }
                 e.2 += r.11;
             }

@@ -78,7 +78,10 @@ async fn main() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let banner = read_banner(&mut BufReader::new(child.stdout.take().unwrap()));
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let banner = read_banner(&mut out);
+    // Keep reading the server's output, so it never writes into a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     let password = banner_password(&banner, "admin").expect("admin password printed");
     wait_ready(&base).await;
     let c = reqwest::Client::builder()

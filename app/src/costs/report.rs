@@ -235,18 +235,32 @@ mod ssr {
                 let e = out.entry((day, value)).or_default();
                 *e = sum(*e, a)?;
             }
-            let totals: Vec<(String, String)> = sqlx::query_as(&format!(
-                "SELECT day, {metric} FROM cost_daily
-                 WHERE day >= $1 AND day < $2 AND currency = $3 AND {filters}"
-            ))
-            .bind(&from)
-            .bind(&to)
-            .bind(&q.currency)
-            .bind(&q.provider)
-            .bind(&q.account)
-            .bind(&q.service)
-            .fetch_all(pool)
-            .await?;
+            // Each day's total: from the per-dimension sums (one row per provider and day)
+            // unless a filter needs the full rollup.
+            let totals: Vec<(String, String)> = if q.provider.is_empty() && q.service.is_empty() {
+                sqlx::query_as(&format!(
+                    "SELECT day, {metric} FROM cost_daily_dims
+                     WHERE dim = 'provider' AND day >= $1 AND day < $2 AND currency = $3"
+                ))
+                .bind(&from)
+                .bind(&to)
+                .bind(&q.currency)
+                .fetch_all(pool)
+                .await?
+            } else {
+                sqlx::query_as(&format!(
+                    "SELECT day, {metric} FROM cost_daily
+                     WHERE day >= $1 AND day < $2 AND currency = $3 AND {filters}"
+                ))
+                .bind(&from)
+                .bind(&to)
+                .bind(&q.currency)
+                .bind(&q.provider)
+                .bind(&q.account)
+                .bind(&q.service)
+                .fetch_all(pool)
+                .await?
+            };
             let mut per_day: HashMap<String, Decimal> = HashMap::new();
             for (day, amt) in totals {
                 let e = per_day.entry(day).or_default();
@@ -554,23 +568,21 @@ mod ssr {
             sqlx::query_scalar("SELECT DISTINCT tag_key FROM cost_daily_tags ORDER BY tag_key")
                 .fetch_all(pool)
                 .await?;
-        let providers =
-            sqlx::query_scalar("SELECT DISTINCT provider FROM cost_daily ORDER BY provider")
-                .fetch_all(pool)
-                .await?;
+        // Filter choices from the per-dimension sums: a few rows per day, not the full rollup.
+        let choices = |dim: &'static str| {
+            sqlx::query_scalar::<_, String>(
+                "SELECT DISTINCT value FROM cost_daily_dims WHERE dim = $1 AND value <> ''
+                 ORDER BY value",
+            )
+            .bind(dim)
+            .fetch_all(pool)
+        };
+        let providers = choices("provider").await?;
+        let services = choices("service").await?;
+        let regions = choices("region").await?;
         let accounts = sqlx::query_as(
-            "SELECT sub_account_id, MAX(sub_account_name) FROM cost_daily
-             WHERE sub_account_id <> '' GROUP BY sub_account_id ORDER BY sub_account_id",
-        )
-        .fetch_all(pool)
-        .await?;
-        let services = sqlx::query_scalar(
-            "SELECT DISTINCT service_name FROM cost_daily ORDER BY service_name",
-        )
-        .fetch_all(pool)
-        .await?;
-        let regions = sqlx::query_scalar(
-            "SELECT DISTINCT region_id FROM cost_daily WHERE region_id <> '' ORDER BY region_id",
+            "SELECT value, MAX(label) FROM cost_daily_dims
+             WHERE dim = 'account' AND value <> '' GROUP BY value ORDER BY value",
         )
         .fetch_all(pool)
         .await?;

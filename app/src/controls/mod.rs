@@ -238,7 +238,8 @@ pub struct ControlList {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FrameworkList {
     pub frameworks: Vec<FrameworkSummary>,
-    pub builtin: Vec<(String, String, bool)>,
+    /// Built-in frameworks: key and label.
+    pub builtin: Vec<(String, String)>,
     pub can_manage: bool,
 }
 
@@ -279,12 +280,7 @@ mod ssr {
         let frameworks = store::framework_summaries(pool, &st).await?;
         let builtin = import::BUILTIN
             .iter()
-            .map(|(key, label, _)| {
-                let present = frameworks.iter().any(|f| {
-                    f.key.starts_with("nist-") && *key == "nist-800-53r5-low" && f.format == "oscal"
-                });
-                (key.to_string(), label.to_string(), present)
-            })
+            .map(|(key, label, _)| (key.to_string(), label.to_string()))
             .collect();
         Ok(FrameworkList {
             frameworks,

@@ -87,7 +87,7 @@ pub fn FrameworksPage() -> impl IntoView {
                             <section class="card">
                                 <h2>"Import a framework"</h2>
                                 <h3>"Built in"</h3>
-                                {l.builtin.clone().into_iter().map(|(key, label, _)| view! {
+                                {l.builtin.clone().into_iter().map(|(key, label)| view! {
                                     <ActionForm action=builtin attr:class="inline">
                                         <input type="hidden" name="key" value=key/>
                                         <button type="submit" class="primary">{format!("Import {label}")}</button>

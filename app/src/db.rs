@@ -71,6 +71,8 @@ impl Db {
         let opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         let opts = match dialect {
             Dialect::Sqlite => {
+                // Before any connection opens: every connection gets the bulk-insert function.
+                crate::bulk::install();
                 if let Some(path) = sqlite_path(&url) {
                     if let Some(parent) = std::path::Path::new(&path).parent() {
                         if !parent.as_os_str().is_empty() {
@@ -86,12 +88,15 @@ impl Db {
                         url.push_str("mode=rwc");
                     }
                 }
-                // WAL for concurrent readers; FULL sync because the audit trail must survive
-                // power loss; writers wait rather than fail while another commits.
+                // 16 KiB pages for a new database (an existing one keeps its size): cost data
+                // arrives in millions of rows, and every page is one WAL frame and one write
+                // at checkpoint. WAL for concurrent readers; FULL sync because the audit trail
+                // must survive power loss; writers wait rather than fail while another commits.
                 opts.max_connections(8).after_connect(|conn, _| {
                     Box::pin(async move {
                         conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                            "PRAGMA page_size = 16384; \
+                             PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
                         )
                         .await?;

@@ -7,6 +7,8 @@
 
 pub mod audit;
 pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod bulk;
 pub mod controls;
 pub mod costs;
 pub mod dashboard;

@@ -28,6 +28,9 @@ pub struct AppState {
     /// AWS Cost Explorer sync (disabled unless configured).
     #[from_ref(skip)]
     pub cost_sync: crate::costs::sync::CostSync,
+    /// The daily rollups in memory for reports (`costs::cube`).
+    #[from_ref(skip)]
+    pub cost_cube: Arc<crate::costs::cube::Cube>,
 }
 
 /// Security settings derived from the configuration.

@@ -177,6 +177,7 @@ pub async fn start(
             blobs: Arc::new(blobs),
             max_upload_bytes: opts.max_upload_bytes,
             cost_sync: app::costs::sync::CostSync::new(opts.aws.clone()),
+            cost_cube: Arc::new(app::costs::cube::Cube::new()),
         },
         metrics: Arc::new(metrics::Metrics::default()),
         metrics_token: opts.metrics_token.clone().map(Into::into),

@@ -1,14 +1,12 @@
 //! Cost report benchmark: generates an N-row FOCUS file over twelve months (default 10,000,000;
 //! `STEWARD_BENCH_ROWS` to change), imports it with the release `steward import-costs` into a
 //! fresh SQLite database, starts the release `steward serve` on it and times the cost
-//! explorer's server function (the whole request: session, sums from the daily rollups,
-//! chart geometry, JSON) for the reports finance runs most. Prints p50 / p95 / max per report.
+//! explorer's server function (the whole request: session, the cube's sums, chart geometry,
+//! JSON) for the reports finance runs most, filtered and not. Prints the first request (which
+//! loads the rollups into the server's cube) and p50 / p95 / max per report.
 //! Target: p95 at most 50 ms at 10M rows. Run `scripts/build.sh --release` first.
 //!
-//! Figures (2-core machine, SQLite, 2026-11-27): 10M rows, 5.4 GiB, imported in 270 s; p95
-//! month by service daily 33 ms, year by region monthly 25 ms, month by tag daily 50 ms,
-//! quarter by account daily 72 ms, year by service with a region filter 3.2 s (filtered reports
-//! read the full daily rollup). The 50 ms target is not met for every report yet.
+//! Figures: see README.md ("Performance"), measured on the 2-core development machine.
 
 #[path = "gen_focus.rs"]
 mod gen_focus;
@@ -17,6 +15,18 @@ use std::io::BufReader;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use steward_tests::{banner_password, free_port, read_banner, wait_ready};
+
+/// A process's resident memory, from /proc.
+fn rss_of(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(|l| l.trim_start_matches("VmRSS:").trim().to_string())
+        })
+        .unwrap_or_else(|| "?".into())
+}
 
 fn percentiles(mut v: Vec<Duration>) -> (f64, f64, f64) {
     v.sort();
@@ -115,6 +125,23 @@ async fn main() {
         }
     };
     println!("daily rollup rows: {rollups}; tag rollup rows: {tags}");
+    // The first report after the import loads the rollups into the server's cube.
+    let t = Instant::now();
+    let r = c
+        .post(format!("{base}/api/cost_report"))
+        .header("Origin", &base)
+        .header("Accept", "application/json")
+        .form(&[("query[from]", "2024-09-01"), ("query[to]", "2024-09-30")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.bytes().await.unwrap();
+    println!(
+        "first report (loads the cube): {:.0} ms; server RSS after: {}",
+        t.elapsed().as_secs_f64() * 1000.0,
+        rss_of(child.id())
+    );
     let reports: &[(&str, &[(&str, &str)])] = &[
         (
             "month by service, daily",
@@ -162,6 +189,35 @@ async fn main() {
                 ("region", "eu-west-1"),
             ],
         ),
+        (
+            "quarter by region, daily, one account",
+            &[
+                ("from", "2024-07-01"),
+                ("to", "2024-09-30"),
+                ("granularity", "daily"),
+                ("group_by", "region"),
+                ("account", "100000000007"),
+            ],
+        ),
+        (
+            "year by tag team, monthly, one service",
+            &[
+                ("from", "2023-10-01"),
+                ("to", "2024-09-30"),
+                ("granularity", "monthly"),
+                ("group_by", "tag:team"),
+                ("service", "Amazon Simple Storage Service"),
+            ],
+        ),
+        (
+            "year by service, daily",
+            &[
+                ("from", "2023-10-01"),
+                ("to", "2024-09-30"),
+                ("granularity", "daily"),
+                ("group_by", "service"),
+            ],
+        ),
     ];
     println!(
         "{:<40} {:>9} {:>9} {:>9}",
@@ -195,6 +251,7 @@ async fn main() {
         println!("{label:<40} {p50:>9.1} {p95:>9.1} {max:>9.1}");
     }
     println!("worst p95: {worst:.1} ms (target <= 50 ms)");
+    println!("server RSS at the end: {}", rss_of(child.id()));
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);

@@ -315,6 +315,95 @@ both_dbs!(
     }
 );
 
+/// A small FOCUS file: (service, region, billed) rows for account ba-1, September 2024.
+fn focus_file(rows: &[(&str, &str, &str)]) -> Vec<u8> {
+    let mut out = String::from(
+        "ChargePeriodStart,ChargePeriodEnd,BilledCost,EffectiveCost,ListCost,BillingCurrency,\
+         BillingPeriodStart,BillingPeriodEnd,ProviderName,BillingAccountId,ChargeCategory,\
+         ServiceName,RegionId\n",
+    );
+    for (i, (service, region, billed)) in rows.iter().enumerate() {
+        out.push_str(&format!(
+            "2024-09-{:02}T00:00:00Z,2024-09-{:02}T01:00:00Z,{billed},{billed},{billed},USD,\
+             2024-09-01,2024-10-01,AWS,ba-1,Usage,{service},{region}\n",
+            i + 1,
+            i + 1
+        ));
+    }
+    out.into_bytes()
+}
+
+fn groups_of(r: &Value) -> BTreeMap<String, String> {
+    r["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["key"].as_str().unwrap().to_string(),
+                g["total_exact"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+both_dbs!(
+    reports_follow_new_and_replaced_data_on_every_server,
+    |app| {
+        let other = app.second_server().await;
+        let fin = app.client_as(Role::Finance).await;
+        let fin2 = other.client_as(Role::Finance).await;
+        let mut q = SEPT.to_vec();
+        q.extend([("granularity", "monthly"), ("group_by", "service")]);
+        // Reports before any data: both servers' caches start empty.
+        for (srv, c) in [(&app, &fin), (&other, &fin2)] {
+            assert_eq!(report(srv, c, &q).await["grand_total_exact"], "0");
+        }
+        let first = focus_file(&[
+            ("S3", "eu-west-1", "1.25"),
+            ("EC2", "us-east-1", "2.50"),
+            ("EC2", "eu-west-1", "0.005"),
+        ]);
+        assert_eq!(upload(&app, &fin, "first.csv", first).await.status(), 200);
+        // The other server sees the import without being told.
+        let r = report(&other, &fin2, &q).await;
+        assert_eq!(r["grand_total_exact"], "3.755");
+        assert_eq!(
+            groups_of(&r),
+            BTreeMap::from([
+                ("EC2".to_string(), "2.505".to_string()),
+                ("S3".to_string(), "1.25".to_string())
+            ])
+        );
+        let mut by_region = q.clone();
+        by_region.push(("region", "eu-west-1"));
+        let r = report(&other, &fin2, &by_region).await;
+        assert_eq!(r["grand_total_exact"], "1.255", "filtered by region");
+
+        // A newer file for the same account and period replaces the first one's data.
+        let second = focus_file(&[("S3", "eu-west-1", "10")]);
+        assert_eq!(
+            upload(&other, &fin2, "second.csv", second).await.status(),
+            200
+        );
+        for (srv, c) in [(&app, &fin), (&other, &fin2)] {
+            let r = report(srv, c, &q).await;
+            assert_eq!(r["grand_total_exact"], "10");
+            assert_eq!(
+                groups_of(&r),
+                BTreeMap::from([("S3".to_string(), "10".to_string())])
+            );
+            let r = report(srv, c, &by_region).await;
+            assert_eq!(r["grand_total_exact"], "10");
+            assert_eq!(
+                r["regions"],
+                serde_json::json!(["eu-west-1"]),
+                "choices follow"
+            );
+        }
+    }
+);
+
 async fn json_of(r: reqwest::Response) -> Value {
     let status = r.status();
     let text = r.text().await.unwrap();

@@ -245,17 +245,19 @@ both_dbs!(focus_sample_reproduces_the_exact_totals, |app| {
     assert!(!by_env.is_empty());
 
     // Quirks normalised: the space-separated timestamp, the literal NULL, the scale kept.
-    let (start, region, billed, extra): (String, String, String, String) = sqlx::query_as(
-        "SELECT charge_period_start, region_id, billed_cost, extra FROM cost_line_items \
-         WHERE row_number = 1",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let (start, region, billed, extra, columns): (String, String, String, String, String) =
+        sqlx::query_as(
+            "SELECT i.charge_period_start, i.region_id, i.billed_cost, i.extra, b.extra_columns \
+             FROM cost_line_items i JOIN cost_batches b ON b.id = i.batch_id \
+             WHERE i.row_number = 1",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(start, "2024-09-18T22:00:00.000000Z");
     assert_eq!(region, "us-west-2");
     assert_eq!(billed, "0.00000080000");
-    let extra: serde_json::Value = serde_json::from_str(&extra).unwrap();
+    let extra = app::costs::import::extra_by_name(&columns, &extra);
     assert_eq!(extra["Id"], "11472", "extra columns are kept");
     assert!(
         extra.get("AvailabilityZone").is_none(),
@@ -659,18 +661,23 @@ both_dbs!(focus_quirks_bom_case_order_crlf_and_extra_columns, |app| {
     .fetch_all(&pool)
     .await
     .unwrap();
+    let columns: String = sqlx::query_scalar("SELECT extra_columns FROM cost_batches")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(columns, r#"["x_Owner","invoiceid","ChargeDescription"]"#);
     pool.close().await;
     assert_eq!(items[0].0, "Usage", "case variants normalised");
     assert_eq!(items[0].1, "USD");
     assert_eq!(items[0].2, "0.0015");
     assert_eq!(items[0].3, r#"{"env":"prod","tier":"2"}"#);
-    let extra: serde_json::Value = serde_json::from_str(&items[0].4).unwrap();
+    let extra = app::costs::import::extra_by_name(&columns, &items[0].4);
     assert_eq!(extra["x_Owner"], "ana", "x_ columns kept, BOM gone");
     assert_eq!(extra["invoiceid"], "inv-9");
     assert_eq!(items[1].3, "{}", "null tags");
     assert_eq!(items[1].5, "", "NULL region");
     assert_eq!(items[1].6, "2024-09-03");
-    let extra: serde_json::Value = serde_json::from_str(&items[1].4).unwrap();
+    let extra = app::costs::import::extra_by_name(&columns, &items[1].4);
     assert_eq!(extra["ChargeDescription"], "two\nlines");
 
     // A bad value after a multi-line field: the row number counts rows, the line counts lines.

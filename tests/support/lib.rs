@@ -211,6 +211,40 @@ impl TestApp {
         })
     }
 
+    /// A second server on the same database, as in a deployment with several instances. It
+    /// shares the first one's users; dropping it leaves the database alone.
+    pub async fn second_server(&self) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let opts = ServeOptions {
+            database_url: self.db.url.clone(),
+            public_url: None,
+            site_root: None,
+            demo: false,
+            org_name: "Test organisation".into(),
+            metrics_token: None,
+            print_credentials: false,
+            data_dir: self.db.data_dir(),
+            max_upload_bytes: 100 * 1024 * 1024,
+            aws: None,
+        };
+        let running = server::start(opts, listener, std::future::pending())
+            .await
+            .expect("second server starts");
+        TestApp {
+            base: format!("http://{}", running.addr),
+            running: Some(running),
+            first_run: self.first_run.clone(),
+            db: TestDb {
+                backend: self.db.backend,
+                url: self.db.url.clone(),
+                dir: None,
+                pg_name: None,
+            },
+        }
+    }
+
     pub fn state(&self) -> &server::ServerState {
         &self.running.as_ref().expect("running").state
     }

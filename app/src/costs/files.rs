@@ -185,7 +185,7 @@ mod ssr {
             if !su.user.can(Permission::ViewCosts) {
                 return Err(AppError::Forbidden);
             }
-            let r = report::build(state.db.pool(), q, state.clock.now().date()).await?;
+            let r = report::build(&state.db, &state.cost_cube, q, state.clock.now().date()).await?;
             let body = report::to_csv(&r)?;
             let name = format!(
                 "costs-{}-{}-by-{}.csv",

@@ -270,6 +270,16 @@ impl RowMapper {
         self.format
     }
 
+    /// The columns kept in each row's `extra` array, in header order (stored once per batch).
+    pub fn extra_columns(&self) -> Vec<String> {
+        self.names
+            .iter()
+            .zip(&self.used)
+            .filter(|(name, used)| !**used && !name.is_empty())
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     fn focus(h: Header) -> Result<RowMapper, String> {
         let missing: Vec<&str> = FOCUS_REQUIRED
             .iter()
@@ -488,17 +498,51 @@ impl RowMapper {
             Kind::Focus(c) => map_focus(c, fields)?,
             Kind::Cur(c) => map_cur(c, fields)?,
         };
-        let mut extra = Map::new();
+        // The other columns' values as a JSON array aligned with `extra_columns` (null where
+        // empty), written straight into one string: names once per batch, not per row.
+        let mut extra = String::with_capacity(160);
+        extra.push('[');
         for (i, v) in fields.iter().enumerate() {
             if !self.used[i] && !self.names[i].is_empty() {
-                if let Some(v) = null_if_empty(v) {
-                    extra.insert(self.names[i].clone(), Value::String(v.to_string()));
+                if extra.len() > 1 {
+                    extra.push(',');
+                }
+                match null_if_empty(v) {
+                    Some(v) => push_json_str(&mut extra, v),
+                    None => extra.push_str("null"),
                 }
             }
         }
-        item.extra = Value::Object(extra).to_string();
+        extra.push(']');
+        item.extra = extra;
         Ok(item)
     }
+}
+
+/// Appends `s` as a JSON string literal.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[plain..i]);
+        if esc.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(esc);
+        }
+        plain = i + 1;
+    }
+    out.push_str(&s[plain..]);
+    out.push('"');
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -580,9 +624,11 @@ fn ts(t: OffsetDateTime) -> String {
     crate::util::ts(t)
 }
 
+/// The UTC day: the first ten characters of the stored instant.
 fn day(t: OffsetDateTime) -> String {
-    let d = t.date();
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+    let mut s = ts(t);
+    s.truncate(10);
+    s
 }
 
 const CHARGE_CATEGORIES: [&str; 5] = ["Usage", "Purchase", "Tax", "Credit", "Adjustment"];
@@ -967,6 +1013,53 @@ mod tests {
             Some("cc-100")
         );
         assert_eq!(item.tags.len(), 1);
-        assert_eq!(item.extra, r#"{"identity/LineItemId":"abc"}"#);
+        assert_eq!(m.extra_columns(), ["identity/LineItemId"]);
+        assert_eq!(item.extra, r#"["abc"]"#);
+    }
+
+    #[test]
+    fn extra_values_are_a_json_array_aligned_with_the_extra_columns() {
+        let header: Vec<String> = [
+            "BilledCost",
+            "x_Note",
+            "BillingAccountId",
+            "Odd",
+            "BillingCurrency",
+            "BillingPeriodEnd",
+            "BillingPeriodStart",
+            "ChargeCategory",
+            "ChargePeriodEnd",
+            "ChargePeriodStart",
+            "EffectiveCost",
+            "ListCost",
+            "ProviderName",
+            "ServiceName",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let m = RowMapper::from_header(&header).unwrap();
+        assert_eq!(m.extra_columns(), ["x_Note", "Odd"]);
+        let tricky = "quote \" back\\slash\nnew line\ttab \u{1} é";
+        let item = m
+            .map(&rec(&[
+                "1.5",
+                tricky,
+                "acct",
+                "NULL",
+                "USD",
+                "2024-10-01",
+                "2024-09-01",
+                "Usage",
+                "2024-09-02T01:00:00Z",
+                "2024-09-02T00:00:00Z",
+                "1.5",
+                "1.5",
+                "AWS",
+                "S3",
+            ]))
+            .unwrap();
+        let parsed: Vec<Option<String>> = serde_json::from_str(&item.extra).unwrap();
+        assert_eq!(parsed, [Some(tricky.to_string()), None]);
     }
 }

@@ -11,20 +11,24 @@
 use super::formats::{Format, LineItem, RowMapper};
 use super::money::{add, parse_amount};
 use crate::audit::chain::AuditCtx;
+use crate::bulk::Value;
 use crate::db::{Db, Dialect, WriteTx};
 use crate::error::AppError;
 use rust_decimal::Decimal;
+use rustc_hash::FxHashMap as HashMap;
 use sha2::{Digest, Sha256};
 use sqlx::{Any, AnyConnection};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// Rows per INSERT statement: 23 parameters each stays far below SQLite's 32766 limit.
+/// Rows per chunk: one bulk insert, one progress report.
 const CHUNK_ROWS: usize = 500;
+/// Rollup rows per INSERT.
+const ROLLUP_CHUNK_ROWS: usize = 10_000;
 /// Chunks in flight between the parser and the inserter (bounds memory).
 const CHANNEL_CHUNKS: usize = 4;
 
@@ -185,24 +189,16 @@ impl From<ImportError> for AppError {
 }
 
 enum Msg {
-    Format(Format),
-    Chunk(Vec<Prepared>),
+    /// The format and the columns kept in `extra`.
+    Format(Format, Vec<String>),
+    /// Line items, `LINE_ITEM_COLUMNS` without `batch_id`.
+    Chunk(Packed),
     Done {
         rows: u64,
         sha256: String,
         rollup: Box<Rollup>,
     },
     Failed(ImportError),
-}
-
-/// A line item with its stored text already rendered: the parsing thread does this work so the
-/// inserting side only binds.
-struct Prepared {
-    item: LineItem,
-    billed: String,
-    effective: String,
-    list: String,
-    tags: String,
 }
 
 /// Imports a file from disk: hashes it first, so a file imported before is recognised without
@@ -258,13 +254,20 @@ where
     let counter = bytes.clone();
     // Dropped (and so cancelled) when this function returns early: the parser's next send
     // fails and it stops.
+    // A file hashed before the import (import_file) is not hashed a second time.
+    let hash = meta.sha256.is_none();
+    // Two threads: one reads and maps rows, one folds them into the rollups and renders their
+    // stored text; the async side only inserts. (Two cores keep all three busy.)
+    let (parsed_tx, parsed_rx) = std::sync::mpsc::sync_channel(CHANNEL_CHUNKS);
     tokio::task::spawn_blocking(move || {
-        if let Err(e) = parse(reader, counter, &tx) {
-            let _ = tx.blocking_send(Msg::Failed(e));
+        if let Err(e) = parse(reader, counter, hash, &parsed_tx) {
+            let _ = parsed_tx.send(Err(e));
         }
     });
-    let format = match rx.recv().await {
-        Some(Msg::Format(f)) => f,
+    let dialect = db.dialect();
+    tokio::task::spawn_blocking(move || fold(parsed_rx, dialect, &tx));
+    let (format, extra_columns) = match rx.recv().await {
+        Some(Msg::Format(f, extra_columns)) => (f, extra_columns),
         Some(Msg::Failed(e)) => return Err(e),
         _ => return Err(ImportError::File("the file could not be read".into())),
     };
@@ -280,22 +283,37 @@ where
     }
     let batch_id: i64 = sqlx::query_scalar(
         "INSERT INTO cost_batches (source_kind, source_name, format, imported_by_id, \
-         imported_by, imported_at) VALUES ('file', $1, $2, $3, $4, $5) RETURNING id",
+         imported_by, imported_at, extra_columns) VALUES ('file', $1, $2, $3, $4, $5, $6) \
+         RETURNING id",
     )
     .bind(&meta.file_name)
     .bind(format.as_str())
     .bind(ctx.actor_id)
     .bind(&ctx.actor)
     .bind(&ctx.at)
+    .bind(serde_json::Value::from(extra_columns).to_string())
     .fetch_one(w.conn())
     .await?;
+    // Writers are serialised (WriteTx), so every line item above this id is this batch's.
+    let id_before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM cost_line_items")
+        .fetch_one(w.conn())
+        .await?;
 
+    let started = std::time::Instant::now();
     let mut stored: u64 = 0;
-    let (rows_read, sha256, acc) = loop {
+    let (rows_read, computed_sha, acc) = loop {
         match rx.recv().await {
             Some(Msg::Chunk(rows)) => {
-                insert_line_items(w.conn(), db.dialect(), batch_id, stored, &rows).await?;
-                stored += rows.len() as u64;
+                let n = rows.rows() as u64;
+                insert_rows(
+                    w.conn(),
+                    "cost_line_items",
+                    LINE_ITEM_COLUMNS,
+                    batch_id,
+                    rows,
+                )
+                .await?;
+                stored += n;
                 progress(Progress {
                     rows: stored,
                     bytes_read: bytes.load(Ordering::Relaxed),
@@ -309,13 +327,14 @@ where
                 rollup,
             }) => break (rows, sha256, rollup),
             Some(Msg::Failed(e)) => return Err(e),
-            Some(Msg::Format(_)) | None => {
+            Some(Msg::Format(..)) | None => {
                 return Err(ImportError::File(
                     "reading the file stopped unexpectedly".into(),
                 ))
             }
         }
     };
+    let sha256 = meta.sha256.clone().unwrap_or(computed_sha);
     if meta.sha256.is_none() {
         if let Some(id) = batch_with_sha(w.conn(), &sha256).await? {
             drop(w);
@@ -328,41 +347,16 @@ where
         ));
     }
 
+    tracing::debug!(batch_id, rows = stored, elapsed = ?started.elapsed(), "cost import: line items stored");
+    let (first_item, last_item) = item_range(w.conn(), id_before).await?;
     let replaced = replace_older_slices(&mut w, batch_id, &acc, &ctx.at).await?;
     insert_rollups(w.conn(), db.dialect(), batch_id, &acc).await?;
-    // The per-dimension day sums for every day this batch or the slices it replaced can touch:
-    // its charge periods and its billing periods.
-    let mut days: Vec<String> = acc
-        .slices
-        .iter()
-        .flat_map(|(k, info)| {
-            let start = acc
-                .names
-                .names
-                .get(k[2] as usize)
-                .cloned()
-                .unwrap_or_default();
-            [start, info.period_end.clone()]
-        })
-        .filter(|d| !d.is_empty())
-        .collect();
-    if let Some((a, b)) = &acc.period {
-        days.extend([a.clone(), b.clone()]);
-    }
-    let days: Vec<String> = days
-        .iter()
-        .map(|s| s.get(..10).unwrap_or(s).to_string())
-        .collect();
-    if let (Some(first), Some(last)) = (days.iter().min(), days.iter().max()) {
-        let after_last = crate::util::parse_date(last)
-            .map(|d| crate::util::fmt_date(d + time::Duration::days(1)))
-            .unwrap_or_else(|| last.clone());
-        super::report::refresh_dims(w.conn(), first, &after_last).await?;
-    }
+    tracing::debug!(batch_id, daily = acc.daily.len(), tags = acc.tags.len(), elapsed = ?started.elapsed(), "cost import: rollups stored");
     let (period_start, period_end) = acc.period.clone().unzip();
     sqlx::query(
         "UPDATE cost_batches SET sha256 = $1, rows_read = $2, rows_accepted = $3, \
-         rows_rejected = 0, period_start = $4, period_end = $5, totals = $6 WHERE id = $7",
+         rows_rejected = 0, period_start = $4, period_end = $5, totals = $6, \
+         first_item_id = $8, last_item_id = $9 WHERE id = $7",
     )
     .bind(&sha256)
     .bind(rows_read as i64)
@@ -371,6 +365,8 @@ where
     .bind(&period_end)
     .bind(totals_json(&acc.totals))
     .bind(batch_id)
+    .bind(first_item)
+    .bind(last_item)
     .execute(w.conn())
     .await?;
 
@@ -403,6 +399,7 @@ where
         .await?;
     }
     w.commit().await?;
+    tracing::debug!(batch_id, elapsed = ?started.elapsed(), "cost import: committed");
     progress(Progress {
         rows: acc.rows,
         bytes_read: bytes.load(Ordering::Relaxed),
@@ -441,31 +438,93 @@ fn summary(r: &ImportReport) -> String {
 /// Counts and hashes the file's bytes as they are read.
 struct Tap<R> {
     inner: R,
-    hasher: Sha256,
+    /// None when the caller already knows the hash.
+    hasher: Option<Sha256>,
     bytes: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for Tap<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
         self.bytes.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
+    }
+}
+
+/// What the reading thread hands the folding thread.
+enum Parsed {
+    Format(Format, Vec<String>),
+    /// Line items with their data row and file line (for errors).
+    Items(Vec<(u64, u64, LineItem)>),
+    Done {
+        rows: u64,
+        sha256: String,
+    },
+}
+
+/// The folding thread: rollups and stored text for each line item, then on to the inserter.
+fn fold(
+    input: std::sync::mpsc::Receiver<Result<Parsed, ImportError>>,
+    dialect: Dialect,
+    out: &mpsc::Sender<Msg>,
+) {
+    let mut acc = Box::<Rollup>::default();
+    for msg in input {
+        let next = match msg {
+            Err(e) => Msg::Failed(e),
+            Ok(Parsed::Format(f, extra)) => Msg::Format(f, extra),
+            Ok(Parsed::Done { rows, sha256 }) => Msg::Done {
+                rows,
+                sha256,
+                rollup: std::mem::take(&mut acc),
+            },
+            Ok(Parsed::Items(items)) => {
+                let mut chunk = Vec::with_capacity(items.len() * (LINE_ITEM_COLUMNS.len() - 1));
+                let mut failed = None;
+                for (row, line, item) in items {
+                    if let Err(e) = acc.add(&item) {
+                        failed = Some(match e {
+                            ImportError::File(reason) => ImportError::Row {
+                                row,
+                                line,
+                                column: String::new(),
+                                reason,
+                            },
+                            other => other,
+                        });
+                        break;
+                    }
+                    line_item_values(&mut chunk, row, item);
+                }
+                match failed {
+                    Some(e) => Msg::Failed(e),
+                    None => Msg::Chunk(Packed::new(dialect, LINE_ITEM_COLUMNS.len() - 1, chunk)),
+                }
+            }
+        };
+        let last = matches!(next, Msg::Failed(_) | Msg::Done { .. });
+        if out.blocking_send(next).is_err() || last {
+            return; // the import was abandoned, or this was the end
+        }
     }
 }
 
 fn parse<R: Read>(
     reader: R,
     bytes: Arc<AtomicU64>,
-    out: &mpsc::Sender<Msg>,
+    hash: bool,
+    out: &std::sync::mpsc::SyncSender<Result<Parsed, ImportError>>,
 ) -> Result<(), ImportError> {
     let io = |e: std::io::Error| ImportError::File(format!("the file could not be read: {e}"));
     let mut tap = Tap {
         inner: reader,
-        hasher: Sha256::new(),
+        hasher: hash.then(Sha256::new),
         bytes,
     };
-    let (rows, rollup) = {
+    let rows = {
         let mut buf = BufReader::with_capacity(256 * 1024, &mut tap);
         let gzip = buf.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
         let source: Box<dyn Read + '_> = if gzip {
@@ -493,7 +552,10 @@ fn parse<R: Read>(
             ));
         }
         let mapper = RowMapper::from_header(&header).map_err(ImportError::File)?;
-        if out.blocking_send(Msg::Format(mapper.format())).is_err() {
+        if out
+            .send(Ok(Parsed::Format(mapper.format(), mapper.extra_columns())))
+            .is_err()
+        {
             return Ok(()); // the import was abandoned
         }
         let mut record = csv::StringRecord::new();
@@ -502,7 +564,6 @@ fn parse<R: Read>(
         // The csv reader's line numbers skip newlines inside quoted fields; add them back so
         // an error names the line an editor shows.
         let mut quoted_newlines: u64 = 0;
-        let mut acc = Box::<Rollup>::default();
         loop {
             match csv.read_record(&mut record) {
                 Ok(true) => {}
@@ -517,50 +578,36 @@ fn parse<R: Read>(
                 column: e.column,
                 reason: e.reason,
             })?;
-            acc.add(&item).map_err(|e| match e {
-                ImportError::File(reason) => ImportError::Row {
-                    row,
-                    line,
-                    column: String::new(),
-                    reason,
-                },
-                other => other,
-            })?;
             quoted_newlines += record
+                .as_byte_record()
+                .as_slice()
                 .iter()
-                .map(|f| f.bytes().filter(|b| *b == b'\n').count() as u64)
-                .sum::<u64>();
-            chunk.push(Prepared {
-                billed: item.billed.to_string(),
-                effective: item.effective.to_string(),
-                list: item.list.to_string(),
-                tags: tags_json(&item.tags),
-                item,
-            });
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            chunk.push((row, line, item));
             if chunk.len() == CHUNK_ROWS
                 && out
-                    .blocking_send(Msg::Chunk(std::mem::replace(
+                    .send(Ok(Parsed::Items(std::mem::replace(
                         &mut chunk,
                         Vec::with_capacity(CHUNK_ROWS),
-                    )))
+                    ))))
                     .is_err()
             {
                 return Ok(());
             }
         }
-        if !chunk.is_empty() && out.blocking_send(Msg::Chunk(chunk)).is_err() {
+        if !chunk.is_empty() && out.send(Ok(Parsed::Items(chunk))).is_err() {
             return Ok(());
         }
-        (row, acc)
+        row
     };
     // The hash covers the whole file, including anything after the CSV data (gzip trailers).
     std::io::copy(&mut tap, &mut std::io::sink()).map_err(io)?;
-    let sha256 = hex::encode(tap.hasher.finalize());
-    let _ = out.blocking_send(Msg::Done {
-        rows,
-        sha256,
-        rollup,
-    });
+    let sha256 = tap
+        .hasher
+        .map(|h| hex::encode(h.finalize()))
+        .unwrap_or_default();
+    let _ = out.send(Ok(Parsed::Done { rows, sha256 }));
     Ok(())
 }
 
@@ -614,73 +661,179 @@ const LINE_ITEM_COLUMNS: &[&str] = &[
     "extra",
 ];
 
-/// `INSERT INTO table (cols) VALUES (..), (..)` for `rows` rows. SQLite gets anonymous `?`
-/// placeholders: sqlx looks up every numbered parameter's name, and SQLite answers that with a
-/// linear scan, so `$N` makes a statement with thousands of parameters quadratic (85 % of the
-/// import time measured with perf). PostgreSQL needs `$N`.
-fn insert_sql(dialect: Dialect, table: &str, columns: &[&str], rows: usize) -> String {
-    let n = columns.len();
-    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for c in 0..n {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            match dialect {
-                Dialect::Sqlite => sql.push('?'),
-                Dialect::Postgres => {
-                    sql.push('$');
-                    sql.push_str(&(r * n + c + 1).to_string());
+/// Appends one line item's values in `LINE_ITEM_COLUMNS` order, without `batch_id`.
+fn line_item_values(out: &mut Vec<Value>, row: u64, it: LineItem) {
+    out.extend([
+        Value::Int(row as i64),
+        Value::Text(it.provider),
+        Value::Text(it.billing_account_id),
+        Value::Text(it.billing_account_name),
+        Value::Text(it.billing_period_start),
+        Value::Text(it.billing_period_end),
+        Value::Text(it.sub_account_id),
+        Value::Text(it.sub_account_name),
+        Value::Text(it.service_name),
+        Value::Text(it.service_category),
+        Value::Text(it.region_id),
+        Value::Text(it.resource_id),
+        Value::Text(it.charge_category),
+        Value::Text(it.charge_period_start),
+        Value::Text(it.charge_period_end),
+        Value::Text(it.usage_date),
+        Value::Text(it.billed.to_string()),
+        Value::Text(it.effective.to_string()),
+        Value::Text(it.list.to_string()),
+        Value::Text(it.currency),
+        Value::Text(tags_json(&it.tags)),
+        Value::Text(it.extra),
+    ]);
+}
+
+/// Rows in the form their database takes fastest through the `Any` driver.
+enum Packed {
+    /// SQLite: values row after row, for the bulk-insert function (`crate::bulk`).
+    Values { width: usize, values: Vec<Value> },
+    /// PostgreSQL: one array literal per column, unnested into rows (a parameter per column
+    /// instead of one per value).
+    Arrays {
+        rows: usize,
+        arrays: Vec<String>,
+        types: Vec<&'static str>,
+    },
+}
+
+impl Packed {
+    /// `values` hold `width` columns per row. Runs on the folding thread, off the inserter's
+    /// path.
+    fn new(dialect: Dialect, width: usize, values: Vec<Value>) -> Packed {
+        match dialect {
+            Dialect::Sqlite => Packed::Values { width, values },
+            Dialect::Postgres => {
+                let rows = values.len() / width;
+                let types = values
+                    .iter()
+                    .take(width)
+                    .map(|v| match v {
+                        Value::Int(_) => "bigint",
+                        Value::Text(_) => "text",
+                    })
+                    .collect();
+                let mut arrays = vec![String::from("{"); width];
+                for (i, v) in values.iter().enumerate() {
+                    let a = &mut arrays[i % width];
+                    if i >= width {
+                        a.push(',');
+                    }
+                    match v {
+                        Value::Int(n) => a.push_str(&n.to_string()),
+                        Value::Text(t) => push_pg_array_text(a, t),
+                    }
+                }
+                for a in &mut arrays {
+                    a.push('}');
+                }
+                Packed::Arrays {
+                    rows,
+                    arrays,
+                    types,
                 }
             }
         }
-        sql.push(')');
     }
-    sql
+
+    fn rows(&self) -> usize {
+        match self {
+            Packed::Values { width, values } => values.len() / width,
+            Packed::Arrays { rows, .. } => *rows,
+        }
+    }
 }
 
-async fn insert_line_items(
+/// Inserts packed rows into `table`; `columns` starts with `batch_id`, which every row gets.
+async fn insert_rows(
     conn: &mut AnyConnection,
-    dialect: Dialect,
+    table: &str,
+    columns: &[&str],
     batch_id: i64,
-    rows_before: u64,
-    rows: &[Prepared],
+    rows: Packed,
 ) -> Result<(), ImportError> {
-    let sql = insert_sql(dialect, "cost_line_items", LINE_ITEM_COLUMNS, rows.len());
-    let mut q = sqlx::query::<Any>(&sql);
-    for (i, row) in rows.iter().enumerate() {
-        let it = &row.item;
-        q = q
-            .bind(batch_id)
-            .bind((rows_before + i as u64 + 1) as i64)
-            .bind(it.provider.as_str())
-            .bind(it.billing_account_id.as_str())
-            .bind(it.billing_account_name.as_str())
-            .bind(it.billing_period_start.as_str())
-            .bind(it.billing_period_end.as_str())
-            .bind(it.sub_account_id.as_str())
-            .bind(it.sub_account_name.as_str())
-            .bind(it.service_name.as_str())
-            .bind(it.service_category.as_str())
-            .bind(it.region_id.as_str())
-            .bind(it.resource_id.as_str())
-            .bind(it.charge_category.as_str())
-            .bind(it.charge_period_start.as_str())
-            .bind(it.charge_period_end.as_str())
-            .bind(it.usage_date.as_str())
-            .bind(row.billed.as_str())
-            .bind(row.effective.as_str())
-            .bind(row.list.as_str())
-            .bind(it.currency.as_str())
-            .bind(row.tags.as_str())
-            .bind(it.extra.as_str());
+    if rows.rows() == 0 {
+        return Ok(());
     }
-    q.execute(conn).await?;
+    match rows {
+        Packed::Values { width, values } => {
+            let marks = vec!["?"; width].join(", ");
+            let parked = crate::bulk::park(crate::bulk::Rows {
+                // batch_id is our own integer: a literal, not a parameter.
+                sql: format!(
+                    "INSERT INTO {table} ({}) VALUES ({batch_id}, {marks})",
+                    columns.join(", ")
+                ),
+                width,
+                values,
+            });
+            sqlx::query(crate::bulk::RUN_SQL)
+                .bind(parked.token())
+                .execute(conn)
+                .await?;
+        }
+        Packed::Arrays { arrays, types, .. } => {
+            // Set-returning functions in the select list advance together (one row per
+            // element) and, unlike unnest in FROM, are not first materialised.
+            let unnest: Vec<String> = types
+                .iter()
+                .enumerate()
+                .map(|(i, ty)| format!("unnest(${}::{ty}[])", i + 2))
+                .collect();
+            let sql = format!(
+                "INSERT INTO {table} ({}) SELECT $1::bigint, {}",
+                columns.join(", "),
+                unnest.join(", ")
+            );
+            let mut q = sqlx::query::<Any>(&sql).bind(batch_id);
+            for a in arrays {
+                q = q.bind(a);
+            }
+            q.execute(conn).await?;
+        }
+    }
     Ok(())
+}
+
+/// Appends `s` as a quoted element of a PostgreSQL array literal.
+fn push_pg_array_text(out: &mut String, s: &str) {
+    out.push('"');
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b == b'"' || b == b'\\' {
+            out.push_str(&s[plain..i]);
+            out.push('\\');
+            plain = i;
+        }
+    }
+    out.push_str(&s[plain..]);
+    out.push('"');
+}
+
+/// A line item's other source columns by name: its `extra` array zipped with the batch's
+/// `extra_columns` (empty values left out). Rows stored before the array form hold the object.
+pub fn extra_by_name(
+    extra_columns: &str,
+    extra: &str,
+) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value as J;
+    match serde_json::from_str::<J>(extra) {
+        Ok(J::Object(m)) => m,
+        Ok(J::Array(values)) => {
+            let names: Vec<String> = serde_json::from_str(extra_columns).unwrap_or_default();
+            names
+                .into_iter()
+                .zip(values)
+                .filter(|(_, v)| !v.is_null())
+                .collect()
+        }
+        _ => serde_json::Map::new(),
+    }
 }
 
 fn tags_json(tags: &BTreeMap<String, String>) -> String {
@@ -854,7 +1007,14 @@ async fn replace_older_slices(
         .fetch_all(w.conn())
         .await?;
         for old in older {
-            for table in ["cost_line_items", "cost_daily", "cost_daily_tags"] {
+            delete_line_items(
+                w.conn(),
+                old,
+                "provider = $4 AND billing_account_id = $5 AND billing_period_start = $6",
+                &[provider, account, period],
+            )
+            .await?;
+            for table in ["cost_daily", "cost_daily_tags"] {
                 sqlx::query(&format!(
                     "DELETE FROM {table} WHERE batch_id = $1 AND provider = $2 AND \
                      billing_account_id = $3 AND billing_period_start = $4"
@@ -866,6 +1026,7 @@ async fn replace_older_slices(
                 .execute(w.conn())
                 .await?;
             }
+            bump_rollup_rev(w.conn(), old).await?;
             sqlx::query(
                 "UPDATE cost_batch_slices SET replaced_by = $1 WHERE batch_id = $2 AND \
                  provider = $3 AND billing_account_id = $4 AND billing_period_start = $5",
@@ -919,6 +1080,62 @@ async fn replace_older_slices(
     Ok(replaced.into_iter().collect())
 }
 
+/// The id range of the line items inserted after `id_before` (all this batch's).
+pub(crate) async fn item_range(
+    conn: &mut AnyConnection,
+    id_before: i64,
+) -> Result<(Option<i64>, Option<i64>), sqlx::Error> {
+    // Two primary-key seeks: line items have no batch index (it slowed every insert).
+    let first: Option<i64> =
+        sqlx::query_scalar("SELECT MIN(id) FROM cost_line_items WHERE id > $1")
+            .bind(id_before)
+            .fetch_one(&mut *conn)
+            .await?;
+    let last: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM cost_line_items")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((first, last.filter(|_| first.is_some())))
+}
+
+/// Deletes line items of batch `batch` matching `condition` (parameters from `$4` on), by the
+/// batch's id range: a primary-key range scan instead of an index on batch_id.
+pub(crate) async fn delete_line_items(
+    conn: &mut AnyConnection,
+    batch: i64,
+    condition: &str,
+    params: &[&str],
+) -> Result<(), sqlx::Error> {
+    let range: Option<(Option<i64>, Option<i64>)> =
+        sqlx::query_as("SELECT first_item_id, last_item_id FROM cost_batches WHERE id = $1")
+            .bind(batch)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((Some(first), Some(last))) = range else {
+        return Ok(()); // the batch holds no line items
+    };
+    let sql = format!(
+        "DELETE FROM cost_line_items WHERE id >= $1 AND id <= $2 AND batch_id = $3 AND {condition}"
+    );
+    let mut q = sqlx::query(&sql).bind(first).bind(last).bind(batch);
+    for p in params {
+        q = q.bind(*p);
+    }
+    q.execute(conn).await?;
+    Ok(())
+}
+
+/// Marks a batch's rollups as changed, so report caches reload them (`super::cube`).
+pub(crate) async fn bump_rollup_rev(
+    conn: &mut AnyConnection,
+    batch: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE cost_batches SET rollup_rev = rollup_rev + 1 WHERE id = $1")
+        .bind(batch)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 async fn insert_rollups(
     conn: &mut AnyConnection,
     dialect: Dialect,
@@ -958,39 +1175,42 @@ async fn insert_rollups(
         "list_cost",
         "row_count",
     ];
-    let daily: Vec<(&DailyKey, &Sums)> = acc.daily.iter().collect();
-    for chunk in daily.chunks(CHUNK_ROWS) {
-        let sql = insert_sql(dialect, "cost_daily", DAILY, chunk.len());
-        let mut q = sqlx::query::<Any>(&sql);
+    let sums = |s: &Sums| {
+        [
+            Value::Text(s.billed.to_string()),
+            Value::Text(s.effective.to_string()),
+            Value::Text(s.list.to_string()),
+            Value::Int(s.rows),
+        ]
+    };
+    // In day order: the (batch_id, day) index then only appends.
+    let mut daily: Vec<(&DailyKey, &Sums)> = acc.daily.iter().collect();
+    daily.sort_unstable_by_key(|(k, _)| acc.names.name(k[3]));
+    for chunk in daily.chunks(ROLLUP_CHUNK_ROWS) {
+        let mut values = Vec::with_capacity(chunk.len() * DAILY.len());
         for (key, s) in chunk {
-            q = q.bind(batch_id);
-            for k in key.iter() {
-                q = q.bind(acc.names.name(*k));
-            }
-            q = q
-                .bind(s.billed.to_string())
-                .bind(s.effective.to_string())
-                .bind(s.list.to_string())
-                .bind(s.rows);
+            values.extend(
+                key.iter()
+                    .map(|k| Value::Text(acc.names.name(*k).to_string())),
+            );
+            values.extend(sums(s));
         }
-        q.execute(&mut *conn).await?;
+        let rows = Packed::new(dialect, DAILY.len() - 1, values);
+        insert_rows(conn, "cost_daily", DAILY, batch_id, rows).await?;
     }
-    let tags: Vec<(&TagKey, &Sums)> = acc.tags.iter().collect();
-    for chunk in tags.chunks(CHUNK_ROWS) {
-        let sql = insert_sql(dialect, "cost_daily_tags", TAGS, chunk.len());
-        let mut q = sqlx::query::<Any>(&sql);
+    let mut tags: Vec<(&TagKey, &Sums)> = acc.tags.iter().collect();
+    tags.sort_unstable_by_key(|(k, _)| acc.names.name(k[3]));
+    for chunk in tags.chunks(ROLLUP_CHUNK_ROWS) {
+        let mut values = Vec::with_capacity(chunk.len() * TAGS.len());
         for (key, s) in chunk {
-            q = q.bind(batch_id);
-            for k in key.iter() {
-                q = q.bind(acc.names.name(*k));
-            }
-            q = q
-                .bind(s.billed.to_string())
-                .bind(s.effective.to_string())
-                .bind(s.list.to_string())
-                .bind(s.rows);
+            values.extend(
+                key.iter()
+                    .map(|k| Value::Text(acc.names.name(*k).to_string())),
+            );
+            values.extend(sums(s));
         }
-        q.execute(&mut *conn).await?;
+        let rows = Packed::new(dialect, TAGS.len() - 1, values);
+        insert_rows(conn, "cost_daily_tags", TAGS, batch_id, rows).await?;
     }
     Ok(())
 }

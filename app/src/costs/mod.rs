@@ -20,10 +20,13 @@
 //! - `formats`: header recognition and the row mapping for each source format.
 //! - `import`: the streaming, all-or-nothing importer (`import_file`, `import_reader`).
 //! - `money`: the exact amount parser.
+//! - `cube`: the rollups held in memory for reports (refreshed per batch when data changes).
 //! - `report`: the cost explorer's sums, chart geometry and CSV; `pages`: its page, the
 //!   import page and their server functions; `files`: upload and export routes;
 //!   `sync`: AWS Cost Explorer.
 
+#[cfg(feature = "ssr")]
+pub mod cube;
 pub mod files;
 #[cfg(feature = "ssr")]
 pub mod formats;

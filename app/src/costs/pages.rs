@@ -16,7 +16,7 @@ pub async fn cost_report(query: ReportQuery) -> Result<Report, AppError> {
             return Err(AppError::Forbidden);
         }
         let state = crate::state::app_state()?;
-        super::report::build(state.db.pool(), query, state.clock.now().date()).await
+        super::report::build(&state.db, &state.cost_cube, query, state.clock.now().date()).await
     }
     .await;
     crate::state::respond(r)

@@ -128,10 +128,11 @@ pub use ssr::*;
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::*;
+    use crate::costs::cube::{Buckets, Choices, Cube, Dim, Filters, Group, Metric, Snapshot, Sums};
+    use crate::db::Db;
     use crate::error::AppError;
     use crate::util::{fmt_date, parse_date};
     use rust_decimal::Decimal;
-    use sqlx::AnyPool;
     use std::collections::{BTreeMap, BTreeSet, HashMap};
     use time::{Date, Duration};
 
@@ -149,11 +150,6 @@ mod ssr {
             grouped.push(ch);
         }
         format!("{}{grouped}.{frac}", if neg { "-" } else { "" })
-    }
-
-    fn amount(s: &str) -> Result<Decimal, AppError> {
-        crate::costs::money::parse_amount(s)
-            .map_err(|e| AppError::internal(format!("stored amount '{s}': {e}")))
     }
 
     fn sum(a: Decimal, b: Decimal) -> Result<Decimal, AppError> {
@@ -195,135 +191,71 @@ mod ssr {
         }))
     }
 
-    /// Sums of one metric per (day, group) in [from, to) for a currency, with the filters.
-    async fn daily_sums(
-        pool: &AnyPool,
-        q: &ReportQuery,
-        r: &Range,
-    ) -> Result<BTreeMap<(String, String), Decimal>, AppError> {
-        let metric = metric_column(&q.metric)?;
-        let from = fmt_date(r.from);
-        let to = fmt_date(r.to);
-        let mut out: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-        let filters = "($4 = '' OR provider = $4) AND ($5 = '' OR sub_account_id = $5)
-                       AND ($6 = '' OR service_name = $6)";
+    fn metric(m: &str) -> Result<Metric, AppError> {
+        Ok(match metric_column(m)? {
+            "effective_cost" => Metric::Effective,
+            "list_cost" => Metric::List,
+            _ => Metric::Billed,
+        })
+    }
+
+    /// Exact sums of the query's metric per group and bucket, from the cube.
+    fn group_sums(snap: &Snapshot, q: &ReportQuery, b: &Buckets) -> Result<Sums, AppError> {
+        let metric = metric(&q.metric)?;
+        let filters = Filters {
+            provider: &q.provider,
+            account: &q.account,
+            service: &q.service,
+            region: &q.region,
+        };
         if let Some(tag) = q.group_by.strip_prefix("tag:") {
             if !q.region.is_empty() || !q.account.is_empty() {
                 return Err(AppError::invalid(
                     "Account and region filters: not available when grouping by a tag (tag sums are kept per provider and service).",
                 ));
             }
-            // Tagged sums per value; the untagged rest is the day's total minus them.
-            let tagged: Vec<(String, String, String)> = sqlx::query_as(&format!(
-                "SELECT day, tag_value, {metric} FROM cost_daily_tags
-                 WHERE day >= $1 AND day < $2 AND currency = $3 AND ($4 = '' OR provider = $4)
-                   AND ($5 = '' OR service_name = $5) AND tag_key = $6"
-            ))
-            .bind(&from)
-            .bind(&to)
-            .bind(&q.currency)
-            .bind(&q.provider)
-            .bind(&q.service)
-            .bind(tag)
-            .fetch_all(pool)
-            .await?;
-            let mut per_day_tagged: HashMap<String, Decimal> = HashMap::new();
-            for (day, value, amt) in tagged {
-                let a = amount(&amt)?;
-                let e = per_day_tagged.entry(day.clone()).or_default();
-                *e = sum(*e, a)?;
-                let e = out.entry((day, value)).or_default();
-                *e = sum(*e, a)?;
-            }
-            // Each day's total: from the per-dimension sums (one row per provider and day)
-            // unless a filter needs the full rollup.
-            let totals: Vec<(String, String)> = if q.provider.is_empty() && q.service.is_empty() {
-                sqlx::query_as(&format!(
-                    "SELECT day, {metric} FROM cost_daily_dims
-                     WHERE dim = 'provider' AND day >= $1 AND day < $2 AND currency = $3"
-                ))
-                .bind(&from)
-                .bind(&to)
-                .bind(&q.currency)
-                .fetch_all(pool)
-                .await?
-            } else {
-                sqlx::query_as(&format!(
-                    "SELECT day, {metric} FROM cost_daily
-                     WHERE day >= $1 AND day < $2 AND currency = $3 AND {filters}"
-                ))
-                .bind(&from)
-                .bind(&to)
-                .bind(&q.currency)
-                .bind(&q.provider)
-                .bind(&q.account)
-                .bind(&q.service)
-                .fetch_all(pool)
-                .await?
-            };
-            let mut per_day: HashMap<String, Decimal> = HashMap::new();
-            for (day, amt) in totals {
-                let e = per_day.entry(day).or_default();
-                *e = sum(*e, amount(&amt)?)?;
-            }
-            for (day, total) in per_day {
-                let rest = total - per_day_tagged.get(&day).copied().unwrap_or_default();
-                if !rest.is_zero() {
-                    out.insert((day, format!("({tag} not set)")), rest);
+            let mut out = snap.sums(b, &q.currency, metric, Group::Tag(tag), &filters)?;
+            // The untagged rest: each bucket's total minus its tagged sums.
+            let totals = snap.sums(b, &q.currency, metric, Group::Nothing, &filters)?;
+            let mut rest = totals
+                .get("")
+                .cloned()
+                .unwrap_or_else(|| vec![Decimal::ZERO; b.count]);
+            for per in out.values() {
+                for (r, v) in rest.iter_mut().zip(per) {
+                    *r = r
+                        .checked_sub(*v)
+                        .ok_or_else(|| AppError::internal("amount overflow in report"))?;
                 }
             }
-            return Ok(out);
-        }
-        let unfiltered = q.provider.is_empty()
-            && q.account.is_empty()
-            && q.service.is_empty()
-            && q.region.is_empty();
-        if let (true, Some(dim)) = (unfiltered, DIMS.iter().find(|d| d.0 == q.group_by.as_str())) {
-            // The per-dimension day sums: a few rows per day instead of the full rollup.
-            let rows: Vec<(String, String, String)> = sqlx::query_as(&format!(
-                "SELECT day, value, {metric} FROM cost_daily_dims
-                 WHERE dim = $1 AND day >= $2 AND day < $3 AND currency = $4"
-            ))
-            .bind(dim.0)
-            .bind(&from)
-            .bind(&to)
-            .bind(&q.currency)
-            .fetch_all(pool)
-            .await?;
-            for (day, g, amt) in rows {
-                let key = if g.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    g
-                };
-                let e = out.entry((day, key)).or_default();
-                *e = sum(*e, amount(&amt)?)?;
+            if rest.iter().any(|r| !r.is_zero()) {
+                out.insert(format!("({tag} not set)"), rest);
             }
             return Ok(out);
         }
-        let group = group_column(&q.group_by)?.unwrap_or("''");
-        let rows: Vec<(String, String, String)> = sqlx::query_as(&format!(
-            "SELECT day, {group}, {metric} FROM cost_daily
-             WHERE day >= $1 AND day < $2 AND currency = $3 AND {filters}
-               AND ($7 = '' OR region_id = $7)"
-        ))
-        .bind(&from)
-        .bind(&to)
-        .bind(&q.currency)
-        .bind(&q.provider)
-        .bind(&q.account)
-        .bind(&q.service)
-        .bind(&q.region)
-        .fetch_all(pool)
-        .await?;
-        for (day, g, amt) in rows {
-            let key = if g.is_empty() {
+        let group = match Dim::from_group(&q.group_by) {
+            Some(d) => Group::Dim(d),
+            None => Group::Nothing,
+        };
+        let sums = snap.sums(b, &q.currency, metric, group, &filters)?;
+        // An empty dimension value is shown as "(none)".
+        let mut out = Sums::new();
+        for (k, v) in sums {
+            let key = if k.is_empty() {
                 "(none)".to_string()
             } else {
-                g
+                k
             };
-            let e = out.entry((day, key)).or_default();
-            *e = sum(*e, amount(&amt)?)?;
+            match out.get_mut(&key) {
+                Some(t) => {
+                    for (t, v) in t.iter_mut().zip(v) {
+                        *t = sum(*t, v)?;
+                    }
+                }
+                None => {
+                    out.insert(key, v);
+                }
+            }
         }
         Ok(out)
     }
@@ -336,22 +268,34 @@ mod ssr {
         }
     }
 
-    fn periods(r: &Range, monthly: bool) -> Vec<String> {
-        let mut out = Vec::new();
+    /// The report's periods, and each day's period as cube buckets.
+    fn periods(r: &Range, monthly: bool) -> (Vec<String>, Buckets) {
+        let mut out: Vec<String> = Vec::new();
+        let mut of_day = Vec::new();
         let mut d = r.from;
         while d < r.to {
             let p = period_of(&fmt_date(d), monthly);
             if out.last() != Some(&p) {
                 out.push(p);
             }
+            of_day.push(out.len() as u32 - 1);
             d += Duration::days(1);
         }
-        out
+        let count = out.len();
+        (
+            out,
+            Buckets {
+                from: r.from,
+                to: r.to,
+                of_day,
+                count,
+            },
+        )
     }
 
     /// Fills in defaults and checks the query.
-    pub(crate) async fn normalise(
-        pool: &AnyPool,
+    pub(crate) fn normalise(
+        choices: &Choices,
         mut q: ReportQuery,
         today: Date,
     ) -> Result<(ReportQuery, Range, Vec<String>), AppError> {
@@ -402,10 +346,7 @@ mod ssr {
             q.metric = "billed".into();
         }
         metric_column(&q.metric)?;
-        let currencies: Vec<String> =
-            sqlx::query_scalar("SELECT DISTINCT currency FROM cost_daily_dims ORDER BY currency")
-                .fetch_all(pool)
-                .await?;
+        let currencies = choices.currencies.clone();
         if q.currency.is_empty() {
             q.currency = if currencies.iter().any(|c| c == "USD") || currencies.is_empty() {
                 "USD".into()
@@ -423,26 +364,28 @@ mod ssr {
         ))
     }
 
-    pub async fn build(pool: &AnyPool, q: ReportQuery, today: Date) -> Result<Report, AppError> {
-        let (q, range, currencies) = normalise(pool, q, today).await?;
+    /// The report for `q` from the cube (refreshed first if the data changed).
+    pub async fn build(
+        db: &Db,
+        cube: &Cube,
+        q: ReportQuery,
+        today: Date,
+    ) -> Result<Report, AppError> {
+        let snap = cube.snapshot(db).await?;
+        let (q, range, currencies) = normalise(&snap.choices, q, today)?;
         let monthly = q.granularity == "monthly";
-        let periods = periods(&range, monthly);
-        let data = daily_sums(pool, &q, &range).await?;
-        // group → period → amount
-        let mut by_group: BTreeMap<String, BTreeMap<String, Decimal>> = BTreeMap::new();
-        for ((day, g), a) in &data {
-            let e = by_group
-                .entry(g.clone())
-                .or_default()
-                .entry(period_of(day, monthly))
-                .or_default();
-            *e = sum(*e, *a)?;
-        }
+        let (periods, buckets) = periods(&range, monthly);
+        let data = group_sums(&snap, &q, &buckets)?;
+        // group → period → amount (periods without data are left out)
         let mut groups: Vec<(String, Decimal, BTreeMap<String, Decimal>)> = Vec::new();
-        for (g, per) in by_group {
+        for (g, values) in data {
             let mut t = Decimal::ZERO;
-            for v in per.values() {
-                t = sum(t, *v)?;
+            let mut per = BTreeMap::new();
+            for (p, v) in periods.iter().zip(values) {
+                t = sum(t, v)?;
+                if !v.is_zero() {
+                    per.insert(p.clone(), v);
+                }
             }
             groups.push((g, t, per));
         }
@@ -465,13 +408,12 @@ mod ssr {
             from: range.from - Duration::days(days),
             to: range.from,
         };
-        let prev_data = daily_sums(pool, &q, &prev).await?;
+        let prev_data = group_sums(&snap, &q, &Buckets::single(prev.from, prev.to))?;
         let mut prev_by: HashMap<String, Decimal> = HashMap::new();
         let mut prev_total = Decimal::ZERO;
-        for ((_, g), a) in prev_data {
-            prev_total = sum(prev_total, a)?;
-            let e = prev_by.entry(g).or_default();
-            *e = sum(*e, a)?;
+        for (g, a) in prev_data {
+            prev_total = sum(prev_total, a[0])?;
+            prev_by.insert(g, a[0]);
         }
         let mut keys: BTreeSet<String> = prev_by.keys().cloned().collect();
         keys.extend(groups.iter().map(|g| g.0.clone()));
@@ -564,28 +506,14 @@ mod ssr {
                     .collect()
             })
             .collect();
-        let tag_keys =
-            sqlx::query_scalar("SELECT DISTINCT tag_key FROM cost_daily_tags ORDER BY tag_key")
-                .fetch_all(pool)
-                .await?;
-        // Filter choices from the per-dimension sums: a few rows per day, not the full rollup.
-        let choices = |dim: &'static str| {
-            sqlx::query_scalar::<_, String>(
-                "SELECT DISTINCT value FROM cost_daily_dims WHERE dim = $1 AND value <> ''
-                 ORDER BY value",
-            )
-            .bind(dim)
-            .fetch_all(pool)
-        };
-        let providers = choices("provider").await?;
-        let services = choices("service").await?;
-        let regions = choices("region").await?;
-        let accounts = sqlx::query_as(
-            "SELECT value, MAX(label) FROM cost_daily_dims
-             WHERE dim = 'account' AND value <> '' GROUP BY value ORDER BY value",
-        )
-        .fetch_all(pool)
-        .await?;
+        let Choices {
+            tag_keys,
+            providers,
+            services,
+            regions,
+            accounts,
+            ..
+        } = snap.choices.clone();
         let has_data = !currencies.is_empty();
         Ok(Report {
             groups: groups
@@ -619,113 +547,6 @@ mod ssr {
             regions,
             has_data,
         })
-    }
-
-    /// The dimensions kept in `cost_daily_dims`, with their `cost_daily` column.
-    const DIMS: [(&str, &str); 5] = [
-        ("service", "service_name"),
-        ("account", "sub_account_id"),
-        ("region", "region_id"),
-        ("provider", "provider"),
-        ("category", "charge_category"),
-    ];
-
-    /// Recomputes the per-dimension day sums for days [from, to) from `cost_daily` (which holds
-    /// only live data), inside the caller's transaction.
-    pub async fn refresh_dims(
-        conn: &mut sqlx::AnyConnection,
-        from: &str,
-        to: &str,
-    ) -> Result<(), AppError> {
-        sqlx::query("DELETE FROM cost_daily_dims WHERE day >= $1 AND day < $2")
-            .bind(from)
-            .bind(to)
-            .execute(&mut *conn)
-            .await?;
-        type Row = (
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            i64,
-        );
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT day, service_name, sub_account_id, region_id, provider, charge_category,
-                    sub_account_name, currency, billed_cost, effective_cost, list_cost, row_count
-             FROM cost_daily WHERE day >= $1 AND day < $2",
-        )
-        .bind(from)
-        .bind(to)
-        .fetch_all(&mut *conn)
-        .await?;
-        // (dim, day, value, currency) → (label, [billed, effective, list], rows)
-        type Sums = (String, [Decimal; 3], i64);
-        let mut sums: BTreeMap<(usize, String, String, String), Sums> = BTreeMap::new();
-        for r in rows {
-            let values = [&r.1, &r.2, &r.3, &r.4, &r.5];
-            let amounts = [amount(&r.8)?, amount(&r.9)?, amount(&r.10)?];
-            for (i, v) in values.iter().enumerate() {
-                let e = sums
-                    .entry((i, r.0.clone(), (*v).clone(), r.7.clone()))
-                    .or_insert_with(|| (String::new(), [Decimal::ZERO; 3], 0));
-                if i == 1 && e.0.is_empty() {
-                    e.0 = r.6.clone();
-                }
-                for (total, a) in e.1.iter_mut().zip(amounts) {
-                    *total = sum(*total, a)?;
-                }
-                e.2 += r.11;
-            }
-        }
-        for ((i, day, value, currency), (label, a, n)) in sums {
-            sqlx::query(
-                "INSERT INTO cost_daily_dims (day, dim, value, label, currency, billed_cost,
-                     effective_cost, list_cost, row_count)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(&day)
-            .bind(DIMS[i].0)
-            .bind(&value)
-            .bind(&label)
-            .bind(&currency)
-            .bind(a[0].to_string())
-            .bind(a[1].to_string())
-            .bind(a[2].to_string())
-            .bind(n)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// Exact total of one metric over [from, to) in a currency (for the dashboard tile).
-    pub async fn total_between(
-        pool: &AnyPool,
-        from: Date,
-        to: Date,
-        currency: &str,
-    ) -> Result<Decimal, AppError> {
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT billed_cost FROM cost_daily_dims
-             WHERE dim = 'provider' AND day >= $1 AND day < $2 AND currency = $3",
-        )
-        .bind(fmt_date(from))
-        .bind(fmt_date(to))
-        .bind(currency)
-        .fetch_all(pool)
-        .await?;
-        let mut t = Decimal::ZERO;
-        for r in rows {
-            t = sum(t, amount(&r)?)?;
-        }
-        Ok(t)
     }
 
     /// The report as CSV: exactly the table the page shows (formula-safe cells).

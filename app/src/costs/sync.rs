@@ -44,6 +44,7 @@ pub use ssr::*;
 mod ssr {
     use super::*;
     use crate::audit::chain::AuditCtx;
+    use crate::costs::import;
     use crate::costs::money::parse_amount;
     use crate::db::Db;
     use crate::error::AppError;
@@ -599,8 +600,9 @@ mod ssr {
         let batch: i64 = sqlx::query_scalar(
             "INSERT INTO cost_batches (source_kind, source_name, format, imported_by_id,
                  imported_by, imported_at, rows_read, rows_accepted, rows_rejected,
-                 period_start, period_end, totals)
-             VALUES ('sync', $1, 'aws-ce', $2, $3, $4, $5, $5, 0, $6, $7, $8) RETURNING id",
+                 period_start, period_end, totals, extra_columns)
+             VALUES ('sync', $1, 'aws-ce', $2, $3, $4, $5, $5, 0, $6, $7, $8, '[\"source\"]')
+             RETURNING id",
         )
         .bind(format!("AWS Cost Explorer {from}..{to}"))
         .bind(ctx.actor_id)
@@ -613,26 +615,38 @@ mod ssr {
         .fetch_one(tx.conn())
         .await?;
         // Earlier sync data for these days gives way (file imports are left alone).
-        let earlier =
-            "batch_id IN (SELECT id FROM cost_batches WHERE source_kind = 'sync' AND id <> $3)";
-        for table in ["cost_daily", "cost_daily_tags"] {
-            sqlx::query(&format!(
-                "DELETE FROM {table} WHERE day >= $1 AND day < $2 AND {earlier}"
-            ))
-            .bind(from)
-            .bind(to)
-            .bind(batch)
-            .execute(tx.conn())
-            .await?;
-        }
-        sqlx::query(&format!(
-            "DELETE FROM cost_line_items WHERE usage_date >= $1 AND usage_date < $2 AND {earlier}"
-        ))
-        .bind(from)
-        .bind(to)
+        let earlier: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM cost_batches WHERE source_kind = 'sync' AND id <> $1
+                 AND status <> 'replaced' AND period_start < $3 AND period_end > $2",
+        )
         .bind(batch)
-        .execute(tx.conn())
+        .bind(format!("{from}T00:00:00.000000Z"))
+        .bind(format!("{to}T00:00:00.000000Z"))
+        .fetch_all(tx.conn())
         .await?;
+        for old in &earlier {
+            for table in ["cost_daily", "cost_daily_tags"] {
+                sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE batch_id = $1 AND day >= $2 AND day < $3"
+                ))
+                .bind(old)
+                .bind(from)
+                .bind(to)
+                .execute(tx.conn())
+                .await?;
+            }
+            import::delete_line_items(
+                tx.conn(),
+                *old,
+                "usage_date >= $4 AND usage_date < $5",
+                &[from, to],
+            )
+            .await?;
+            import::bump_rollup_rev(tx.conn(), *old).await?;
+        }
+        let id_before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM cost_line_items")
+            .fetch_one(tx.conn())
+            .await?;
         // Sync batches left without data are replaced; partly covered ones partly.
         sqlx::query(
             "UPDATE cost_batches SET status = CASE WHEN EXISTS (SELECT 1 FROM cost_daily d
@@ -678,7 +692,7 @@ mod ssr {
                      charge_category, charge_period_start, charge_period_end, usage_date,
                      billed_cost, effective_cost, list_cost, currency, tags, extra)
                  VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8, $9, '', '', '', 'Usage', $10, $11,
-                         $12, $13, $14, $15, $16, '{}', '{\"source\":\"aws-cost-explorer\"}')",
+                         $12, $13, $14, $15, $16, '{}', '[\"aws-cost-explorer\"]')",
             )
             .bind(batch)
             .bind(n as i64 + 1)
@@ -742,7 +756,13 @@ mod ssr {
             .execute(tx.conn())
             .await?;
         }
-        crate::costs::report::refresh_dims(tx.conn(), from, to).await?;
+        let (first, last) = import::item_range(tx.conn(), id_before).await?;
+        sqlx::query("UPDATE cost_batches SET first_item_id = $1, last_item_id = $2 WHERE id = $3")
+            .bind(first)
+            .bind(last)
+            .bind(batch)
+            .execute(tx.conn())
+            .await?;
         Ok(batch)
     }
 

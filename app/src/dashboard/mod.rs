@@ -129,7 +129,7 @@ async fn load() -> Result<DashboardData, AppError> {
         None
     };
     let spend = if su.user.can(Permission::ViewCosts) {
-        Some(spend(pool, state.clock.now().date()).await?)
+        Some(spend(&state.db, &state.cost_cube, state.clock.now().date()).await?)
     } else {
         None
     };
@@ -146,14 +146,17 @@ async fn load() -> Result<DashboardData, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-async fn spend(pool: &sqlx::AnyPool, today: time::Date) -> Result<Spend, AppError> {
-    use crate::costs::report::{cents, total_between};
+async fn spend(
+    db: &crate::db::Db,
+    cube: &crate::costs::cube::Cube,
+    today: time::Date,
+) -> Result<Spend, AppError> {
+    use crate::costs::cube::Metric;
+    use crate::costs::report::cents;
     use rust_decimal::Decimal;
     use time::Duration;
-    let currencies: Vec<String> =
-        sqlx::query_scalar("SELECT DISTINCT currency FROM cost_daily_dims ORDER BY currency")
-            .fetch_all(pool)
-            .await?;
+    let snap = cube.snapshot(db).await?;
+    let currencies = &snap.choices.currencies;
     let currency = if currencies.iter().any(|c| c == "USD") || currencies.is_empty() {
         "USD".to_string()
     } else {
@@ -166,16 +169,14 @@ async fn spend(pool: &sqlx::AnyPool, today: time::Date) -> Result<Spend, AppErro
     let tomorrow = today + Duration::days(1);
     // The same number of days into last month, capped at its end.
     let same = (last_start + (tomorrow - month_start)).min(month_start);
-    let mtd = total_between(pool, month_start, tomorrow, &currency).await?;
-    let last = total_between(pool, last_start, month_start, &currency).await?;
-    let last_same = total_between(pool, last_start, same, &currency).await?;
+    let mtd = snap.total(month_start, tomorrow, &currency, Metric::Billed)?;
+    let last = snap.total(last_start, month_start, &currency, Metric::Billed)?;
+    let last_same = snap.total(last_start, same, &currency, Metric::Billed)?;
     let trend = (!last_same.is_zero()).then(|| {
         let p = ((mtd - last_same) * Decimal::from(100) / last_same.abs()).round();
         format!("{}{p}%", if p.is_sign_positive() { "+" } else { "" })
     });
-    let latest_day: Option<String> = sqlx::query_scalar("SELECT MAX(day) FROM cost_daily_dims")
-        .fetch_one(pool)
-        .await?;
+    let latest_day = snap.choices.latest_day.map(crate::util::fmt_date);
     Ok(Spend {
         currency,
         month_to_date: cents(mtd),

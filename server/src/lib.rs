@@ -187,6 +187,11 @@ pub async fn start(
         .app
         .cost_sync
         .schedule(state.app.db.clone(), state.app.clock.clone());
+    // Reports read the cube; keep it loaded (a check is one small query when nothing changed).
+    state
+        .app
+        .cost_cube
+        .keep_warm(state.app.db.clone(), std::time::Duration::from_secs(30));
 
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {

@@ -325,6 +325,37 @@ impl Cube {
         Cube::default()
     }
 
+    /// Refreshes in the background now and then every `every` until the database closes, so
+    /// a report rarely waits for a load (a large import's rollups take seconds to load), also
+    /// after imports made by the CLI or another server.
+    pub fn keep_warm(self: &Arc<Self>, db: Db, every: std::time::Duration) {
+        let cube = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while let Some(cube) = cube.upgrade() {
+                if db.pool().is_closed() {
+                    break;
+                }
+                if let Err(e) = cube.snapshot(&db).await {
+                    if !db.pool().is_closed() {
+                        tracing::warn!(error = %e, "cost cube refresh failed");
+                    }
+                }
+                drop(cube);
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+
+    /// Starts a refresh without waiting for it (after an import in this server).
+    pub fn refresh_soon(self: &Arc<Self>, db: &Db) {
+        let (cube, db) = (self.clone(), db.clone());
+        tokio::spawn(async move {
+            if let Err(e) = cube.snapshot(&db).await {
+                tracing::warn!(error = %e, "cost cube refresh failed");
+            }
+        });
+    }
+
     fn current(&self) -> Arc<Snapshot> {
         self.current
             .read()

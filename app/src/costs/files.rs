@@ -170,6 +170,7 @@ mod ssr {
             )
             .await
             .map_err(AppError::from)?;
+            state.cost_cube.refresh_soon(&state.db);
             Ok(report.to_text().lines().collect::<Vec<_>>().join("; "))
         }
         .await;

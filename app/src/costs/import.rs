@@ -25,8 +25,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// Rows per chunk: one bulk insert, one progress report.
-const CHUNK_ROWS: usize = 500;
+/// Rows per chunk (one insert statement, one progress report): small at first, so progress
+/// shows at once, then large, so per-statement costs vanish.
+const FIRST_CHUNK_ROWS: usize = 250;
+const CHUNK_ROWS: usize = 2000;
+/// Rows read before chunks grow.
+const SMALL_CHUNKS_UNTIL: u64 = 2000;
 /// Rollup rows per INSERT.
 const ROLLUP_CHUNK_ROWS: usize = 10_000;
 /// Chunks in flight between the parser and the inserter (bounds memory).
@@ -201,8 +205,9 @@ enum Msg {
     Failed(ImportError),
 }
 
-/// Imports a file from disk: hashes it first, so a file imported before is recognised without
-/// parsing it.
+/// Imports a file from disk. Its hash is computed on a thread of its own while the import
+/// runs (not first: that would add a full read to every import); a file imported before is
+/// recognised as soon as the hash is known, and the import stops there.
 pub async fn import_file(
     db: &Db,
     path: &Path,
@@ -211,27 +216,27 @@ pub async fn import_file(
 ) -> Result<ImportReport, ImportError> {
     let unreadable =
         |e: std::io::Error| ImportError::File(format!("cannot read {}: {e}", path.display()));
-    let p = path.to_path_buf();
-    let (sha256, size) = tokio::task::spawn_blocking(move || -> std::io::Result<(String, u64)> {
-        let mut f = std::fs::File::open(&p)?;
-        let mut h = Sha256::new();
-        let n = std::io::copy(&mut f, &mut h)?;
-        Ok((hex::encode(h.finalize()), n))
-    })
-    .await
-    .map_err(|e| ImportError::File(format!("hashing failed: {e}")))?
-    .map_err(unreadable)?;
     let file = std::fs::File::open(path).map_err(unreadable)?;
+    let size = file.metadata().map_err(unreadable)?.len();
+    let p = path.to_path_buf();
+    let display = path.display().to_string();
+    let hashing = tokio::task::spawn_blocking(move || -> Result<String, ImportError> {
+        let mut h = Sha256::new();
+        std::fs::File::open(&p)
+            .and_then(|mut f| std::io::copy(&mut f, &mut h))
+            .map_err(|e| ImportError::File(format!("cannot read {display}: {e}")))?;
+        Ok(hex::encode(h.finalize()))
+    });
     let meta = ImportMeta {
         file_name: path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string()),
-        sha256: Some(sha256),
+        sha256: None,
         total_bytes: Some(size),
         ctx,
     };
-    import_reader(db, file, meta, progress).await
+    import(db, file, meta, Some(hashing), progress).await
 }
 
 /// Imports one cost file (CSV or gzip-compressed CSV) as one batch, all or nothing.
@@ -239,6 +244,22 @@ pub async fn import_reader<R>(
     db: &Db,
     reader: R,
     meta: ImportMeta,
+    progress: impl Fn(Progress) + Send + Sync,
+) -> Result<ImportReport, ImportError>
+where
+    R: Read + Send + 'static,
+{
+    import(db, reader, meta, None, progress).await
+}
+
+/// A hash being computed elsewhere (`import_file`).
+type PendingHash = tokio::task::JoinHandle<Result<String, ImportError>>;
+
+async fn import<R>(
+    db: &Db,
+    reader: R,
+    meta: ImportMeta,
+    mut pending_hash: Option<PendingHash>,
     progress: impl Fn(Progress) + Send + Sync,
 ) -> Result<ImportReport, ImportError>
 where
@@ -254,8 +275,9 @@ where
     let counter = bytes.clone();
     // Dropped (and so cancelled) when this function returns early: the parser's next send
     // fails and it stops.
-    // A file hashed before the import (import_file) is not hashed a second time.
-    let hash = meta.sha256.is_none();
+    // A file whose hash is known or computed elsewhere is not hashed a second time.
+    let hash = meta.sha256.is_none() && pending_hash.is_none();
+    let mut known_sha = meta.sha256.clone();
     // Two threads: one reads and maps rows, one folds them into the rollups and renders their
     // stored text; the async side only inserts. (Two cores keep all three busy.)
     let (parsed_tx, parsed_rx) = std::sync::mpsc::sync_channel(CHANNEL_CHUNKS);
@@ -302,7 +324,24 @@ where
     let started = std::time::Instant::now();
     let mut stored: u64 = 0;
     let (rows_read, computed_sha, acc) = loop {
-        match rx.recv().await {
+        let msg = match pending_hash.as_mut() {
+            Some(h) => tokio::select! {
+                msg = rx.recv() => msg,
+                sha = h => {
+                    pending_hash = None;
+                    let sha = sha.map_err(|e| ImportError::File(format!("hashing failed: {e}")))??;
+                    // Imported before: stop here (dropping the transaction rolls back).
+                    if let Some(id) = batch_with_sha(w.conn(), &sha).await? {
+                        drop(w);
+                        return load_report(db.pool(), id, true).await;
+                    }
+                    known_sha = Some(sha);
+                    continue;
+                }
+            },
+            None => rx.recv().await,
+        };
+        match msg {
             Some(Msg::Chunk(rows)) => {
                 let n = rows.rows() as u64;
                 insert_rows(
@@ -334,7 +373,13 @@ where
             }
         }
     };
-    let sha256 = meta.sha256.clone().unwrap_or(computed_sha);
+    if let Some(h) = pending_hash.take() {
+        known_sha = Some(
+            h.await
+                .map_err(|e| ImportError::File(format!("hashing failed: {e}")))??,
+        );
+    }
+    let sha256 = known_sha.unwrap_or(computed_sha);
     if meta.sha256.is_none() {
         if let Some(id) = batch_with_sha(w.conn(), &sha256).await? {
             drop(w);
@@ -585,7 +630,12 @@ fn parse<R: Read>(
                 .filter(|b| **b == b'\n')
                 .count() as u64;
             chunk.push((row, line, item));
-            if chunk.len() == CHUNK_ROWS
+            let size = if row <= SMALL_CHUNKS_UNTIL {
+                FIRST_CHUNK_ROWS
+            } else {
+                CHUNK_ROWS
+            };
+            if chunk.len() >= size
                 && out
                     .send(Ok(Parsed::Items(std::mem::replace(
                         &mut chunk,

@@ -7,11 +7,9 @@
 //! Run `scripts/build.sh --release` first. Installs nothing: skips a comparison whose tool
 //! (`sqlite3`, `psql`) is not on PATH.
 //!
-//! Figures on the 2-core development machine (shared, load average 3–5), 1M rows, 542 MiB:
-//! SQLite 25k rows/s (40 s) beside `sqlite3 .import` 115k rows/s; PostgreSQL 23k rows/s beside
-//! `psql \copy` 96k rows/s; importer peak RSS 44 MiB. The importer stores more than the plain
-//! copies (typed columns, the rest of the row as JSON, two rollup tables, the audit event) and
-//! SQLite writes through the WAL.
+//! The importer stores more than the plain copies (typed columns, the rest of the row as JSON,
+//! two rollup tables, the audit event) and SQLite writes through the WAL. Figures: README.md
+//! ("Benchmarks").
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

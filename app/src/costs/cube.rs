@@ -223,12 +223,41 @@ where
     .await?)
 }
 
+/// Runs `sql` (`$1` = the batch) and hands each row's `width` text columns to `f`.
+async fn each_row(
+    conn: &mut sqlx::AnyConnection,
+    sql: &str,
+    batch: i64,
+    width: usize,
+    mut f: impl FnMut(&[String]) -> Result<(), AppError>,
+) -> Result<(), AppError> {
+    use sqlx::Row;
+    let mut rows = sqlx::query(sql).bind(batch).fetch(&mut *conn);
+    let mut values = Vec::with_capacity(width);
+    while let Some(r) = rows.try_next().await? {
+        values.clear();
+        for i in 0..width {
+            values.push(r.try_get::<String, _>(i)?);
+        }
+        f(&values)?;
+    }
+    Ok(())
+}
+
+/// Appends the billed, effective and list amounts.
+fn push_amounts(cols: &mut [Vec<Decimal>; 3], texts: &[String]) -> Result<(), AppError> {
+    for (col, a) in cols.iter_mut().zip(texts) {
+        col.push(amount(a)?);
+    }
+    Ok(())
+}
+
 async fn load_segment(
     conn: &mut sqlx::AnyConnection,
     batch: i64,
     rev: i64,
 ) -> Result<Segment, AppError> {
-    let mut daily = Daily::default();
+    // Rows come in day order: parse each day once.
     let mut last_day: Option<(String, i32)> = None;
     let mut day_of = |d: &str| -> Result<i32, AppError> {
         match &last_day {
@@ -240,78 +269,51 @@ async fn load_segment(
             }
         }
     };
-    {
-        type Row = (
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-        );
-        let mut rows = sqlx::query_as::<_, Row>(
-            "SELECT day, provider, sub_account_id, sub_account_name, service_name, region_id,
-                    charge_category, currency, billed_cost, effective_cost, list_cost
-             FROM cost_daily WHERE batch_id = $1 ORDER BY day",
-        )
-        .bind(batch)
-        .fetch(&mut *conn);
-        while let Some(r) = rows.try_next().await? {
-            daily.day.push(day_of(&r.0)?);
-            daily.provider.push(&r.1);
-            daily.account.push(&r.2);
-            if !r.2.is_empty() {
-                let name = daily.account_names.entry(r.2.clone()).or_default();
-                if r.3.len() > name.len() {
-                    *name = r.3.clone();
+    let mut daily = Daily::default();
+    each_row(
+        conn,
+        "SELECT day, provider, sub_account_id, sub_account_name, service_name, region_id,
+                charge_category, currency, billed_cost, effective_cost, list_cost
+         FROM cost_daily WHERE batch_id = $1 ORDER BY day",
+        batch,
+        11,
+        |r| {
+            daily.day.push(day_of(&r[0])?);
+            daily.provider.push(&r[1]);
+            daily.account.push(&r[2]);
+            if !r[2].is_empty() {
+                let name = daily.account_names.entry(r[2].clone()).or_default();
+                if r[3].len() > name.len() {
+                    *name = r[3].clone();
                 }
             }
-            daily.service.push(&r.4);
-            daily.region.push(&r.5);
-            daily.category.push(&r.6);
-            daily.currency.push(&r.7);
-            for (col, a) in daily.amounts.iter_mut().zip([&r.8, &r.9, &r.10]) {
-                col.push(amount(a)?);
-            }
-        }
-    }
+            daily.service.push(&r[4]);
+            daily.region.push(&r[5]);
+            daily.category.push(&r[6]);
+            daily.currency.push(&r[7]);
+            push_amounts(&mut daily.amounts, &r[8..])
+        },
+    )
+    .await?;
     let mut tags = Tags::default();
-    {
-        type Row = (
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-        );
-        let mut rows = sqlx::query_as::<_, Row>(
-            "SELECT day, provider, service_name, currency, tag_key, tag_value, billed_cost,
-                    effective_cost, list_cost
-             FROM cost_daily_tags WHERE batch_id = $1 ORDER BY day",
-        )
-        .bind(batch)
-        .fetch(&mut *conn);
-        while let Some(r) = rows.try_next().await? {
-            tags.day.push(day_of(&r.0)?);
-            tags.provider.push(&r.1);
-            tags.service.push(&r.2);
-            tags.currency.push(&r.3);
-            tags.key.push(&r.4);
-            tags.value.push(&r.5);
-            for (col, a) in tags.amounts.iter_mut().zip([&r.6, &r.7, &r.8]) {
-                col.push(amount(a)?);
-            }
-        }
-    }
+    each_row(
+        conn,
+        "SELECT day, provider, service_name, currency, tag_key, tag_value, billed_cost,
+                effective_cost, list_cost
+         FROM cost_daily_tags WHERE batch_id = $1 ORDER BY day",
+        batch,
+        9,
+        |r| {
+            tags.day.push(day_of(&r[0])?);
+            tags.provider.push(&r[1]);
+            tags.service.push(&r[2]);
+            tags.currency.push(&r[3]);
+            tags.key.push(&r[4]);
+            tags.value.push(&r[5]);
+            push_amounts(&mut tags.amounts, &r[6..])
+        },
+    )
+    .await?;
     Ok(Segment {
         batch,
         rev,

@@ -1,12 +1,12 @@
 //! Streaming, all-or-nothing import of a cost file into one batch.
 //!
-//! A blocking thread reads the file (gunzipping when it starts with the gzip magic), hashes its
-//! bytes, recognises the format and maps rows; it hands chunks of line items through a bounded
-//! channel to the async side, which inserts them with multi-row statements inside ONE `WriteTx`
-//! and folds them into per-day rollups (small: days × dimensions). At the end it replaces the
-//! older data for the same source and billing period, writes the rollups and the audit events,
-//! and commits. Any error, a dropped future or a crash rolls everything back.
-//! Memory stays bounded: at most a few chunks of line items exist at once.
+//! Three stages run at once. A blocking thread reads the file (gunzipping when it starts with
+//! the gzip magic), hashes its bytes, recognises the format and maps rows; a second folds them
+//! into per-day rollups (small: days × dimensions) and packs their stored values for the
+//! database (`Packed`); the async side inserts the chunks inside ONE `WriteTx`. At the end it
+//! replaces the older data for the same source and billing period, writes the rollups and the
+//! audit events, and commits. Any error, a dropped future or a crash rolls everything back.
+//! Memory stays bounded: bounded channels hold at most a few chunks of line items.
 
 use super::formats::{Format, LineItem, RowMapper};
 use super::money::{add, parse_amount};

@@ -229,23 +229,22 @@ async fn each_row(
     sql: &str,
     batch: i64,
     width: usize,
-    mut f: impl FnMut(&[String]) -> Result<(), AppError>,
+    mut f: impl FnMut(&[&str]) -> Result<(), AppError>,
 ) -> Result<(), AppError> {
     use sqlx::Row;
     let mut rows = sqlx::query(sql).bind(batch).fetch(&mut *conn);
-    let mut values = Vec::with_capacity(width);
     while let Some(r) = rows.try_next().await? {
-        values.clear();
-        for i in 0..width {
-            values.push(r.try_get::<String, _>(i)?);
-        }
+        // Borrowed from the row: no copy per value (the load decodes every rollup row).
+        let values = (0..width)
+            .map(|i| r.try_get::<&str, _>(i))
+            .collect::<Result<Vec<&str>, _>>()?;
         f(&values)?;
     }
     Ok(())
 }
 
 /// Appends the billed, effective and list amounts.
-fn push_amounts(cols: &mut [Vec<Decimal>; 3], texts: &[String]) -> Result<(), AppError> {
+fn push_amounts(cols: &mut [Vec<Decimal>; 3], texts: &[&str]) -> Result<(), AppError> {
     for (col, a) in cols.iter_mut().zip(texts) {
         col.push(amount(a)?);
     }
@@ -278,19 +277,24 @@ async fn load_segment(
         batch,
         11,
         |r| {
-            daily.day.push(day_of(&r[0])?);
-            daily.provider.push(&r[1]);
-            daily.account.push(&r[2]);
+            daily.day.push(day_of(r[0])?);
+            daily.provider.push(r[1]);
+            daily.account.push(r[2]);
             if !r[2].is_empty() {
-                let name = daily.account_names.entry(r[2].clone()).or_default();
-                if r[3].len() > name.len() {
-                    *name = r[3].clone();
+                match daily.account_names.get_mut(r[2]) {
+                    Some(name) if r[3].len() > name.len() => *name = r[3].to_string(),
+                    Some(_) => {}
+                    None => {
+                        daily
+                            .account_names
+                            .insert(r[2].to_string(), r[3].to_string());
+                    }
                 }
             }
-            daily.service.push(&r[4]);
-            daily.region.push(&r[5]);
-            daily.category.push(&r[6]);
-            daily.currency.push(&r[7]);
+            daily.service.push(r[4]);
+            daily.region.push(r[5]);
+            daily.category.push(r[6]);
+            daily.currency.push(r[7]);
             push_amounts(&mut daily.amounts, &r[8..])
         },
     )
@@ -304,12 +308,12 @@ async fn load_segment(
         batch,
         9,
         |r| {
-            tags.day.push(day_of(&r[0])?);
-            tags.provider.push(&r[1]);
-            tags.service.push(&r[2]);
-            tags.currency.push(&r[3]);
-            tags.key.push(&r[4]);
-            tags.value.push(&r[5]);
+            tags.day.push(day_of(r[0])?);
+            tags.provider.push(r[1]);
+            tags.service.push(r[2]);
+            tags.currency.push(r[3]);
+            tags.key.push(r[4]);
+            tags.value.push(r[5]);
             push_amounts(&mut tags.amounts, &r[6..])
         },
     )

@@ -143,6 +143,18 @@ pub fn set_response_header(name: http::HeaderName, value: http::HeaderValue) {
 }
 
 /// A CSV file as a download (`attachment`, ASCII-safe file name).
+/// The request's `Accept` header ("" when absent or not text).
+pub fn accept(h: &http::HeaderMap) -> &str {
+    h.get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// Whether a browser navigates (the reply is a page or a redirect), not a script.
+pub fn wants_html(h: &http::HeaderMap) -> bool {
+    accept(h).contains("text/html")
+}
+
 pub fn csv_attachment(name: &str, body: Vec<u8>) -> axum::response::Response {
     use axum::response::IntoResponse;
     let mut r = body.into_response();

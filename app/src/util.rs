@@ -37,7 +37,7 @@ pub fn ts(t: OffsetDateTime) -> String {
 }
 
 /// Appends `n` as exactly `width` decimal digits (zero-padded; `n` must fit).
-pub fn push_digits(out: &mut String, n: u32, width: u32) {
+fn push_digits(out: &mut String, n: u32, width: u32) {
     for i in (0..width).rev() {
         out.push(char::from(b'0' + (n / 10u32.pow(i) % 10) as u8));
     }

@@ -50,10 +50,7 @@ pub async fn request_context(
         .map(|c| c.0.ip().to_string())
         .unwrap_or_default();
     let headers = req.headers();
-    let accepts_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
+    let accepts_html = app::state::wants_html(headers);
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

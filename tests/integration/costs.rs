@@ -296,7 +296,6 @@ both_dbs!(reimporting_the_same_file_changes_nothing, |app| {
     let file = std::fs::File::open(sample()).unwrap();
     let meta = ImportMeta {
         file_name: "renamed.csv".into(),
-        sha256: None,
         total_bytes: None,
         ctx: ctx(&app),
     };
@@ -725,7 +724,6 @@ both_dbs!(a_cancelled_or_failed_import_leaves_nothing, |app| {
     let data = std::fs::read(sample()).unwrap();
     let meta = || ImportMeta {
         file_name: "focus.csv".into(),
-        sha256: None,
         total_bytes: None,
         ctx: ctx(&app),
     };

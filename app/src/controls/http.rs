@@ -7,18 +7,12 @@ use crate::error::AppError;
 use crate::policy::Permission;
 use crate::state::{AppState, RequestMeta, SessionUser};
 use axum::extract::{Multipart, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 
 /// The largest framework or controls file accepted (the NIST catalogs are 1–10 MB).
 pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
-
-fn wants_html(h: &HeaderMap) -> bool {
-    h.get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"))
-}
 
 /// Browsers go back to the page with the message; other clients get a status and text.
 fn finish(html: bool, result: Result<(String, String), (String, AppError)>) -> Response {
@@ -94,7 +88,7 @@ pub async fn import_framework(
     headers: HeaderMap,
     mp: Multipart,
 ) -> Response {
-    let html = wants_html(&headers);
+    let html = crate::state::wants_html(&headers);
     let result = async {
         if !su.user.can(Permission::ManageCompliance) {
             return Err(AppError::Forbidden);
@@ -123,7 +117,7 @@ pub async fn import_controls(
     headers: HeaderMap,
     mp: Multipart,
 ) -> Response {
-    let html = wants_html(&headers);
+    let html = crate::state::wants_html(&headers);
     let result = async {
         if !su.user.can(Permission::ManageCompliance) {
             return Err(AppError::Forbidden);

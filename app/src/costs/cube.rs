@@ -463,6 +463,21 @@ fn choices(segments: &[Arc<Segment>]) -> Choices {
     }
 }
 
+/// Adds `a` to group `gid`'s `bucket`; a group gets its `count` buckets on first use.
+fn add_to(
+    acc: &mut [Vec<Decimal>],
+    gid: u32,
+    bucket: u32,
+    count: usize,
+    a: Decimal,
+) -> Result<(), AppError> {
+    let g = &mut acc[gid as usize];
+    if g.is_empty() {
+        g.resize(count, Decimal::ZERO);
+    }
+    add(&mut g[bucket as usize], a)
+}
+
 /// The rows of `days` (sorted) within [from, to).
 fn day_range(days: &[i32], b: &Buckets) -> std::ops::Range<usize> {
     let (from, to) = (b.from.to_julian_day(), b.to.to_julian_day());
@@ -509,12 +524,8 @@ impl Snapshot {
                         {
                             continue;
                         }
-                        let g = &mut acc[t.value.ids[i] as usize];
-                        if g.is_empty() {
-                            g.resize(b.count, Decimal::ZERO);
-                        }
-                        let bucket = b.of_day[(t.day[i] - from) as usize] as usize;
-                        add(&mut g[bucket], t.amounts[m][i])?;
+                        let bucket = b.of_day[(t.day[i] - from) as usize];
+                        add_to(&mut acc, t.value.ids[i], bucket, b.count, t.amounts[m][i])?;
                     }
                 }
                 Group::Dim(_) | Group::Nothing => {
@@ -548,13 +559,9 @@ impl Snapshot {
                         {
                             continue;
                         }
-                        let gid = col.map_or(0, |c| c.ids[i]) as usize;
-                        let g = &mut acc[gid];
-                        if g.is_empty() {
-                            g.resize(b.count, Decimal::ZERO);
-                        }
-                        let bucket = b.of_day[(d.day[i] - from) as usize] as usize;
-                        add(&mut g[bucket], d.amounts[m][i])?;
+                        let gid = col.map_or(0, |c| c.ids[i]);
+                        let bucket = b.of_day[(d.day[i] - from) as usize];
+                        add_to(&mut acc, gid, bucket, b.count, d.amounts[m][i])?;
                     }
                 }
             }

@@ -110,14 +110,8 @@ mod ssr {
         headers: HeaderMap,
         body: Body,
     ) -> Response {
-        let html = headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
-        let json = headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
+        let html = crate::state::wants_html(&headers);
+        let json = crate::state::accept(&headers).starts_with("application/json");
         let result = async {
             if !su.user.can(Permission::ManageCosts) {
                 return Err(AppError::Forbidden);
@@ -162,7 +156,6 @@ mod ssr {
                 reader,
                 ImportMeta {
                     file_name,
-                    sha256: None,
                     total_bytes: declared,
                     ctx: crate::state::audit_ctx_for(&state, &meta, Some(&su.user)),
                 },

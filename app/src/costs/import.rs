@@ -40,9 +40,6 @@ const CHANNEL_CHUNKS: usize = 4;
 #[derive(Debug, Clone)]
 pub struct ImportMeta {
     pub file_name: String,
-    /// The file's SHA-256 when already known (lets a re-import stop before reading anything);
-    /// otherwise it is computed while reading.
-    pub sha256: Option<String>,
     /// The file's size, for the percentage.
     pub total_bytes: Option<u64>,
     /// Actor, time (`at` is the import time) and request for the audit events.
@@ -232,7 +229,6 @@ pub async fn import_file(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string()),
-        sha256: None,
         total_bytes: Some(size),
         ctx,
     };
@@ -265,19 +261,14 @@ async fn import<R>(
 where
     R: Read + Send + 'static,
 {
-    if let Some(sha) = &meta.sha256 {
-        if let Some(id) = batch_with_sha(db.pool(), sha).await? {
-            return load_report(db.pool(), id, true).await;
-        }
-    }
     let bytes = Arc::new(AtomicU64::new(0));
+    // Dropped (and so cancelled) when this function returns early: the threads' next send
+    // fails and they stop.
     let (tx, mut rx) = mpsc::channel(CHANNEL_CHUNKS);
     let counter = bytes.clone();
-    // Dropped (and so cancelled) when this function returns early: the parser's next send
-    // fails and it stops.
-    // A file whose hash is known or computed elsewhere is not hashed a second time.
-    let hash = meta.sha256.is_none() && pending_hash.is_none();
-    let mut known_sha = meta.sha256.clone();
+    // A file whose hash is computed elsewhere is not hashed a second time.
+    let hash = pending_hash.is_none();
+    let mut known_sha = None;
     // Two threads: one reads and maps rows, one folds them into the rollups and renders their
     // stored text; the async side only inserts. (Two cores keep all three busy.)
     let (parsed_tx, parsed_rx) = std::sync::mpsc::sync_channel(CHANNEL_CHUNKS);
@@ -296,13 +287,6 @@ where
 
     let ctx = &meta.ctx;
     let mut w = db.write().await?;
-    if let Some(sha) = &meta.sha256 {
-        // Checked again under the write lock: another import of the same file may have won.
-        if let Some(id) = batch_with_sha(w.conn(), sha).await? {
-            drop(w);
-            return load_report(db.pool(), id, true).await;
-        }
-    }
     let batch_id: i64 = sqlx::query_scalar(
         "INSERT INTO cost_batches (source_kind, source_name, format, imported_by_id, \
          imported_by, imported_at, extra_columns) VALUES ('file', $1, $2, $3, $4, $5, $6) \
@@ -380,11 +364,10 @@ where
         );
     }
     let sha256 = known_sha.unwrap_or(computed_sha);
-    if meta.sha256.is_none() {
-        if let Some(id) = batch_with_sha(w.conn(), &sha256).await? {
-            drop(w);
-            return load_report(db.pool(), id, true).await;
-        }
+    // Checked under the write lock: another import of the same file may have won meanwhile.
+    if let Some(id) = batch_with_sha(w.conn(), &sha256).await? {
+        drop(w);
+        return load_report(db.pool(), id, true).await;
     }
     if rows_read == 0 {
         return Err(ImportError::File(
@@ -483,7 +466,7 @@ fn summary(r: &ImportReport) -> String {
 /// Counts and hashes the file's bytes as they are read.
 struct Tap<R> {
     inner: R,
-    /// None when the caller already knows the hash.
+    /// None when the hash is computed elsewhere (`import_file`).
     hasher: Option<Sha256>,
     bytes: Arc<AtomicU64>,
 }
@@ -1225,42 +1208,54 @@ async fn insert_rollups(
         "list_cost",
         "row_count",
     ];
-    let sums = |s: &Sums| {
-        [
-            Value::Text(s.billed.to_string()),
-            Value::Text(s.effective.to_string()),
-            Value::Text(s.list.to_string()),
-            Value::Int(s.rows),
-        ]
-    };
-    // In day order: the (batch_id, day) index then only appends.
-    let mut daily: Vec<(&DailyKey, &Sums)> = acc.daily.iter().collect();
-    daily.sort_unstable_by_key(|(k, _)| acc.names.name(k[3]));
-    for chunk in daily.chunks(ROLLUP_CHUNK_ROWS) {
-        let mut values = Vec::with_capacity(chunk.len() * DAILY.len());
+    insert_sums(
+        conn,
+        dialect,
+        "cost_daily",
+        DAILY,
+        batch_id,
+        &acc.names,
+        &acc.daily,
+    )
+    .await?;
+    insert_sums(
+        conn,
+        dialect,
+        "cost_daily_tags",
+        TAGS,
+        batch_id,
+        &acc.names,
+        &acc.tags,
+    )
+    .await
+}
+
+/// Writes one rollup: `columns` are batch_id, the key's names, then the sums. Both rollup keys
+/// hold the day at index 3; rows go in day order, so the (batch_id, day) index only appends.
+async fn insert_sums<const N: usize>(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    table: &str,
+    columns: &[&str],
+    batch_id: i64,
+    names: &Interner,
+    sums: &HashMap<[u32; N], Sums>,
+) -> Result<(), ImportError> {
+    let mut rows: Vec<(&[u32; N], &Sums)> = sums.iter().collect();
+    rows.sort_unstable_by_key(|(k, _)| names.name(k[3]));
+    for chunk in rows.chunks(ROLLUP_CHUNK_ROWS) {
+        let mut values = Vec::with_capacity(chunk.len() * (columns.len() - 1));
         for (key, s) in chunk {
-            values.extend(
-                key.iter()
-                    .map(|k| Value::Text(acc.names.name(*k).to_string())),
-            );
-            values.extend(sums(s));
+            values.extend(key.iter().map(|k| Value::Text(names.name(*k).to_string())));
+            values.extend([
+                Value::Text(s.billed.to_string()),
+                Value::Text(s.effective.to_string()),
+                Value::Text(s.list.to_string()),
+                Value::Int(s.rows),
+            ]);
         }
-        let rows = Packed::new(dialect, DAILY.len() - 1, values);
-        insert_rows(conn, "cost_daily", DAILY, batch_id, rows).await?;
-    }
-    let mut tags: Vec<(&TagKey, &Sums)> = acc.tags.iter().collect();
-    tags.sort_unstable_by_key(|(k, _)| acc.names.name(k[3]));
-    for chunk in tags.chunks(ROLLUP_CHUNK_ROWS) {
-        let mut values = Vec::with_capacity(chunk.len() * TAGS.len());
-        for (key, s) in chunk {
-            values.extend(
-                key.iter()
-                    .map(|k| Value::Text(acc.names.name(*k).to_string())),
-            );
-            values.extend(sums(s));
-        }
-        let rows = Packed::new(dialect, TAGS.len() - 1, values);
-        insert_rows(conn, "cost_daily_tags", TAGS, batch_id, rows).await?;
+        let rows = Packed::new(dialect, columns.len() - 1, values);
+        insert_rows(conn, table, columns, batch_id, rows).await?;
     }
     Ok(())
 }

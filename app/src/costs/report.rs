@@ -163,40 +163,30 @@ mod ssr {
         pub to: Date,
     }
 
-    fn metric_column(m: &str) -> Result<&'static str, AppError> {
+    fn metric(m: &str) -> Result<Metric, AppError> {
         match m {
-            "" | "billed" => Ok("billed_cost"),
-            "effective" => Ok("effective_cost"),
-            "list" => Ok("list_cost"),
+            "" | "billed" => Ok(Metric::Billed),
+            "effective" => Ok(Metric::Effective),
+            "list" => Ok(Metric::List),
             other => Err(AppError::invalid(format!(
                 "Metric: '{other}' is not billed, effective or list."
             ))),
         }
     }
 
-    fn group_column(g: &str) -> Result<Option<&'static str>, AppError> {
-        Ok(Some(match g {
-            "" | "service" => "service_name",
-            "account" => "sub_account_id",
-            "region" => "region_id",
-            "provider" => "provider",
-            "category" => "charge_category",
-            "none" => return Ok(None),
-            g if g.starts_with("tag:") => return Ok(None),
-            other => {
-                return Err(AppError::invalid(format!(
+    fn group(g: &str) -> Result<Group<'_>, AppError> {
+        if let Some(tag) = g.strip_prefix("tag:") {
+            return Ok(Group::Tag(tag));
+        }
+        match g {
+            "" => Ok(Group::Dim(Dim::Service)),
+            "none" => Ok(Group::Nothing),
+            other => Dim::from_group(other).map(Group::Dim).ok_or_else(|| {
+                AppError::invalid(format!(
                     "Group by: '{other}' is not service, account, region, provider, category or a tag key."
-                )))
-            }
-        }))
-    }
-
-    fn metric(m: &str) -> Result<Metric, AppError> {
-        Ok(match metric_column(m)? {
-            "effective_cost" => Metric::Effective,
-            "list_cost" => Metric::List,
-            _ => Metric::Billed,
-        })
+                ))
+            }),
+        }
     }
 
     /// Exact sums of the query's metric per group and bucket, from the cube.
@@ -208,7 +198,8 @@ mod ssr {
             service: &q.service,
             region: &q.region,
         };
-        if let Some(tag) = q.group_by.strip_prefix("tag:") {
+        let group = group(&q.group_by)?;
+        if let Group::Tag(tag) = group {
             if !q.region.is_empty() || !q.account.is_empty() {
                 return Err(AppError::invalid(
                     "Account and region filters: not available when grouping by a tag (tag sums are kept per provider and service).",
@@ -233,10 +224,6 @@ mod ssr {
             }
             return Ok(out);
         }
-        let group = match Dim::from_group(&q.group_by) {
-            Some(d) => Group::Dim(d),
-            None => Group::Nothing,
-        };
         let sums = snap.sums(b, &q.currency, metric, group, &filters)?;
         // An empty dimension value is shown as "(none)".
         let mut out = Sums::new();
@@ -341,11 +328,11 @@ mod ssr {
         if q.group_by.is_empty() {
             q.group_by = "service".into();
         }
-        group_column(&q.group_by)?;
+        group(&q.group_by)?;
         if q.metric.is_empty() {
             q.metric = "billed".into();
         }
-        metric_column(&q.metric)?;
+        metric(&q.metric)?;
         let currencies = choices.currencies.clone();
         if q.currency.is_empty() {
             q.currency = if currencies.iter().any(|c| c == "USD") || currencies.is_empty() {

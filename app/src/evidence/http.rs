@@ -848,11 +848,7 @@ async fn upload(State(state): State<AppState>, req: Request) -> Response {
         .get::<RequestMeta>()
         .cloned()
         .unwrap_or_default();
-    let wants_html = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
+    let wants_html = crate::state::wants_html(req.headers());
     let back = referer_path(req.headers(), &state.security.public_origin);
     match receive(&state, &su.user, &meta, req).await {
         Ok(done) => {

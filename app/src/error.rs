@@ -18,6 +18,9 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// An administrator set this user's password; they must choose their own first.
+    #[error("Choose your own password first: an administrator set the current one.")]
+    PasswordChangeRequired,
     #[error("Too many attempts. Try again in {minutes} minute(s).")]
     Throttled { minutes: u32 },
     /// Something failed on the server; the reference finds the log line.
@@ -37,7 +40,7 @@ impl AppError {
         match self {
             AppError::Invalid(_) => 422,
             AppError::Unauthenticated => 401,
-            AppError::Forbidden => 403,
+            AppError::Forbidden | AppError::PasswordChangeRequired => 403,
             AppError::NotFound => 404,
             AppError::Conflict(_) => 409,
             AppError::Throttled { .. } => 429,

@@ -1,5 +1,5 @@
-//! First run: the organisation, an administrator with a random password, and (unless
-//! `--no-demo`) one demo user per role so a newcomer can see every view. Also `create-admin`.
+//! First run: the organisation, an administrator with a random password, and (with `--demo`)
+//! one demo user per role so a newcomer can see every view. Also `create-admin`.
 
 use crate::error::ServerError;
 use app::audit::chain::AuditCtx;
@@ -210,6 +210,8 @@ pub async fn create_admin(
             password: password.clone(),
             access_until: None,
         },
+        // The operator running the command chose (or was shown) this password.
+        false,
         clock.now(),
     )
     .await?;

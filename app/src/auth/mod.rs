@@ -9,6 +9,32 @@ pub mod session;
 #[cfg(feature = "ssr")]
 pub mod throttle;
 
+/// Prunes expired sessions, trusted devices and sign-in attempts every `every` (they are
+/// refused anyway; this keeps the tables bounded whatever anonymous clients send).
+#[cfg(feature = "ssr")]
+pub fn schedule_housekeeping(state: crate::state::AppState, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if state.db.pool().is_closed() {
+                return;
+            }
+            let now = state.clock.now();
+            let attempts = throttle::prune(&state.db, &state.security.throttle, now).await;
+            let sessions = session::prune(&state).await;
+            match (attempts, sessions) {
+                (Ok(a), Ok(s)) if a + s > 0 => {
+                    tracing::debug!(attempts = a, sessions_and_devices = s, "housekeeping")
+                }
+                (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %e, "housekeeping failed"),
+                _ => {}
+            }
+        }
+    });
+}
+
 use crate::error::AppError;
 use crate::policy::{permissions, Permission, Role};
 use leptos::form::ActionForm;
@@ -22,6 +48,10 @@ pub struct CurrentUser {
     pub username: String,
     pub display_name: String,
     pub role: Role,
+    /// An administrator set this user's password: until they choose their own, they may only
+    /// change it (the server's guard sends every other request to the account page).
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 impl CurrentUser {
@@ -30,16 +60,42 @@ impl CurrentUser {
     }
 }
 
-/// Where to go after signing in: only local paths, never another site.
+/// Where someone whose password an administrator set is sent until they choose their own.
+pub const MUST_CHANGE_PATH: &str = "/account?must_change=1";
+
+/// What such a user may still reach (besides static files): the account page to change the
+/// password, the change itself, signing out, and who they are.
+pub fn allowed_before_password_change(path: &str) -> bool {
+    matches!(
+        path,
+        "/account" | "/api/change_password" | "/api/logout" | "/api/me"
+    )
+}
+
+/// Where to go after signing in: only a path on this site, never another site. Browsers drop
+/// tabs and newlines from URLs (`/\t/evil.example` becomes `//evil.example`) and treat `\` as
+/// `/`, so any control character, whitespace or backslash refuses the value outright.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n)
-            if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 512 =>
-        {
-            n.to_string()
-        }
+        Some(n) if is_local_path(n) => n.to_string(),
         _ => "/".to_string(),
     }
+}
+
+fn is_local_path(n: &str) -> bool {
+    let plain = n.len() < 512
+        && n.starts_with('/')
+        && !n.starts_with("//")
+        && !n
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    // Belt and braces on the server: resolved against this site, it must stay on it.
+    #[cfg(feature = "ssr")]
+    let plain = plain
+        && url::Url::parse("http://steward.invalid/")
+            .and_then(|base| base.join(n))
+            .is_ok_and(|u| u.host_str() == Some("steward.invalid") && u.port().is_none());
+    plain
 }
 
 #[server(endpoint = "login")]
@@ -131,6 +187,7 @@ pub fn AccountPage() -> impl IntoView {
     let me = expect_context::<MeResource>();
     let query = use_query_map();
     let changed = move || query.read().get("changed").is_some();
+    let must_change = move || query.read().get("must_change").is_some();
     let error = move || action.value().get().and_then(|r| r.err());
     view! {
         <leptos_meta::Title text="Account · Steward"/>
@@ -150,6 +207,7 @@ pub fn AccountPage() -> impl IntoView {
             <h2>"Change password"</h2>
             <p class="hint">"12 to 128 characters; common passwords are refused. Changing it signs out your other sessions."</p>
             {move || changed().then(|| view! { <p class="success" role="status">"Password changed. Other sessions were signed out."</p> })}
+            {move || must_change().then(|| view! { <p class="notice" role="alert" id="must-change">"An administrator set your password. Choose your own to continue."</p> })}
             <ActionForm action=action attr:class="stack">
                 <label for="current_password">"Current password"</label>
                 <input id="current_password" name="current_password" type="password" autocomplete="current-password" required/>
@@ -161,5 +219,40 @@ pub fn AccountPage() -> impl IntoView {
                 <button type="submit" class="primary">"Change password"</button>
             </ActionForm>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        for ok in [
+            "/",
+            "/audit",
+            "/controls?status=overdue&x=%2F%2Fevil",
+            "/a/b#c",
+        ] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/ /evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "https://evil.example/",
+            "evil.example",
+            "/\u{0}/x",
+            "/\u{a0}/evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(Some(&format!("/{}", "a".repeat(600)))), "/");
+        assert_eq!(safe_next(None), "/");
     }
 }

@@ -131,7 +131,7 @@ pub async fn resolve(state: &AppState, token: &str) -> Result<Option<SessionUser
     let hash = sha256_hex(token.as_bytes());
     let row = sqlx::query(
         "SELECT s.id, s.last_seen_at, s.expires_at, u.id AS user_id, u.username, u.display_name, \
-         u.role, u.active, u.access_expires_at \
+         u.role, u.active, u.access_expires_at, u.must_change_password \
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
     )
     .bind(&hash)
@@ -170,22 +170,60 @@ pub async fn resolve(state: &AppState, token: &str) -> Result<Option<SessionUser
             username: row.try_get("username")?,
             display_name: row.try_get("display_name")?,
             role,
+            must_change_password: row.try_get::<i64, _>("must_change_password")? == 1,
         },
     }))
 }
 
-/// Whether a trusted-device token (issued at an earlier successful login) belongs to `user_id`.
-pub async fn device_trusted(state: &AppState, token: &str, user_id: i64) -> Result<bool, AppError> {
+/// The stored hash of a trusted-device token (issued at an earlier successful sign-in) when
+/// it belongs to `user_id` and has not expired; the throttle counts that device's attempts.
+pub async fn trusted_device(
+    state: &AppState,
+    token: &str,
+    user_id: i64,
+) -> Result<Option<String>, AppError> {
     let now = ts(state.clock.now());
+    let hash = sha256_hex(token.as_bytes());
     let n: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM trusted_devices WHERE token_hash = $1 AND user_id = $2 AND expires_at > $3",
     )
-    .bind(sha256_hex(token.as_bytes()))
+    .bind(&hash)
     .bind(user_id)
     .bind(now)
     .fetch_one(state.db.pool())
     .await?;
-    Ok(n > 0)
+    Ok((n > 0).then_some(hash))
+}
+
+/// Forgets every browser trusted for the user (after a password change or reset: trust was
+/// earned with the old password). Returns how many there were.
+pub async fn forget_devices(conn: &mut AnyConnection, user_id: i64) -> Result<u64, AppError> {
+    Ok(
+        sqlx::query("DELETE FROM trusted_devices WHERE user_id = $1")
+            .bind(user_id)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Removes expired sessions and trusted devices (they are refused anyway; this bounds the
+/// tables). Returns how many rows went.
+pub async fn prune(state: &AppState) -> Result<u64, AppError> {
+    let now = state.clock.now();
+    let idle_since = ts(now - state.security.idle_timeout);
+    let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2")
+        .bind(ts(now))
+        .bind(idle_since)
+        .execute(state.db.pool())
+        .await?
+        .rows_affected();
+    let devices = sqlx::query("DELETE FROM trusted_devices WHERE expires_at <= $1")
+        .bind(ts(now))
+        .execute(state.db.pool())
+        .await?
+        .rows_affected();
+    Ok(sessions + devices)
 }
 
 /// Records a trusted device for the user; returns the token for the cookie.

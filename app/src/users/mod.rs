@@ -57,7 +57,15 @@ pub async fn create_user(user: NewUser) -> Result<(), AppError> {
         let state = crate::state::app_state()?;
         let admin = crate::state::require_user()?;
         let ctx = crate::state::audit_ctx(&state, Some(&admin.user));
-        store::create(&state.db, &state.hasher, &ctx, user, state.clock.now()).await?;
+        store::create(
+            &state.db,
+            &state.hasher,
+            &ctx,
+            user,
+            true,
+            state.clock.now(),
+        )
+        .await?;
         Ok(())
     };
     crate::state::respond(run.await)

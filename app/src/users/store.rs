@@ -101,11 +101,14 @@ pub fn access_until_date(stored: &str) -> String {
         .unwrap_or_else(|| stored.to_string())
 }
 
+/// Creates a user. `must_change`: the password was chosen by someone else (an administrator),
+/// so its owner must replace it at their first sign-in.
 pub async fn create(
     db: &Db,
     hasher: &PasswordHasher,
     ctx: &AuditCtx,
     new: NewUser,
+    must_change: bool,
     now: OffsetDateTime,
 ) -> Result<i64, AppError> {
     let username = validate_username(&new.username)?;
@@ -130,6 +133,12 @@ pub async fn create(
         now,
     )
     .await?;
+    if must_change {
+        sqlx::query("UPDATE users SET must_change_password = 1 WHERE id = $1")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+    }
     tx.audit(ctx.event(
         "user.create",
         "user",
@@ -370,19 +379,35 @@ pub async fn reset_password(
         .ok_or(AppError::NotFound)?;
     check_policy(password, &username)?;
     let hash = hasher.hash(password).await?;
+    // Someone else's password, set by an administrator, must be replaced by its owner.
+    let must_change = ctx.actor_id != Some(id);
     let mut tx = db.write().await?;
-    sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3")
-        .bind(&hash)
-        .bind(ts(now))
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2, \
+         must_change_password = $4 WHERE id = $3",
+    )
+    .bind(&hash)
+    .bind(ts(now))
+    .bind(id)
+    .bind(i64::from(must_change))
+    .execute(tx.conn())
+    .await?;
     let ended = session::end_all(tx.conn(), id).await?;
+    // Browsers trusted under the old password are not trusted under the new one.
+    let devices = session::forget_devices(tx.conn(), id).await?;
     tx.audit(ctx.event(
         "user.password_reset",
         "user",
         id,
-        format!("password of '{username}' reset by an administrator; {ended} session(s) ended"),
+        format!(
+            "password of '{username}' reset by an administrator; {ended} session(s) ended, \
+             {devices} trusted device(s) forgotten{}",
+            if must_change {
+                "; must be changed at next sign-in"
+            } else {
+                ""
+            }
+        ),
     ))
     .await?;
     tx.commit().await

@@ -11,11 +11,15 @@ pub mod auth;
 pub mod bulk;
 pub mod controls;
 pub mod costs;
+#[cfg(feature = "ssr")]
+pub mod csvread;
 pub mod dashboard;
 #[cfg(feature = "ssr")]
 pub mod db;
 pub mod error;
 pub mod evidence;
+#[cfg(feature = "ssr")]
+pub mod ingest;
 pub mod policy;
 #[cfg(feature = "ssr")]
 pub mod state;

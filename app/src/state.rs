@@ -25,12 +25,21 @@ pub struct AppState {
     /// The largest evidence file accepted, in bytes.
     #[from_ref(skip)]
     pub max_upload_bytes: u64,
+    /// How long an upload may send nothing before it is abandoned.
+    #[from_ref(skip)]
+    pub upload_idle: Duration,
+    /// Where uploads are received before they are imported (`<data dir>/tmp`).
+    #[from_ref(skip)]
+    pub spool_dir: std::path::PathBuf,
     /// AWS Cost Explorer sync (disabled unless configured).
     #[from_ref(skip)]
     pub cost_sync: crate::costs::sync::CostSync,
     /// The daily rollups in memory for reports (`costs::cube`).
     #[from_ref(skip)]
     pub cost_cube: Arc<crate::costs::cube::Cube>,
+    /// Throttled sign-ins already noted in the audit trail this window.
+    #[from_ref(skip)]
+    pub refusals: Arc<crate::auth::throttle::Refusals>,
 }
 
 /// Security settings derived from the configuration.
@@ -43,6 +52,8 @@ pub struct Security {
     pub idle_timeout: Duration,
     pub absolute_timeout: Duration,
     pub throttle: crate::auth::throttle::ThrottleConfig,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (empty: none).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Security {
@@ -54,6 +65,7 @@ impl Security {
             idle_timeout: Duration::from_secs(30 * 60),
             absolute_timeout: Duration::from_secs(8 * 3600),
             throttle: Default::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

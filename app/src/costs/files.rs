@@ -8,8 +8,8 @@ pub const UPLOAD_PATH: &str = "/costs/upload";
 /// Largest cost file accepted over HTTP (CUR files run to gigabytes; the import streams).
 pub const MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
-/// The upload form. Hydrated, it sends the file with a progress bar: the server imports while
-/// the bytes arrive, so the bar follows the import; without JavaScript the form posts itself.
+/// The upload form. Hydrated, it sends the file with a progress bar (the upload; the server
+/// imports once the whole file has arrived); without JavaScript the form posts itself.
 #[component]
 pub fn CostUploadForm() -> impl IntoView {
     let progress = RwSignal::new(None::<f64>);
@@ -26,10 +26,14 @@ pub fn CostUploadForm() -> impl IntoView {
                 <input id="cost-file" type="file" name="file" required accept=".csv,.gz,text/csv,application/gzip"/></div>
             <div class="span-all">
                 {move || error.get().map(|e| view! { <p class="error" role="alert" id="upload-error">{e}</p> })}
-                <progress max="100" hidden=move || progress.get().is_none() aria-label="Import progress"
+                <progress max="100" hidden=move || progress.get().is_none() aria-label="Upload progress"
                     value=move || format!("{:.0}", progress.get().unwrap_or(0.0) * 100.0)></progress>
                 <span class="muted" hidden=move || progress.get().is_none()>
-                    {move || progress.get().map(|p| format!(" {:.0}% read and imported", p * 100.0))}
+                    {move || progress.get().map(|p| if p >= 1.0 {
+                        " Uploaded; importing…".to_string()
+                    } else {
+                        format!(" {:.0}% uploaded", p * 100.0)
+                    })}
                 </span>
                 <button type="submit" class="primary" disabled=move || progress.get().is_some()>
                     {move || if progress.get().is_some() { "Importing…" } else { "Import" }}
@@ -45,9 +49,10 @@ pub use ssr::*;
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::*;
-    use crate::costs::import::{import_reader, ImportMeta};
+    use crate::costs::import::import_upload;
     use crate::costs::report::{self, ReportQuery};
     use crate::error::AppError;
+    use crate::ingest::{self, Form, FormError, FormLimits};
     use crate::policy::Permission;
     use crate::state::{AppState, RequestMeta, SessionUser};
     use axum::body::Body;
@@ -55,7 +60,9 @@ mod ssr {
     use axum::http::{header, HeaderMap, StatusCode};
     use axum::response::{IntoResponse, Redirect, Response};
     use axum::Extension;
-    use futures_util::TryStreamExt;
+
+    /// Bytes of multipart framing allowed beside the file.
+    const FRAMING_BYTES: u64 = 64 * 1024;
 
     /// A display name only: the last path component, printable characters, bounded.
     fn display_name(raw: Option<&str>) -> String {
@@ -101,8 +108,10 @@ mod ssr {
         }
     }
 
-    /// Streams the uploaded file into the importer as it arrives: nothing is buffered whole,
-    /// and a refused file leaves nothing behind.
+    /// Receives the file into the spool folder first, at the client's pace, and only then
+    /// imports it: the import's write lock is never held while a client sends (a slow or
+    /// stalled upload would hold up every other writer). A refused or abandoned upload leaves
+    /// nothing behind.
     pub async fn upload(
         State(state): State<AppState>,
         Extension(su): Extension<SessionUser>,
@@ -120,49 +129,45 @@ mod ssr {
                 .get(header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
-            if declared.is_some_and(|n| n > MAX_UPLOAD_BYTES) {
+            if declared.is_some_and(|n| n > MAX_UPLOAD_BYTES + FRAMING_BYTES) {
                 return Err(AppError::invalid(format!(
                     "The file is larger than {} GiB.",
                     MAX_UPLOAD_BYTES >> 30
                 )));
             }
-            let boundary = headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|ct| multer::parse_boundary(ct).ok())
-                .ok_or_else(|| AppError::invalid("Send the file as a multipart form."))?;
-            let constraints = multer::Constraints::new()
-                .size_limit(multer::SizeLimit::new().whole_stream(MAX_UPLOAD_BYTES));
-            let mut mp =
-                multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
-            let field = loop {
-                match mp.next_field().await {
-                    Ok(Some(f)) if f.name() == Some("file") => break f,
-                    Ok(Some(_)) => continue,
-                    Ok(None) => return Err(AppError::invalid("Choose a cost file to import.")),
-                    Err(e) => {
-                        return Err(AppError::invalid(format!(
-                            "The upload could not be read: {e}"
-                        )))
+            let limits = FormLimits {
+                max_bytes: MAX_UPLOAD_BYTES + FRAMING_BYTES,
+                max_header: 16 * 1024,
+                max_field: 1024,
+                file: ("file", MAX_UPLOAD_BYTES),
+                max_fields: 8,
+                idle: state.upload_idle,
+            };
+            let form_error = |e: FormError| AppError::invalid(e.to_string());
+            let mut form = Form::new(&headers, body, limits).map_err(form_error)?;
+            let (file_name, spooled) = loop {
+                match form.next_field().await.map_err(form_error)? {
+                    Some(mut f) if f.name() == Some("file") => {
+                        let name = display_name(f.file_name());
+                        let spooled = ingest::spool(&mut f, &state.spool_dir, MAX_UPLOAD_BYTES)
+                            .await
+                            .map_err(form_error)?;
+                        break (name, spooled);
                     }
+                    // Other fields (a submit button) are read and ignored, within bounds.
+                    Some(mut f) => {
+                        ingest::text(&mut f, "field", 1024)
+                            .await
+                            .map_err(AppError::invalid)?;
+                    }
+                    None => return Err(AppError::invalid("Choose a cost file to import.")),
                 }
             };
-            let file_name = display_name(field.file_name());
-            let stream = field.map_err(|e| std::io::Error::other(e.to_string()));
-            let reader =
-                tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));
-            let report = import_reader(
-                &state.db,
-                reader,
-                ImportMeta {
-                    file_name,
-                    total_bytes: declared,
-                    ctx: crate::state::audit_ctx_for(&state, &meta, Some(&su.user)),
-                },
-                |_| {},
-            )
-            .await
-            .map_err(AppError::from)?;
+            let ctx = crate::state::audit_ctx_for(&state, &meta, Some(&su.user));
+            let report = import_upload(&state.db, spooled.path(), file_name, ctx)
+                .await
+                .map_err(AppError::from)?;
+            drop(spooled);
             state.cost_cube.refresh_soon(&state.db);
             Ok(report.to_text().lines().collect::<Vec<_>>().join("; "))
         }

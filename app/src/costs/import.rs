@@ -12,6 +12,7 @@ use super::formats::{Format, LineItem, RowMapper};
 use super::money::{add, parse_amount};
 use crate::audit::chain::AuditCtx;
 use crate::bulk::Value;
+use crate::csvread::{CsvError, Records};
 use crate::db::{Db, Dialect, WriteTx};
 use crate::error::AppError;
 use rust_decimal::Decimal;
@@ -211,12 +212,39 @@ pub async fn import_file(
     ctx: AuditCtx,
     progress: impl Fn(Progress) + Send + Sync,
 ) -> Result<ImportReport, ImportError> {
-    let unreadable =
-        |e: std::io::Error| ImportError::File(format!("cannot read {}: {e}", path.display()));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let shown = path.display().to_string();
+    import_path(db, path, name, &shown, ctx, progress).await
+}
+
+/// Imports a file received over HTTP and spooled to disk: errors name the upload, not where
+/// the server keeps it.
+pub async fn import_upload(
+    db: &Db,
+    path: &Path,
+    file_name: String,
+    ctx: AuditCtx,
+) -> Result<ImportReport, ImportError> {
+    let shown = format!("the uploaded file '{file_name}'");
+    import_path(db, path, file_name, &shown, ctx, |_| {}).await
+}
+
+async fn import_path(
+    db: &Db,
+    path: &Path,
+    file_name: String,
+    shown: &str,
+    ctx: AuditCtx,
+    progress: impl Fn(Progress) + Send + Sync,
+) -> Result<ImportReport, ImportError> {
+    let unreadable = |e: std::io::Error| ImportError::File(format!("cannot read {shown}: {e}"));
     let file = std::fs::File::open(path).map_err(unreadable)?;
     let size = file.metadata().map_err(unreadable)?.len();
     let p = path.to_path_buf();
-    let display = path.display().to_string();
+    let display = shown.to_string();
     let hashing = tokio::task::spawn_blocking(move || -> Result<String, ImportError> {
         let mut h = Sha256::new();
         std::fs::File::open(&p)
@@ -225,10 +253,7 @@ pub async fn import_file(
         Ok(hex::encode(h.finalize()))
     });
     let meta = ImportMeta {
-        file_name: path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.display().to_string()),
+        file_name,
         total_bytes: Some(size),
         ctx,
     };
@@ -547,6 +572,7 @@ fn parse<R: Read>(
     out: &std::sync::mpsc::SyncSender<Result<Parsed, ImportError>>,
 ) -> Result<(), ImportError> {
     let io = |e: std::io::Error| ImportError::File(format!("the file could not be read: {e}"));
+    let counter = bytes.clone();
     let mut tap = Tap {
         inner: reader,
         hasher: hash.then(Sha256::new),
@@ -555,22 +581,24 @@ fn parse<R: Read>(
     let rows = {
         let mut buf = BufReader::with_capacity(256 * 1024, &mut tap);
         let gzip = buf.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
-        let source: Box<dyn Read + '_> = if gzip {
-            Box::new(flate2::bufread::MultiGzDecoder::new(buf))
+        let source: Box<dyn BufRead + '_> = if gzip {
+            let inflated = Inflated {
+                inner: flate2::bufread::MultiGzDecoder::new(buf),
+                out: 0,
+                compressed: counter,
+            };
+            Box::new(BufReader::with_capacity(256 * 1024, inflated))
         } else {
             Box::new(buf)
         };
-        let mut csv = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(true)
-            .buffer_capacity(256 * 1024)
-            .from_reader(source);
-        let header: Vec<String> = csv
-            .headers()
-            .map_err(|e| csv_error(e, 0, 0))?
-            .iter()
-            .map(str::to_string)
-            .collect();
+        let mut csv = Records::new(source, MAX_RECORD_BYTES, MAX_FIELDS);
+        let mut header = csv::StringRecord::new();
+        if !csv.read(&mut header).map_err(|e| csv_error(e, 0, 1))? {
+            return Err(ImportError::File(
+                "the file is empty (no header row)".into(),
+            ));
+        }
+        let header: Vec<String> = header.iter().map(str::to_string).collect();
         if header
             .iter()
             .all(|h| h.trim().trim_start_matches('\u{feff}').is_empty())
@@ -593,13 +621,13 @@ fn parse<R: Read>(
         // an error names the line an editor shows.
         let mut quoted_newlines: u64 = 0;
         loop {
-            match csv.read_record(&mut record) {
+            match csv.read(&mut record) {
                 Ok(true) => {}
                 Ok(false) => break,
-                Err(e) => return Err(csv_error(e, row + 1, quoted_newlines)),
+                Err(e) => return Err(csv_error(e, row + 1, csv.line() + quoted_newlines)),
             }
             row += 1;
-            let line = record.position().map_or(0, |p| p.line()) + quoted_newlines;
+            let line = csv.line() + quoted_newlines;
             let item = mapper.map(&record).map_err(|e| ImportError::Row {
                 row,
                 line,
@@ -644,24 +672,70 @@ fn parse<R: Read>(
     Ok(())
 }
 
-fn csv_error(e: csv::Error, row: u64, quoted_newlines: u64) -> ImportError {
-    let line = e.position().map_or(0, |p| p.line()) + quoted_newlines;
-    match e.kind() {
-        csv::ErrorKind::Utf8 { err, .. } => ImportError::Row {
-            row,
-            line,
-            column: String::new(),
-            reason: format!("field {} is not valid UTF-8 text", err.field() + 1),
-        },
-        csv::ErrorKind::Io(io) => ImportError::File(format!(
-            "the file could not be read near line {line}: {io} (a damaged or truncated .gz?)"
+fn csv_error(e: CsvError, row: u64, line: u64) -> ImportError {
+    match e {
+        CsvError::Io(io) => ImportError::File(format!(
+            "the file could not be read near line {line}: {io}{}",
+            if io.get_ref().is_some_and(|i| i.is::<Expansion>()) {
+                ""
+            } else {
+                " (a damaged or truncated .gz?)"
+            }
         )),
-        _ => ImportError::Row {
+        other => ImportError::Row {
             row,
             line,
             column: String::new(),
-            reason: format!("not valid CSV: {e}"),
+            reason: other.to_string(),
         },
+    }
+}
+
+/// The largest CSV record accepted (cost rows are a few KiB even with many tags).
+pub const MAX_RECORD_BYTES: usize = 4 * 1024 * 1024;
+/// The most columns a record may have (CUR files with many tag columns have hundreds).
+pub const MAX_FIELDS: usize = 4096;
+/// The most a `.gz` may expand to, whatever its size.
+pub const MAX_INFLATED_BYTES: u64 = 64 * 1024 * 1024 * 1024;
+/// Past `RATIO_CHECK_AFTER` bytes inflated, a `.gz` may not expand more than this: real cost
+/// exports compress 5–30 times; a decompression bomb, thousands of times.
+pub const MAX_RATIO: u64 = 100;
+pub const RATIO_CHECK_AFTER: u64 = 256 * 1024 * 1024;
+
+/// Why a `.gz` was refused while inflating (travels inside the `io::Error`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Expansion(String);
+
+/// Inflates a `.gz`, refusing to go past the bounds above (checked as the bytes come out).
+struct Inflated<R> {
+    inner: R,
+    out: u64,
+    /// Compressed bytes read so far (the tap's counter).
+    compressed: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Inflated<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.out += n as u64;
+        let compressed = self.compressed.load(Ordering::Relaxed).max(1);
+        let refuse = |why: String| Err(std::io::Error::other(Expansion(why)));
+        if self.out > MAX_INFLATED_BYTES {
+            return refuse(format!(
+                "the .gz expands to more than {} GiB: refused",
+                MAX_INFLATED_BYTES >> 30
+            ));
+        }
+        if self.out > RATIO_CHECK_AFTER && self.out / compressed > MAX_RATIO {
+            return refuse(format!(
+                "the .gz expands more than {MAX_RATIO} times ({} MiB from {} KiB so far), \
+                 which no cost export does: refused as a possible decompression bomb",
+                self.out >> 20,
+                compressed >> 10
+            ));
+        }
+        Ok(n)
     }
 }
 

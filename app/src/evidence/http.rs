@@ -8,11 +8,11 @@ use super::{evidence_href, DOWNLOAD_ROUTE, UPLOAD_PATH};
 use crate::audit::chain::AuditCtx;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
+use crate::ingest::{self, BodyError, Form, FormError, FormLimits};
 use crate::state::{AppState, RequestMeta, SessionUser};
 use crate::util::urlencode;
 use axum::body::{Body, Bytes};
-use axum::extract::multipart::{Field, Multipart};
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -34,13 +34,12 @@ pub fn routes<S: Clone + Send + Sync + 'static>(state: AppState) -> Router<S> {
         .with_state(state)
 }
 
-/// How long an upload may send nothing before it is abandoned (instead of a total timeout,
-/// which would cut off large files on slow links).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// All text fields together (titles, notes, test details); also the allowance for multipart
 /// framing when checking Content-Length against the file limit.
 const FIELDS_BUDGET: usize = 256 * 1024;
 const MAX_FIELDS: usize = 64;
+/// The preamble and each part's header block: far more than any browser sends.
+const HEADER_BUDGET: u64 = 16 * 1024;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UploadError {
@@ -54,8 +53,8 @@ pub enum UploadError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
-    #[error("The upload stalled: nothing arrived for {} seconds.", IDLE_TIMEOUT.as_secs())]
-    Stalled,
+    #[error("The upload stalled: nothing arrived for {} seconds.", .0.as_secs())]
+    Stalled(Duration),
     #[error("{0}")]
     App(AppError),
 }
@@ -68,7 +67,7 @@ impl UploadError {
             UploadError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             UploadError::Forbidden(_) => StatusCode::FORBIDDEN,
             UploadError::NotFound(_) => StatusCode::NOT_FOUND,
-            UploadError::Stalled => StatusCode::REQUEST_TIMEOUT,
+            UploadError::Stalled(_) => StatusCode::REQUEST_TIMEOUT,
             UploadError::App(e) => {
                 StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
@@ -98,8 +97,20 @@ impl From<sqlx::Error> for UploadError {
     }
 }
 
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> UploadError {
-    UploadError::Invalid(format!("The upload could not be read: {}.", e.body_text()))
+impl From<FormError> for UploadError {
+    fn from(e: FormError) -> Self {
+        match e {
+            FormError::Body(BodyError::TooLarge(n)) => UploadError::TooLarge(format!(
+                "The upload is larger than the limit of {}.",
+                filecheck::human_size(n)
+            )),
+            FormError::Body(BodyError::Stalled(d)) => UploadError::Stalled(d),
+            FormError::NotMultipart => {
+                UploadError::Unsupported("Send the evidence as a multipart/form-data form.".into())
+            }
+            other => UploadError::Invalid(other.to_string()),
+        }
+    }
 }
 
 /// Text fields of the form, as sent.
@@ -414,21 +425,13 @@ async fn authorize(
     }
 }
 
-/// The next chunk of a field, or `Stalled` when the client sends nothing for a while.
-async fn next_chunk(field: &mut Field<'_>) -> Result<Option<Bytes>, UploadError> {
-    tokio::time::timeout(IDLE_TIMEOUT, field.chunk())
-        .await
-        .map_err(|_| UploadError::Stalled)?
-        .map_err(multipart_error)
-}
-
 async fn read_text(
-    field: &mut Field<'_>,
+    field: &mut multer::Field<'static>,
     name: &str,
     budget: &mut usize,
 ) -> Result<String, UploadError> {
     let mut buf = Vec::new();
-    while let Some(chunk) = next_chunk(field).await? {
+    while let Some(chunk) = ingest::chunk(field).await? {
         if chunk.len() > *budget {
             return Err(UploadError::Invalid(format!(
                 "{name}: the form's text fields are too long (at most {} KiB together).",
@@ -451,10 +454,10 @@ struct Received {
 /// Streams the file field into the store, checking size and type on the way.
 async fn receive_file(
     state: &AppState,
-    field: Field<'_>,
+    field: multer::Field<'static>,
     filename: &str,
 ) -> Result<Received, UploadError> {
-    let declared = field.content_type().map(str::to_string);
+    let declared = field.content_type().map(|m| m.essence_str().to_string());
     let mut inspector = Inspector::new(state.max_upload_bytes);
     let stream = futures_util::stream::unfold(
         (field, &mut inspector, false),
@@ -464,8 +467,8 @@ async fn receive_file(
             }
             // An error item ends the stream: the store then discards what it staged.
             let fail = |e: UploadError| io::Error::other(e);
-            match next_chunk(&mut field).await {
-                Err(e) => Some((Err(fail(e)), (field, insp, true))),
+            match ingest::chunk(&mut field).await {
+                Err(e) => Some((Err(fail(e.into())), (field, insp, true))),
                 Ok(None) => None,
                 Ok(Some(chunk)) => match insp.feed(&chunk) {
                     Ok(()) => Some((Ok(chunk), (field, insp, false))),
@@ -535,23 +538,30 @@ async fn receive(
             filecheck::human_size(limit)
         )));
     }
-    let mut multipart = Multipart::from_request(req, state).await.map_err(|e| {
-        UploadError::Unsupported(format!(
-            "Send the evidence as a multipart/form-data form ({}).",
-            e.body_text()
-        ))
-    })?;
+    // Every byte is bounded: the file by the limit (counted as received, chunked or not),
+    // text fields together by their budget (any one, skipped ones included, by the same), part
+    // headers by theirs.
+    let (parts, body) = req.into_parts();
+    let mut multipart = Form::new(
+        &parts.headers,
+        body,
+        FormLimits {
+            max_bytes: limit
+                .saturating_add(FIELDS_BUDGET as u64)
+                .saturating_add(HEADER_BUDGET * MAX_FIELDS as u64),
+            max_header: HEADER_BUDGET,
+            max_fields: MAX_FIELDS,
+            max_field: FIELDS_BUDGET as u64,
+            file: ("file", limit),
+            idle: state.upload_idle,
+        },
+    )?;
     let today = state.clock.now().date();
     let mut fields = Fields::default();
     let mut budget = FIELDS_BUDGET;
-    let mut count = 0;
     let mut received: Option<Received> = None;
     let mut plan: Option<Plan> = None;
-    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
-        count += 1;
-        if count > MAX_FIELDS {
-            return Err(UploadError::Invalid("The form has too many fields.".into()));
-        }
+    while let Some(mut field) = multipart.next_field().await? {
         let name = field.name().unwrap_or_default().to_string();
         if received.is_some() {
             return Err(UploadError::Invalid(format!(

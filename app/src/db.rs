@@ -42,18 +42,46 @@ impl Dialect {
 
 /// Hides a password in a connection URL for logs and errors.
 pub fn redact_url(url: &str) -> String {
-    if let (Some(scheme_end), Some(at)) = (url.find("://"), url.rfind('@')) {
-        let creds = &url[scheme_end + 3..at];
-        if let Some(colon) = creds.find(':') {
-            return format!(
-                "{}{}:***{}",
-                &url[..scheme_end + 3],
-                &creds[..colon],
-                &url[at..]
-            );
+    if let Ok(mut u) = url::Url::parse(url) {
+        if u.password().is_some() && u.set_password(Some("***")).is_ok() {
+            return u.to_string();
+        }
+        if u.password().is_none() {
+            return url.to_string();
         }
     }
-    url.to_string()
+    // Unparsable: hide everything that could be credentials.
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s + 3 => format!("{}***{}", &url[..s + 3], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_survive_redaction() {
+        assert_eq!(
+            redact_url("postgres://steward:s3cret@db.internal/steward"),
+            "postgres://steward:***@db.internal/steward"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/steward.db"),
+            "sqlite://data/steward.db"
+        );
+        for odd in [
+            "a@b://x",
+            "postgres://u:p@ss:w@rd@h/db",
+            "postgres://:pw@h",
+            "x://@",
+            "@://",
+        ] {
+            let r = redact_url(odd);
+            assert!(!r.contains("pw") && !r.contains("p@ss"), "{odd} -> {r}");
+        }
+    }
 }
 
 #[derive(Clone)]

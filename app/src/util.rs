@@ -95,6 +95,17 @@ mod ssr {
         hex::encode(b)
     }
 
+    /// `scheme://host[:port]` of an http(s) URL as browsers serialise an origin (lower-case
+    /// host, IDN in ASCII, default port dropped); `None` for anything else or with credentials.
+    pub fn normalized_origin(raw: &str) -> Option<String> {
+        let u = url::Url::parse(raw.trim()).ok()?;
+        let ok = matches!(u.scheme(), "http" | "https")
+            && u.host_str().is_some_and(|h| !h.is_empty())
+            && u.username().is_empty()
+            && u.password().is_none();
+        ok.then(|| u.origin().ascii_serialization())
+    }
+
     pub fn sha256_hex(data: &[u8]) -> String {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(data))

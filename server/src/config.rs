@@ -13,8 +13,9 @@ use std::path::PathBuf;
 pub struct Cli {
     /// Database: sqlite://FILE or postgres://USER:PASSWORD@HOST/DB.
     /// Default: sqlite://<data dir>/steward.db (created on first run).
-    #[arg(long, env = "DATABASE_URL", global = true)]
-    pub database_url: Option<String>,
+    // The URL may carry a password: never shown by --help (hide_env_values) or Debug.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<Secret>,
     /// Folder for the embedded database and stored files.
     #[arg(
         long,
@@ -58,15 +59,27 @@ pub enum Command {
         /// Folder with pkg/steward.{js,wasm,css}. Default: found next to the binary.
         #[arg(long, env = "STEWARD_SITE_ROOT")]
         site_root: Option<PathBuf>,
-        /// Do not create demo users on first run.
-        #[arg(long)]
-        no_demo: bool,
+        /// Create one demo user per role (with printed passwords) on first run. Off by default,
+        /// so a production install never gets demo accounts; the README's run command passes it.
+        #[arg(long, env = "STEWARD_DEMO", action = clap::ArgAction::SetTrue,
+              value_parser = clap::builder::BoolishValueParser::new())]
+        demo: bool,
         /// Organisation name used on first run.
         #[arg(long, env = "STEWARD_ORG_NAME", default_value = "Demo organisation")]
         org_name: String,
         /// Bearer token that lets a Prometheus scraper read /metrics without a session.
         #[arg(long, env = "STEWARD_METRICS_TOKEN", hide_env_values = true)]
-        metrics_token: Option<String>,
+        metrics_token: Option<Secret>,
+        /// Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses or
+        /// CIDRs, e.g. 10.0.0.0/8,::1). The client is the right-most address not in this list;
+        /// without it the peer address is the client.
+        #[arg(long, env = "STEWARD_TRUSTED_PROXIES", value_delimiter = ',',
+              value_parser = parse_net)]
+        trusted_proxies: Vec<ipnet::IpNet>,
+        /// Seconds an upload may send nothing before it is abandoned (nothing is kept).
+        #[arg(long, env = "STEWARD_UPLOAD_IDLE_SECS", default_value_t = 60,
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        upload_idle_secs: u64,
         /// Largest evidence file accepted, in MiB (refused before it is stored).
         #[arg(long, env = "STEWARD_MAX_UPLOAD_MB", default_value_t = 100,
               value_parser = clap::value_parser!(u64).range(1..=1024 * 1024))]
@@ -114,25 +127,53 @@ pub enum Command {
 
 impl Cli {
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            let p = self.data_dir.join("steward.db");
-            format!("sqlite://{}", p.display())
-        })
+        match &self.database_url {
+            Some(u) => u.expose().to_string(),
+            None => {
+                let p = self.data_dir.join("steward.db");
+                format!("sqlite://{}", p.display())
+            }
+        }
     }
 }
 
-/// `scheme://host[:port]` of a URL, as browsers send it in `Origin`.
+/// A setting that must never be shown: not by `--help`, not by `Debug`, not in logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+/// An address (`10.0.0.1`, `::1`) or a network (`10.0.0.0/8`).
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("'{s}' is not an IP address or CIDR network"))
+}
+
+/// `scheme://host[:port]` of a URL, as browsers send it in `Origin`: parsed and normalised
+/// (lower-case host, IDN in ASCII, default ports dropped), so comparisons are exact.
 pub fn origin_of(url: &str) -> Result<String, ServerError> {
-    let bad = || ServerError::Config(format!("STEWARD_PUBLIC_URL '{url}' is not an http(s) URL"));
-    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
-    if scheme != "http" && scheme != "https" {
-        return Err(bad());
-    }
-    let host = rest.split('/').next().unwrap_or_default();
-    if host.is_empty() || host.contains('@') {
-        return Err(bad());
-    }
-    Ok(format!("{scheme}://{}", host.to_lowercase()))
+    app::util::normalized_origin(url).ok_or_else(|| {
+        ServerError::Config(format!("STEWARD_PUBLIC_URL '{url}' is not an http(s) URL"))
+    })
 }
 
 #[cfg(test)]
@@ -151,6 +192,51 @@ mod tests {
         );
         assert!(origin_of("ftp://x").is_err());
         assert!(origin_of("steward.example.com").is_err());
+        // Default ports are not part of an origin as browsers send it.
+        assert_eq!(
+            origin_of("https://steward.example.com:443").unwrap(),
+            "https://steward.example.com"
+        );
+        assert_eq!(
+            origin_of("http://x.example:80/").unwrap(),
+            "http://x.example"
+        );
+        assert_eq!(
+            origin_of("https://x.example:8443").unwrap(),
+            "https://x.example:8443"
+        );
+        assert!(origin_of("https://user:pw@x.example").is_err());
+    }
+
+    #[test]
+    fn secrets_stay_out_of_help_and_debug() {
+        use clap::{CommandFactory, Parser};
+        std::env::set_var("DATABASE_URL", "postgres://u:HUNTER2-PASSWORD@db/steward");
+        std::env::set_var("STEWARD_METRICS_TOKEN", "SCRAPE-TOKEN-XYZ");
+        let mut cmd = Cli::command();
+        let help = cmd.render_long_help().to_string();
+        let serve = cmd
+            .find_subcommand_mut("serve")
+            .expect("serve")
+            .render_long_help()
+            .to_string();
+        let cli = Cli::try_parse_from(["steward", "serve"]).expect("parses");
+        let debug = format!("{cli:?}");
+        std::env::remove_var("DATABASE_URL");
+        std::env::remove_var("STEWARD_METRICS_TOKEN");
+        for text in [&help, &serve, &debug] {
+            assert!(!text.contains("HUNTER2"), "{text}");
+            assert!(!text.contains("SCRAPE-TOKEN"), "{text}");
+        }
+        assert!(
+            help.contains("DATABASE_URL"),
+            "the variable is still documented"
+        );
+        assert_eq!(
+            cli.database_url(),
+            "postgres://u:HUNTER2-PASSWORD@db/steward",
+            "the value is still used"
+        );
     }
 }
 

@@ -26,7 +26,7 @@ use tokio::net::TcpListener;
 use tower_http::services::ServeDir;
 
 /// Everything `serve` needs, independent of where it came from (flags, environment, tests).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServeOptions {
     pub database_url: String,
     /// `scheme://host[:port]`; when `None`, `http://` + the bound address.
@@ -45,6 +45,49 @@ pub struct ServeOptions {
     pub max_upload_bytes: u64,
     /// AWS Cost Explorer sync; `None` leaves it off.
     pub aws: Option<app::costs::sync::AwsSettings>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long an upload may send nothing before it is abandoned.
+    pub upload_idle: std::time::Duration,
+}
+
+impl Default for ServeOptions {
+    /// A SQLite database in `./data`, no demo users, the defaults of `steward serve`.
+    fn default() -> Self {
+        ServeOptions {
+            database_url: "sqlite://data/steward.db".into(),
+            public_url: None,
+            site_root: None,
+            demo: false,
+            org_name: "Demo organisation".into(),
+            metrics_token: None,
+            print_credentials: false,
+            data_dir: PathBuf::from("data"),
+            max_upload_bytes: 100 * 1024 * 1024,
+            aws: None,
+            trusted_proxies: Vec::new(),
+            upload_idle: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
+// By hand: the database URL may hold a password and the metrics token is a secret.
+impl std::fmt::Debug for ServeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeOptions")
+            .field("database_url", &app::db::redact_url(&self.database_url))
+            .field("public_url", &self.public_url)
+            .field("site_root", &self.site_root)
+            .field("demo", &self.demo)
+            .field("org_name", &self.org_name)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("data_dir", &self.data_dir)
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("aws", &self.aws)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("upload_idle", &self.upload_idle)
+            .finish()
+    }
 }
 
 #[derive(Clone)]
@@ -153,6 +196,9 @@ pub async fn start(
             opts.data_dir.join("blobs").display()
         ))
     })?;
+    // Cost uploads are received here before they are imported (created on first use).
+    let spool_dir = opts.data_dir.join("tmp");
+    app::ingest::clean_spool(&spool_dir);
     let first_run = bootstrap::first_run(&db, &hasher, &clock, &opts.org_name, opts.demo).await?;
 
     let site_root = find_site_root(opts.site_root.clone());
@@ -174,11 +220,17 @@ pub async fn start(
             db,
             hasher,
             clock,
-            security: Arc::new(Security::new(public_origin)),
+            security: Arc::new(Security {
+                trusted_proxies: opts.trusted_proxies.clone(),
+                ..Security::new(public_origin)
+            }),
             blobs: Arc::new(blobs),
             max_upload_bytes: opts.max_upload_bytes,
+            upload_idle: opts.upload_idle,
+            spool_dir: spool_dir.clone(),
             cost_sync: app::costs::sync::CostSync::new(opts.aws.clone()),
             cost_cube: Arc::new(app::costs::cube::Cube::new()),
+            refusals: Arc::new(Default::default()),
         },
         metrics: Arc::new(metrics::Metrics::default()),
         metrics_token: opts.metrics_token.clone().map(Into::into),
@@ -188,6 +240,8 @@ pub async fn start(
         .app
         .cost_sync
         .schedule(state.app.db.clone(), state.app.clock.clone());
+    // Expired sessions, trusted devices and sign-in attempts are pruned in the background.
+    app::auth::schedule_housekeeping(state.app.clone(), std::time::Duration::from_secs(600));
     // Reports read the cube; keep it loaded (a check is one small query when nothing changed).
     state
         .app

@@ -51,9 +51,11 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
             bind,
             public_url,
             site_root,
-            no_demo,
+            demo,
             org_name,
             metrics_token,
+            trusted_proxies,
+            upload_idle_secs,
             max_upload_mb,
             aws,
         } => {
@@ -64,13 +66,15 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
                 database_url: url,
                 public_url,
                 site_root,
-                demo: !no_demo,
+                demo,
                 org_name,
-                metrics_token,
+                metrics_token: metrics_token.map(|t| t.expose().to_string()),
                 print_credentials: true,
                 data_dir: cli.data_dir.clone(),
                 max_upload_bytes: max_upload_mb * 1024 * 1024,
                 aws: aws.settings(),
+                trusted_proxies,
+                upload_idle: std::time::Duration::from_secs(upload_idle_secs),
             };
             let running = server::start(opts, listener, shutdown_signal()).await?;
             running.wait().await?;

@@ -19,18 +19,17 @@ struct Series {
 
 #[derive(Default)]
 pub struct Metrics {
-    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    // Keys come from fixed sets (policy route patterns, method labels), never raw input.
+    series: Mutex<BTreeMap<(&'static str, &'static str, u16), Series>>,
 }
 
 impl Metrics {
-    pub fn observe(&self, route: &str, method: &str, status: u16, took: Duration) {
+    pub fn observe(&self, route: &'static str, method: &'static str, status: u16, took: Duration) {
         let secs = took.as_secs_f64();
         let Ok(mut map) = self.series.lock() else {
             return;
         };
-        let s = map
-            .entry((route.to_string(), method.to_string(), status))
-            .or_default();
+        let s = map.entry((route, method, status)).or_default();
         s.count += 1;
         s.sum += secs;
         for (i, le) in BUCKETS.iter().enumerate() {

@@ -44,10 +44,12 @@ pub async fn request_context(
         .filter(|v| valid_request_id(v))
         .map(str::to_string)
         .unwrap_or_else(|| app::util::random_hex(8));
-    let client_addr = req
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| c.0.ip());
+    let client_addr = client_address(peer, req.headers(), &st.app.security.trusted_proxies)
+        .map(|ip| ip.to_string())
         .unwrap_or_default();
     let headers = req.headers();
     let accepts_html = app::state::wants_html(headers);
@@ -64,9 +66,11 @@ pub async fn request_context(
             .map(str::to_string),
         html_form_post: req.method() == Method::POST && accepts_html && form,
     };
-    let method = req.method().clone();
+    // Metrics and logs label requests from fixed sets only: a made-up method is "OTHER" and an
+    // unknown path "(unmatched)", so no client can grow the series without bound.
+    let method = method_label(req.method());
     let path = req.uri().path().to_string();
-    let endpoint = policy::lookup(method.as_str(), &path);
+    let endpoint = policy::lookup(req.method().as_str(), &path);
     let route = endpoint.map(|e| e.path).unwrap_or("(unmatched)");
     req.extensions_mut().insert(meta);
     req.extensions_mut().insert(Matched(endpoint));
@@ -82,11 +86,67 @@ pub async fn request_context(
             tracing::info!(status, path = %path, ms = took.as_millis() as u64, "request");
         }
     });
-    st.metrics.observe(route, method.as_str(), status, took);
+    st.metrics.observe(route, method, status, took);
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
     res
+}
+
+/// The method as a metrics label: the standard ones by name, anything else as `OTHER`.
+pub fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+/// The client's address: the peer's, unless the peer is a trusted proxy; then the right-most
+/// `X-Forwarded-For` hop that is not itself a trusted proxy (hops to its left were written by
+/// the client and prove nothing). Garbage where a trusted proxy should have written falls
+/// back to the peer.
+pub fn client_address(
+    peer: Option<std::net::IpAddr>,
+    headers: &http::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> Option<std::net::IpAddr> {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    let peer = peer?;
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        let Some(ip) = parse_hop(hop) else {
+            tracing::debug!(hop = %hop, "unreadable X-Forwarded-For hop; using the last trusted one");
+            return Some(client);
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// An `X-Forwarded-For` entry: an address, possibly with a port (`1.2.3.4:5678`, `[::1]:80`).
+fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
+    hop.parse()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
 }
 
 /// Headers for every response. Pages carry their own CSP with a nonce (set while rendering);
@@ -159,27 +219,33 @@ pub async fn csrf(State(st): State<ServerState>, req: Request, next: Next) -> Re
 /// matches the `Host` it was sent to. Anything else, including no evidence at all, is refused.
 pub fn same_origin(headers: &http::HeaderMap, public_origin: &str) -> Result<(), &'static str> {
     let get = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
-    let origin = get("origin");
     let fetch_site = get("sec-fetch-site");
     if let Some(site) = fetch_site {
         if site != "same-origin" {
             return Err("the browser reports a cross-site request");
         }
     }
-    match origin {
-        Some(o) if o == public_origin => Ok(()),
-        Some(o) if fetch_site == Some("same-origin") => {
-            let host = get("host").unwrap_or_default();
-            let o_host = o.split_once("://").map(|(_, h)| h).unwrap_or_default();
-            if !host.is_empty() && o_host == host {
-                Ok(())
-            } else {
-                Err("the Origin header does not match this site")
-            }
-        }
-        Some(_) => Err("the Origin header does not match this site"),
-        None => Err("the request has no Origin header"),
+    let Some(raw) = get("origin") else {
+        return Err("the request has no Origin header");
+    };
+    // Compared as parsed origins, so `https://x:443` and `https://X` are `https://x`.
+    let Some(origin) = app::util::normalized_origin(raw) else {
+        return Err("the Origin header does not match this site");
+    };
+    if origin == public_origin {
+        return Ok(());
     }
+    if fetch_site == Some("same-origin") {
+        let host = get("host").unwrap_or_default();
+        let scheme = origin.split_once("://").map_or("http", |(s, _)| s);
+        if !host.is_empty()
+            && app::util::normalized_origin(&format!("{scheme}://{host}")).as_deref()
+                == Some(origin.as_str())
+        {
+            return Ok(());
+        }
+    }
+    Err("the Origin header does not match this site")
 }
 
 /// Resolves the session and applies the policy table: unknown endpoints are 404 (fail closed),
@@ -233,6 +299,25 @@ pub async fn guard(State(st): State<ServerState>, mut req: Request, next: Next) 
             (Kind::Page, true, _) => forbidden_page(),
             (_, false, _) => api_error(&AppError::Unauthenticated),
             (_, true, _) => api_error(&AppError::Forbidden),
+        };
+    }
+    // Until someone replaces the password an administrator set, only the account page works.
+    if su.as_ref().is_some_and(|s| s.user.must_change_password)
+        && ep.kind != Kind::Asset
+        && !app::auth::allowed_before_password_change(ep.path)
+    {
+        let html_post = req
+            .extensions()
+            .get::<RequestMeta>()
+            .is_some_and(|m| m.html_form_post);
+        return if ep.kind == Kind::Page || html_post {
+            Response::builder()
+                .status(StatusCode::SEE_OTHER)
+                .header(header::LOCATION, app::auth::MUST_CHANGE_PATH)
+                .body(Body::empty())
+                .unwrap_or_default()
+        } else {
+            api_error(&AppError::PasswordChangeRequired)
         };
     }
     let stale_cookie = token.is_some() && su.is_none();
@@ -400,5 +485,101 @@ mod tests {
             o
         )
         .is_err());
+        // Compared after normalisation: default ports and case do not matter, paths do not
+        // sneak in, and a lookalike host or an opaque origin is refused.
+        let tls = "https://steward.example";
+        for ok in [
+            "https://steward.example",
+            "https://STEWARD.example",
+            "https://steward.example:443",
+        ] {
+            assert!(same_origin(&h(&[("origin", ok)]), tls).is_ok(), "{ok}");
+        }
+        for bad in [
+            "https://steward.example:8443",
+            "http://steward.example",
+            "https://steward.example.evil",
+            "https://evil.example@steward.example",
+            "null",
+        ] {
+            assert!(same_origin(&h(&[("origin", bad)]), tls).is_err(), "{bad}");
+        }
+        assert!(same_origin(
+            &h(&[
+                ("sec-fetch-site", "same-origin"),
+                ("origin", "http://localhost"),
+                ("host", "localhost:80")
+            ]),
+            o
+        )
+        .is_ok());
+    }
+
+    fn xff(v: &[&'static str]) -> http::HeaderMap {
+        let mut m = http::HeaderMap::new();
+        for x in v {
+            m.append("x-forwarded-for", HeaderValue::from_static(x));
+        }
+        m
+    }
+
+    #[test]
+    fn client_address_believes_only_trusted_proxies() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let trusted: Vec<ipnet::IpNet> =
+            vec!["10.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+        // No trusted proxies: the peer, whatever the header says.
+        assert_eq!(
+            client_address(Some(ip("10.1.2.3")), &xff(&["203.0.113.9"]), &[]),
+            Some(ip("10.1.2.3"))
+        );
+        // An untrusted peer cannot claim another address.
+        assert_eq!(
+            client_address(Some(ip("198.51.100.7")), &xff(&["203.0.113.9"]), &trusted),
+            Some(ip("198.51.100.7"))
+        );
+        // Behind a trusted proxy: the right-most hop it did not add itself.
+        assert_eq!(
+            client_address(Some(ip("10.0.0.2")), &xff(&["203.0.113.9"]), &trusted),
+            Some(ip("203.0.113.9"))
+        );
+        // A client's forged hops to the left are ignored; chains of trusted proxies are walked.
+        assert_eq!(
+            client_address(
+                Some(ip("10.0.0.2")),
+                &xff(&["1.1.1.1, 203.0.113.9", "10.0.0.5"]),
+                &trusted
+            ),
+            Some(ip("203.0.113.9"))
+        );
+        assert_eq!(
+            client_address(Some(ip("::1")), &xff(&["[2001:db8::1]:443"]), &trusted),
+            Some(ip("2001:db8::1"))
+        );
+        // Garbage where the proxy writes: the last trusted hop, never the garbage.
+        assert_eq!(
+            client_address(
+                Some(ip("10.0.0.2")),
+                &xff(&["203.0.113.9, not-an-ip"]),
+                &trusted
+            ),
+            Some(ip("10.0.0.2"))
+        );
+        // No header behind a trusted proxy: the proxy.
+        assert_eq!(
+            client_address(Some(ip("10.0.0.2")), &http::HeaderMap::new(), &trusted),
+            Some(ip("10.0.0.2"))
+        );
+    }
+
+    #[test]
+    fn method_labels_are_a_fixed_set() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        for m in ["FOO", "get", "XXXXXXXXXXXXXXXXXXXXXXXXXXXX", "PROPFIND"] {
+            assert_eq!(
+                method_label(&Method::from_bytes(m.as_bytes()).unwrap()),
+                "OTHER"
+            );
+        }
     }
 }

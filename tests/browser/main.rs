@@ -76,6 +76,11 @@ async fn start(javascript: bool) -> (Driver, Client) {
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), "chrome".into());
     caps.insert("goog:chromeOptions".into(), opts);
+    // The console (errors, CSP violations) is read back by `assert_clean_console`.
+    caps.insert(
+        "goog:loggingPrefs".into(),
+        serde_json::json!({ "browser": "ALL" }),
+    );
     let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&url)
@@ -88,6 +93,57 @@ async fn start(javascript: bool) -> (Driver, Client) {
         },
         client,
     )
+}
+
+/// chromedriver's log endpoint (the console since the last read).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
+    }
+}
+
+/// Fails on any console error or Content-Security-Policy violation since the last check:
+/// every page a test visits must be clean (a CSP violation means a page lost a style or a
+/// script the browser refused).
+async fn assert_clean_console(c: &Client, context: &str) {
+    let entries = c
+        .issue_cmd(BrowserLog)
+        .await
+        .expect("read the browser console");
+    let problems: Vec<String> = entries
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            let message = e["message"].as_str().unwrap_or_default();
+            e["level"] == "SEVERE"
+                || message.contains("Content Security Policy")
+                || message.contains("Content-Security-Policy")
+        })
+        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "console errors or CSP violations {context}:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// Goes to a page, then checks the console of everything up to and including it.
+async fn visit(c: &Client, url: &str) {
+    c.goto(url).await.unwrap();
+    assert_clean_console(c, &format!("at {url}")).await;
 }
 
 async fn wait_for_path(c: &Client, path: &str) {
@@ -115,7 +171,7 @@ async fn text(c: &Client, css: &str) -> String {
 }
 
 async fn sign_in(c: &Client, app: &TestApp, user: &str) {
-    c.goto(&app.url("/login")).await.unwrap();
+    visit(c, &app.url("/login")).await;
     c.find(Locator::Css("#username"))
         .await
         .unwrap()
@@ -161,7 +217,7 @@ async fn hydrated_flow(backend: Backend) {
     sign_in(&c, &app, "admin").await;
     assert_eq!(text(&c, "h1").await, "Test organisation");
 
-    c.goto(&app.url("/admin/users")).await.unwrap();
+    visit(&c, &app.url("/admin/users")).await;
     assert_eq!(text(&c, "#user-count").await, "Showing 4 of 4 users");
     // Mark this page: a full page load would wipe the mark.
     c.execute("window.__stewardMark = 42; return null;", vec![])
@@ -215,8 +271,9 @@ async fn hydrated_flow(backend: Backend) {
         .await
         .unwrap();
     wait_for_path(&c, "/login").await;
-    c.goto(&app.url("/admin/users")).await.unwrap();
+    visit(&c, &app.url("/admin/users")).await;
     wait_for_path(&c, "/login").await;
+    assert_clean_console(&c, "at the end").await;
     c.close().await.unwrap();
     app.stop().await;
 }
@@ -227,7 +284,7 @@ async fn no_javascript_flow(backend: Backend) {
     };
     let (_driver, c) = start(false).await;
     // With JavaScript off, a wrong password comes back as a rendered error.
-    c.goto(&app.url("/login")).await.unwrap();
+    visit(&c, &app.url("/login")).await;
     c.find(Locator::Css("#username"))
         .await
         .unwrap()
@@ -253,7 +310,7 @@ async fn no_javascript_flow(backend: Backend) {
     }
     assert_eq!(text(&c, "p.error").await, "Invalid username or password.");
     sign_in(&c, &app, "admin").await;
-    c.goto(&app.url("/admin/users")).await.unwrap();
+    visit(&c, &app.url("/admin/users")).await;
     for (css, value) in [
         ("#new-username", "nojs.user"),
         ("#new-display", "Plain Form Person"),
@@ -294,6 +351,7 @@ async fn no_javascript_flow(backend: Backend) {
         .await
         .unwrap();
     wait_for_path(&c, "/login").await;
+    assert_clean_console(&c, "at the end").await;
     c.close().await.unwrap();
     assert!(app
         .audit_actions()
@@ -342,13 +400,13 @@ async fn compliance_flow(backend: Backend) {
     let (_driver, c) = start(true).await;
     sign_in(&c, &app, "compliance").await;
 
-    c.goto(&app.url("/frameworks")).await.unwrap();
+    visit(&c, &app.url("/frameworks")).await;
     wait_for(&c, "form[action='/api/import_builtin_framework'] button").await;
     click(&c, "form[action='/api/import_builtin_framework'] button").await;
     wait_for(&c, "article.framework").await;
     assert!(text(&c, "article.framework h2").await.contains("800-53"));
 
-    c.goto(&app.url("/controls")).await.unwrap();
+    visit(&c, &app.url("/controls")).await;
     wait_for(&c, "#create-control-form").await;
     type_into(&c, "#c-ref-new", "IAM-07").await;
     type_into(&c, "#c-title-new", "Quarterly access review").await;
@@ -404,6 +462,7 @@ async fn compliance_flow(backend: Backend) {
     )
     .unwrap();
     let _ = std::fs::remove_file(pdf);
+    assert_clean_console(&c, "at the end").await;
     c.close().await.unwrap();
     let actions = app.audit_actions().await;
     for a in ["framework.import", "control.create", "control.map"] {
@@ -429,7 +488,7 @@ async fn finance_flow(backend: Backend) {
     };
     let (driver, c) = start(true).await;
     sign_in(&c, &app, "finance").await;
-    c.goto(&app.url("/costs/import")).await.unwrap();
+    visit(&c, &app.url("/costs/import")).await;
     wait_for(&c, "#cost-file").await;
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/focus/focus-1.0-sample.csv");
@@ -441,9 +500,11 @@ async fn finance_flow(backend: Backend) {
         .contains("imported 'focus-1.0-sample.csv'"));
     wait_for(&c, "#batches tr[data-status='active']").await;
 
-    c.goto(&app.url("/costs?from=2024-09-01&to=2024-09-30&granularity=monthly"))
-        .await
-        .unwrap();
+    visit(
+        &c,
+        &app.url("/costs?from=2024-09-01&to=2024-09-30&granularity=monthly"),
+    )
+    .await;
     wait_for(&c, "#report-table").await;
     click(&c, "#r-group option[value='service']").await;
     click(&c, "#report-form button[type=submit]").await;
@@ -477,6 +538,7 @@ async fn finance_flow(backend: Backend) {
     };
     assert!(csv.starts_with("Service,2024-09,Total\n"), "{csv}");
     assert!(csv.trim_end().ends_with("Total,20.52,20.52"), "{csv}");
+    assert_clean_console(&c, "at the end").await;
     c.close().await.unwrap();
     assert!(app
         .audit_actions()
@@ -546,9 +608,7 @@ async fn evidence_upload_flow(backend: Backend, javascript: bool) {
 
     let (_driver, c) = start(javascript).await;
     sign_in(&c, &app, "compliance").await;
-    c.goto(&app.url(&format!("/evidence/new?control={control}")))
-        .await
-        .unwrap();
+    visit(&c, &app.url(&format!("/evidence/new?control={control}"))).await;
     let checked = c
         .execute(
             "return document.querySelector('input[name=controls]').checked;",
@@ -632,6 +692,7 @@ async fn evidence_upload_flow(backend: Backend, javascript: bool) {
         png,
     )
     .unwrap();
+    assert_clean_console(&c, "at the end").await;
     c.close().await.unwrap();
     assert!(app
         .audit_actions()

@@ -1,5 +1,5 @@
 //! The `steward` binary itself: first-run output, JSON logs with request ids, SIGTERM,
-//! `create-admin`, `verify-audit`, `--no-demo`.
+//! `create-admin`, `verify-audit`, demo users only with `--demo`.
 
 use super::*;
 use std::io::{BufReader, Read};
@@ -15,7 +15,7 @@ async fn serve_and_stop(backend: Backend) {
     let base = format!("http://127.0.0.1:{port}");
     let dir = std::env::temp_dir().join(format!("steward-cli-{port}"));
     let mut child = Command::new(steward_tests::steward_bin())
-        .arg("serve")
+        .args(["serve", "--demo"])
         .env("DATABASE_URL", &db.url)
         .env("STEWARD_DATA_DIR", &dir)
         .env("STEWARD_BIND", format!("127.0.0.1:{port}"))
@@ -83,7 +83,7 @@ async fn serve_and_stop(backend: Backend) {
     assert_eq!(request_line["fields"]["status"], 200);
     assert!(logs.contains("shutting down"), "{logs}");
 
-    // A second start does not set up again; --no-demo applies only to empty databases.
+    // A second start does not set up again; --demo applies only to empty databases.
     let out = Command::new(steward_tests::steward_bin())
         .arg("verify-audit")
         .env("DATABASE_URL", &db.url)

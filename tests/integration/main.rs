@@ -8,6 +8,7 @@ mod cost_reports;
 mod cost_sync;
 mod costs;
 mod evidence;
+mod hardening;
 mod migrations;
 mod ops;
 mod policy_matrix;
@@ -15,6 +16,12 @@ mod users;
 
 pub use app::policy::Role;
 pub use steward_tests::{both_dbs, Backend, TestApp};
+
+/// The real FOCUS sample shipped as a fixture.
+pub fn costs_fixture_sample() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/focus/focus-1.0-sample.csv")
+}
 
 /// The session cookie value from a response, if it sets one.
 pub fn session_cookie(res: &reqwest::Response) -> Option<String> {

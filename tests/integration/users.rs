@@ -208,6 +208,21 @@ both_dbs!(auditor_access_is_time_boxed, |app| {
         .await
         .status()
         .is_success());
+    // The password the administrator set must be replaced before anything else.
+    assert_eq!(app.get(&aud, "/audit").await.status(), 303);
+    let own = "auditor chose this 2026";
+    let r = app
+        .call(
+            &aud,
+            "/api/change_password",
+            &[
+                ("current_password", "granite willow parade"),
+                ("new_password", own),
+                ("confirm_password", own),
+            ],
+        )
+        .await;
+    assert!(r.status().is_success() || r.status().is_redirection());
     assert_eq!(app.get(&aud, "/audit").await.status(), 200);
     // Auditors read; they never write.
     let r = app
@@ -225,9 +240,7 @@ both_dbs!(auditor_access_is_time_boxed, |app| {
         "access ended with its period"
     );
     assert_eq!(
-        app.login(&app.client(), "ext-auditor", "granite willow parade")
-            .await
-            .status(),
+        app.login(&app.client(), "ext-auditor", own).await.status(),
         422
     );
 });

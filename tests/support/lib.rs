@@ -184,15 +184,12 @@ impl TestApp {
             .expect("bind");
         let mut opts = ServeOptions {
             database_url: db.url.clone(),
-            public_url: None,
             site_root: None, // found next to the test binary, as for `steward`
             demo: true,
             org_name: "Test organisation".into(),
             metrics_token: Some("scrape-token-for-tests".into()),
-            print_credentials: false,
             data_dir: db.data_dir(),
-            max_upload_bytes: 100 * 1024 * 1024,
-            aws: None,
+            ..ServeOptions::default()
         };
         tweak(&mut opts);
         let running = server::start(opts, listener, std::future::pending())
@@ -219,15 +216,9 @@ impl TestApp {
             .expect("bind");
         let opts = ServeOptions {
             database_url: self.db.url.clone(),
-            public_url: None,
-            site_root: None,
-            demo: false,
             org_name: "Test organisation".into(),
-            metrics_token: None,
-            print_credentials: false,
             data_dir: self.db.data_dir(),
-            max_upload_bytes: 100 * 1024 * 1024,
-            aws: None,
+            ..ServeOptions::default()
         };
         let running = server::start(opts, listener, std::future::pending())
             .await
@@ -478,4 +469,56 @@ macro_rules! both_dbs {
             }
         }
     };
+}
+
+/// `both_dbs!` for a server started with changed options: `both_dbs_with!(name, |o| { … }, |app| { … })`.
+#[macro_export]
+macro_rules! both_dbs_with {
+    ($name:ident, $tweak:expr, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($app: $crate::TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::TestApp::spawn_with($crate::Backend::Sqlite, $tweak)
+                    .await
+                    .expect("sqlite app");
+                run(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::TestApp::spawn_with($crate::Backend::Postgres, $tweak).await {
+                    run(app).await;
+                }
+            }
+        }
+    };
+}
+
+/// Waits for a child and returns its exit status and peak resident memory in KiB, read from
+/// `VmHWM` while it runs. (`wait4`'s `ru_maxrss` would be wrong here: a child spawned with
+/// vfork/posix_spawn inherits the parent's high-water mark at exec, and the test process is
+/// large.) Polled every 2 ms: the last reading before exit is the peak of the program's own
+/// memory.
+pub fn wait_with_peak_rss(child: &mut std::process::Child) -> (std::process::ExitStatus, u64) {
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status_path) {
+            if let Some(kib) = s
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            {
+                peak = peak.max(kib);
+            }
+        }
+        if let Some(status) = child.try_wait().expect("wait") {
+            return (status, peak);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
 }

@@ -18,6 +18,8 @@ pub mod error;
 pub mod evidence;
 pub mod policy;
 #[cfg(feature = "ssr")]
+pub mod signing;
+#[cfg(feature = "ssr")]
 pub mod state;
 pub mod upload;
 pub mod users;

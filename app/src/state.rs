@@ -31,6 +31,9 @@ pub struct AppState {
     /// The daily rollups in memory for reports (`costs::cube`).
     #[from_ref(skip)]
     pub cost_cube: Arc<crate::costs::cube::Cube>,
+    /// The installation's signing key (audit checkpoints; kept outside the database).
+    #[from_ref(skip)]
+    pub signer: crate::signing::Signer,
 }
 
 /// Security settings derived from the configuration.

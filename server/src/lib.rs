@@ -2,6 +2,7 @@
 //! first-run bootstrap), operational endpoints and the command-line tools.
 
 pub mod alloc;
+pub mod audit_cli;
 pub mod bootstrap;
 pub mod config;
 pub mod error;
@@ -45,6 +46,10 @@ pub struct ServeOptions {
     pub max_upload_bytes: u64,
     /// AWS Cost Explorer sync; `None` leaves it off.
     pub aws: Option<app::costs::sync::AwsSettings>,
+    /// The audit signing key file; `None`: `<data_dir>/signing-key.pem`, created on first run.
+    pub signing_key_file: Option<PathBuf>,
+    /// Minutes between signed audit checkpoints; 0 turns the schedule off.
+    pub checkpoint_interval_minutes: u64,
 }
 
 #[derive(Clone)]
@@ -140,6 +145,10 @@ pub async fn start(
         Some(u) => config::origin_of(u)?,
         None => format!("http://{addr}"),
     };
+    // Before anything else: a key others can read, or one that does not parse, stops the start.
+    let signer =
+        app::signing::Signer::load_or_create(&opts.data_dir, opts.signing_key_file.as_deref())
+            .map_err(|e| ServerError::Config(e.to_string()))?;
     let db = connect_and_migrate(&opts.database_url).await?;
     let hasher = PasswordHasher::new(
         std::thread::available_parallelism()
@@ -179,6 +188,7 @@ pub async fn start(
             max_upload_bytes: opts.max_upload_bytes,
             cost_sync: app::costs::sync::CostSync::new(opts.aws.clone()),
             cost_cube: Arc::new(app::costs::cube::Cube::new()),
+            signer,
         },
         metrics: Arc::new(metrics::Metrics::default()),
         metrics_token: opts.metrics_token.clone().map(Into::into),
@@ -193,6 +203,13 @@ pub async fn start(
         .app
         .cost_cube
         .keep_warm(state.app.db.clone(), std::time::Duration::from_secs(30));
+
+    app::audit::checkpoint::schedule(
+        state.app.db.clone(),
+        state.app.signer.clone(),
+        state.app.clock.clone(),
+        std::time::Duration::from_secs(opts.checkpoint_interval_minutes.saturating_mul(60)),
+    );
 
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {

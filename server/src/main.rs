@@ -1,5 +1,5 @@
 //! The `steward` binary: `serve`, `migrate`, `create-admin`, `verify-audit`,
-//! `import-framework`, `import-costs`.
+//! `import-framework`, `import-costs`, `checkpoint`, `public-key`.
 
 use clap::Parser;
 use server::config::{Cli, Command, LogFormat};
@@ -56,6 +56,7 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
             metrics_token,
             max_upload_mb,
             aws,
+            checkpoint_interval_minutes,
         } => {
             let listener = tokio::net::TcpListener::bind(&bind)
                 .await
@@ -71,6 +72,8 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
                 data_dir: cli.data_dir.clone(),
                 max_upload_bytes: max_upload_mb * 1024 * 1024,
                 aws: aws.settings(),
+                signing_key_file: cli.signing_key_file.clone(),
+                checkpoint_interval_minutes,
             };
             let running = server::start(opts, listener, shutdown_signal()).await?;
             running.wait().await?;
@@ -163,20 +166,19 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
                 }
             }
         }
-        Command::VerifyAudit => {
-            let db = app::db::Db::connect(&url).await?;
-            let outcome = app::audit::chain::verify(db.pool()).await?;
-            db.close().await;
-            Ok(match outcome {
-                app::audit::chain::VerifyOutcome::Intact { events, head } => {
-                    println!("audit chain intact: {events} events, head {head}");
-                    ExitCode::SUCCESS
-                }
-                app::audit::chain::VerifyOutcome::Broken { seq, reason } => {
-                    println!("audit chain BROKEN at event #{seq}: {reason}");
-                    ExitCode::from(1)
-                }
-            })
+        Command::VerifyAudit {
+            public_key,
+            checkpoints,
+        } => {
+            let key_file = cli.signing_key_file.as_deref();
+            server::audit_cli::verify(&url, &cli.data_dir, key_file, public_key, &checkpoints).await
+        }
+        Command::Checkpoint => {
+            server::audit_cli::checkpoint(&url, &cli.data_dir, cli.signing_key_file.as_deref())
+                .await
+        }
+        Command::PublicKey => {
+            server::audit_cli::public_key(&cli.data_dir, cli.signing_key_file.as_deref())
         }
         Command::ImportCosts { file } => {
             let db = server::connect_and_migrate(&url).await?;

@@ -193,6 +193,8 @@ impl TestApp {
             data_dir: db.data_dir(),
             max_upload_bytes: 100 * 1024 * 1024,
             aws: None,
+            signing_key_file: None,
+            checkpoint_interval_minutes: 0,
         };
         tweak(&mut opts);
         let running = server::start(opts, listener, std::future::pending())
@@ -228,6 +230,8 @@ impl TestApp {
             data_dir: self.db.data_dir(),
             max_upload_bytes: 100 * 1024 * 1024,
             aws: None,
+            signing_key_file: None,
+            checkpoint_interval_minutes: 0,
         };
         let running = server::start(opts, listener, std::future::pending())
             .await

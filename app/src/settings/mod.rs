@@ -182,7 +182,7 @@ pub fn SettingsPage() -> impl IntoView {
                                 <dt>"Fingerprint"</dt><dd><code id="key-fingerprint">{s.fingerprint.clone()}</code></dd>
                                 <dt>"Private key file"</dt><dd><code id="key-path">{s.key_path.clone()}</code></dd>
                             </dl>
-                            <p class="hint">"Anyone can check the audit trail with the public key: steward verify-audit --public-key KEY. Each checkpoint is also written to the server log as a steward-checkpoint:v1: token; keep those, since whoever owns the database can delete stored checkpoints."</p>
+                            <p class="hint">"Anyone can check the audit trail with the public key: "<code>"steward verify-audit --public-key KEY"</code>". Each checkpoint is also written to the server log as a "<code>"steward-checkpoint:v1:…"</code>" token; keep those, since whoever owns the database can delete stored checkpoints."</p>
                         </section>
                         <section class="card">
                             <div class="toolbar">

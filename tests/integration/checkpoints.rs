@@ -381,8 +381,23 @@ both_dbs!(a_tampered_checkpoint_signature_is_detected, |app| {
     );
     assert!(out.contains("signature does not verify"), "{out}");
     assert!(out.contains("log token"), "{out}");
-    // The stored row's signature altered in the database.
+    // Stored checkpoints are append-only for the application's own connections...
     let pool = app.db.pool().await;
+    for sql in [
+        "UPDATE audit_checkpoints SET at = 'x'",
+        "DELETE FROM audit_checkpoints",
+    ] {
+        let e = sqlx::query(sql).execute(&pool).await.unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{sql}: {e}");
+    }
+    if app.db.backend == Backend::Postgres {
+        let e = sqlx::query("TRUNCATE audit_checkpoints")
+            .execute(&pool)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{e}");
+    }
+    // ...but not for the database owner: the stored row's signature altered.
     bypass_triggers(&app, &pool, "audit_checkpoints").await;
     sqlx::query("UPDATE audit_checkpoints SET signature = $1 WHERE seq = $2")
         .bind(&forged_sig)

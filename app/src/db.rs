@@ -222,6 +222,11 @@ impl WriteTx {
         &mut self.tx
     }
 
+    /// The chain head as this transaction will leave it: its last event's number and hash.
+    pub fn head(&self) -> (i64, &str) {
+        (self.head_seq, &self.head_hash)
+    }
+
     /// Appends an event to the chain inside this transaction.
     pub async fn audit(&mut self, ev: NewEvent) -> Result<i64, AppError> {
         let seq = self.head_seq + 1;

@@ -21,6 +21,9 @@ pub mod evidence;
 #[cfg(feature = "ssr")]
 pub mod ingest;
 pub mod policy;
+pub mod settings;
+#[cfg(feature = "ssr")]
+pub mod signing;
 #[cfg(feature = "ssr")]
 pub mod state;
 pub mod upload;
@@ -92,6 +95,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=auth::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=users::UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=audit::AuditLogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings") view=settings::SettingsPage ssr=SsrMode::Async/>
                     // Frameworks and controls
                     <Route path=path!("/frameworks") view=controls::FrameworksPage ssr=SsrMode::Async/>
                     <Route path=path!("/frameworks/:id") view=controls::FrameworkPage ssr=SsrMode::Async/>
@@ -152,6 +156,7 @@ fn Nav(user: CurrentUser) -> impl IntoView {
         ("/costs/import", "Cost data", Some(Permission::ViewCosts)),
         ("/admin/users", "Users", Some(Permission::ManageUsers)),
         ("/audit", "Audit log", Some(Permission::ViewAudit)),
+        ("/settings", "Settings", Some(Permission::ViewAudit)),
         ("/evidence", "Evidence", Some(Permission::ViewCompliance)),
     ];
     let location = leptos_router::hooks::use_location();

@@ -79,6 +79,8 @@ pub enum Permission {
     ViewCosts,
     /// Import cost files, run syncs, configure cost sources.
     ManageCosts,
+    /// Sign an audit checkpoint on demand (the key itself never leaves the server).
+    SignCheckpoints,
 }
 
 /// Role → permissions. Ownership (of controls, budgets, systems) is a relation on the owned
@@ -96,6 +98,7 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             SubmitEvidence,
             ViewCosts,
             ManageCosts,
+            SignCheckpoints,
         ],
         Role::Compliance => &[
             ViewDashboard,
@@ -210,6 +213,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     page("/account", SignedIn),
     page("/admin/users", Perm(ManageUsers)),
     page("/audit", Perm(ViewAudit)),
+    page("/settings", Perm(ViewAudit)),
     // Server functions: auth
     write_fn("/api/login", Public),
     write_fn("/api/logout", SignedIn),
@@ -223,6 +227,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
     // Server functions: audit, dashboard
     read_fn("/api/list_audit_events", Perm(ViewAudit)),
     read_fn("/api/verify_audit_chain", Perm(ViewAudit)),
+    read_fn("/api/signing_settings", Perm(ViewAudit)),
+    write_fn("/api/create_checkpoint", Perm(SignCheckpoints)),
     read_fn("/api/dashboard", Perm(ViewDashboard)),
     // Frameworks and controls
     Endpoint {

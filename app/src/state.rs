@@ -40,6 +40,9 @@ pub struct AppState {
     /// Throttled sign-ins already noted in the audit trail this window.
     #[from_ref(skip)]
     pub refusals: Arc<crate::auth::throttle::Refusals>,
+    /// The installation's signing key (audit checkpoints; kept outside the database).
+    #[from_ref(skip)]
+    pub signer: crate::signing::Signer,
 }
 
 /// Security settings derived from the configuration.

@@ -35,6 +35,10 @@ pub struct Cli {
     /// A tracing filter: error, warn, info, debug, or per module (`info,sqlx=warn`).
     #[arg(long, env = "STEWARD_LOG_LEVEL", default_value = "info", global = true)]
     pub log_level: String,
+    /// The audit signing key (PKCS#8 PEM, mode 0600). Default: <data dir>/signing-key.pem,
+    /// created on first run; a file named here must exist.
+    #[arg(long, env = "STEWARD_SIGNING_KEY_FILE", global = true)]
+    pub signing_key_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -86,6 +90,13 @@ pub enum Command {
         max_upload_mb: u64,
         #[command(flatten)]
         aws: AwsArgs,
+        /// Minutes between signed checkpoints of the audit chain (0: only on demand).
+        #[arg(
+            long,
+            env = "STEWARD_CHECKPOINT_INTERVAL_MINUTES",
+            default_value_t = 60
+        )]
+        checkpoint_interval_minutes: u64,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -99,8 +110,22 @@ pub enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Check the audit trail's hash chain: exit 0 when intact, 1 naming the first bad event.
-    VerifyAudit,
+    /// Check the audit trail's hash chain and its signed checkpoints: exit 0 when intact, 1
+    /// naming the first bad event, 2 when it cannot check (no key, bad token).
+    VerifyAudit {
+        /// Check checkpoints with this public key (base64, from `steward public-key`) instead
+        /// of the signing key file.
+        #[arg(long)]
+        public_key: Option<String>,
+        /// A checkpoint token from the logs (steward-checkpoint:v1:…; a whole log line will
+        /// do). Repeatable.
+        #[arg(long = "checkpoint", value_name = "TOKEN")]
+        checkpoints: Vec<String>,
+    },
+    /// Sign a checkpoint of the audit chain now (nothing when no event was added since the last).
+    Checkpoint,
+    /// Print the audit signing key's public half (base64) and fingerprint.
+    PublicKey,
     /// Import or update a framework from an OSCAL catalog (JSON) or a CSV file (id, title,
     /// description, group); the format is detected from the content.
     ImportFramework {

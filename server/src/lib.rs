@@ -2,6 +2,7 @@
 //! first-run bootstrap), operational endpoints and the command-line tools.
 
 pub mod alloc;
+pub mod audit_cli;
 pub mod bootstrap;
 pub mod config;
 pub mod error;
@@ -49,6 +50,10 @@ pub struct ServeOptions {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long an upload may send nothing before it is abandoned.
     pub upload_idle: std::time::Duration,
+    /// The audit signing key file; `None`: `<data_dir>/signing-key.pem`, created on first run.
+    pub signing_key_file: Option<PathBuf>,
+    /// Minutes between signed audit checkpoints; 0 turns the schedule off.
+    pub checkpoint_interval_minutes: u64,
 }
 
 impl Default for ServeOptions {
@@ -67,6 +72,8 @@ impl Default for ServeOptions {
             aws: None,
             trusted_proxies: Vec::new(),
             upload_idle: std::time::Duration::from_secs(60),
+            signing_key_file: None,
+            checkpoint_interval_minutes: 60,
         }
     }
 }
@@ -86,6 +93,8 @@ impl std::fmt::Debug for ServeOptions {
             .field("aws", &self.aws)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("upload_idle", &self.upload_idle)
+            .field("signing_key_file", &self.signing_key_file)
+            .field("checkpoint_interval_minutes", &self.checkpoint_interval_minutes)
             .finish()
     }
 }
@@ -183,6 +192,10 @@ pub async fn start(
         Some(u) => config::origin_of(u)?,
         None => format!("http://{addr}"),
     };
+    // Before anything else: a key others can read, or one that does not parse, stops the start.
+    let signer =
+        app::signing::Signer::load_or_create(&opts.data_dir, opts.signing_key_file.as_deref())
+            .map_err(|e| ServerError::Config(e.to_string()))?;
     let db = connect_and_migrate(&opts.database_url).await?;
     let hasher = PasswordHasher::new(
         std::thread::available_parallelism()
@@ -231,6 +244,7 @@ pub async fn start(
             cost_sync: app::costs::sync::CostSync::new(opts.aws.clone()),
             cost_cube: Arc::new(app::costs::cube::Cube::new()),
             refusals: Arc::new(Default::default()),
+            signer,
         },
         metrics: Arc::new(metrics::Metrics::default()),
         metrics_token: opts.metrics_token.clone().map(Into::into),
@@ -247,6 +261,13 @@ pub async fn start(
         .app
         .cost_cube
         .keep_warm(state.app.db.clone(), std::time::Duration::from_secs(30));
+
+    app::audit::checkpoint::schedule(
+        state.app.db.clone(),
+        state.app.signer.clone(),
+        state.app.clock.clone(),
+        std::time::Duration::from_secs(opts.checkpoint_interval_minutes.saturating_mul(60)),
+    );
 
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {

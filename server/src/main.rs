@@ -1,5 +1,5 @@
 //! The `steward` binary: `serve`, `migrate`, `create-admin`, `verify-audit`,
-//! `import-framework`, `import-costs`.
+//! `import-framework`, `import-costs`, `checkpoint`, `public-key`.
 
 use clap::Parser;
 use server::config::{Cli, Command, LogFormat};
@@ -58,6 +58,7 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
             upload_idle_secs,
             max_upload_mb,
             aws,
+            checkpoint_interval_minutes,
         } => {
             let listener = tokio::net::TcpListener::bind(&bind)
                 .await
@@ -75,6 +76,8 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
                 aws: aws.settings(),
                 trusted_proxies,
                 upload_idle: std::time::Duration::from_secs(upload_idle_secs),
+                signing_key_file: cli.signing_key_file.clone(),
+                checkpoint_interval_minutes,
             };
             let running = server::start(opts, listener, shutdown_signal()).await?;
             running.wait().await?;
@@ -167,20 +170,19 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
                 }
             }
         }
-        Command::VerifyAudit => {
-            let db = app::db::Db::connect(&url).await?;
-            let outcome = app::audit::chain::verify(db.pool()).await?;
-            db.close().await;
-            Ok(match outcome {
-                app::audit::chain::VerifyOutcome::Intact { events, head } => {
-                    println!("audit chain intact: {events} events, head {head}");
-                    ExitCode::SUCCESS
-                }
-                app::audit::chain::VerifyOutcome::Broken { seq, reason } => {
-                    println!("audit chain BROKEN at event #{seq}: {reason}");
-                    ExitCode::from(1)
-                }
-            })
+        Command::VerifyAudit {
+            public_key,
+            checkpoints,
+        } => {
+            let key_file = cli.signing_key_file.as_deref();
+            server::audit_cli::verify(&url, &cli.data_dir, key_file, public_key, &checkpoints).await
+        }
+        Command::Checkpoint => {
+            server::audit_cli::checkpoint(&url, &cli.data_dir, cli.signing_key_file.as_deref())
+                .await
+        }
+        Command::PublicKey => {
+            server::audit_cli::public_key(&cli.data_dir, cli.signing_key_file.as_deref())
         }
         Command::ImportCosts { file } => {
             let db = server::connect_and_migrate(&url).await?;

@@ -721,3 +721,63 @@ async fn evidence_upload_without_javascript_sqlite() {
 async fn evidence_upload_without_javascript_postgres() {
     evidence_upload_flow(Backend::Postgres, false).await;
 }
+
+/// An administrator signs a checkpoint from the Settings page; it shows as verified. Hydrated,
+/// without a page load; without JavaScript, through the plain form post.
+async fn settings_flow(backend: Backend, javascript: bool) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_driver, c) = start(javascript).await;
+    sign_in(&c, &app, "admin").await;
+    c.goto(&app.url("/settings")).await.unwrap();
+    wait_for(&c, "#public-key").await;
+    assert_eq!(
+        text(&c, "#public-key").await,
+        app.state().app.signer.public_key_b64()
+    );
+    assert!(c.find(Locator::Css("#checkpoints")).await.is_err());
+    c.execute("window.__stewardMark = 7; return null;", vec![])
+        .await
+        .unwrap();
+    // Hydrated, the button must be live before the click counts.
+    if javascript {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    click(&c, "#sign-form button").await;
+    wait_for(&c, "#checkpoints tbody tr[data-verified=true]").await;
+    let row = text(&c, "#checkpoints tbody tr").await;
+    assert!(row.contains("yes"), "{row}");
+    let mark = c
+        .execute("return window.__stewardMark ?? null;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        mark == serde_json::json!(7),
+        javascript,
+        "a page load happens only without JavaScript"
+    );
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(
+        artifact(&format!("browser-settings-{backend:?}-js-{javascript}.png").to_lowercase()),
+        png,
+    )
+    .unwrap();
+    c.close().await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_sign_checkpoint_hydrated_sqlite() {
+    settings_flow(Backend::Sqlite, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_sign_checkpoint_hydrated_postgres() {
+    settings_flow(Backend::Postgres, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_sign_checkpoint_without_javascript_sqlite() {
+    settings_flow(Backend::Sqlite, false).await;
+}

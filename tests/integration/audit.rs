@@ -6,6 +6,8 @@ async fn run_verify(app: &TestApp) -> (i32, String) {
     let out = Command::new(steward_tests::steward_bin())
         .arg("verify-audit")
         .env("DATABASE_URL", &app.db.url)
+        // The server's data directory, so its signing key checks any checkpoint.
+        .env("STEWARD_DATA_DIR", app.db.data_dir())
         .output()
         .expect("run steward verify-audit");
     (

@@ -641,55 +641,74 @@ both_dbs_with!(
     }
 );
 
-both_dbs!(
-    chunked_evidence_bodies_are_bounded_outside_the_file_too,
-    |app| {
-        use futures_util::StreamExt;
-        let control = super::evidence::insert_control(&app, "BIG-1", None).await;
-        let c = app.client_as(Role::Compliance).await;
-        let send = |parts: Vec<Vec<u8>>| {
-            let c = c.clone();
-            let app = &app;
-            async move {
-                // Streamed: no Content-Length, so only the bytes received can be counted.
-                let stream = futures_util::stream::iter(parts).map(Ok::<_, std::io::Error>);
-                c.post(app.url(app::evidence::UPLOAD_PATH))
-                    .header("Origin", &app.base)
-                    .header("Accept", "application/json")
-                    .header("Content-Type", super::evidence::content_type())
-                    .body(reqwest::Body::wrap_stream(stream))
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0)
-            }
-        };
-        // A 20 MiB field the form does not have, before the file.
-        let mut parts = vec![super::evidence::new_evidence("Big", &[control])
-            .into_head()
-            .into_iter()
-            .chain(
-                format!(
-                    "--{}\r\nContent-Disposition: form-data; name=\"padding\"\r\n\r\n",
-                    super::evidence::BOUNDARY
-                )
+/// Streams `head` and then up to 200 MiB of `fill` bytes with no `Content-Length`; returns the
+/// status and how many bytes the server had pulled when it answered.
+async fn endless_upload(app: &TestApp, c: &reqwest::Client, head: Vec<u8>, fill: u8) -> (u16, u64) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let sent = std::sync::Arc::new(AtomicU64::new(0));
+    let counter = sent.clone();
+    let chunks = std::iter::once(head).chain((0..200).map(move |_| vec![fill; 1 << 20]));
+    let stream = futures_util::stream::iter(chunks.map(move |c| {
+        counter.fetch_add(c.len() as u64, Ordering::Relaxed);
+        Ok::<_, std::io::Error>(c)
+    }));
+    let status = c
+        .post(app.url(app::evidence::UPLOAD_PATH))
+        .header("Origin", &app.base)
+        .header("Accept", "application/json")
+        .header("Content-Type", super::evidence::content_type())
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0);
+    (status, sent.load(Ordering::Relaxed))
+}
+
+both_dbs!(chunked_evidence_bodies_are_bounded_outside_the_file_too, |app| {
+    let control = super::evidence::insert_control(&app, "BIG-1", None).await;
+    let c = app.client_as(Role::Compliance).await;
+    let boundary = super::evidence::BOUNDARY;
+    // A field the form does not have, before the file, that never ends: refused once it
+    // passes the text fields' budget, long before the 200 MiB are sent.
+    let head = super::evidence::new_evidence("Big", &[control])
+        .into_head()
+        .into_iter()
+        .chain(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"padding\"\r\n\r\n")
                 .into_bytes(),
-            )
-            .collect::<Vec<u8>>()];
-        parts.extend((0..20).map(|_| vec![b'x'; 1 << 20]));
-        let status = send(parts).await;
-        assert!(matches!(status, 422 | 0), "{status}");
-        // A part header that never ends.
-        let mut parts = vec![format!(
-            "--{}\r\nContent-Disposition: form-data; name=\"title\"\r\nX-Padding: ",
-            super::evidence::BOUNDARY
         )
-        .into_bytes()];
-        parts.extend((0..20).map(|_| vec![b'p'; 1 << 20]));
-        let status = send(parts).await;
-        assert!(matches!(status, 422 | 0), "{status}");
-        assert_eq!(count_where(&app, "SELECT COUNT(*) FROM evidence").await, 0);
-        assert_eq!(files_in(&app.db.data_dir().join("blobs").join("tmp")), 0);
+        .collect();
+    let (status, sent) = endless_upload(&app, &c, head, b'x').await;
+    assert!(matches!(status, 422 | 0), "{status}");
+    assert!(sent < 32 << 20, "the server read {} MiB of an unknown field", sent >> 20);
+    // A part header that never ends: refused at the header budget, not buffered.
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\nX-Padding: "
+    )
+    .into_bytes();
+    let (status, sent) = endless_upload(&app, &c, head, b'p').await;
+    assert!(matches!(status, 422 | 0), "{status}");
+    assert!(sent < 32 << 20, "the server buffered {} MiB of part header", sent >> 20);
+    assert_eq!(count_where(&app, "SELECT COUNT(*) FROM evidence").await, 0);
+    assert_eq!(files_in(&app.db.data_dir().join("blobs").join("tmp")), 0);
+});
+
+both_dbs_with!(
+    an_evidence_upload_stalled_between_parts_is_dropped,
+    |o| o.upload_idle = Duration::from_secs(2),
+    |app| {
+        // Silence inside a part header (no file data yet): the idle limit still applies.
+        let token = token_for(&app, "compliance").await;
+        let head = format!(
+            "--{}\r\nContent-Disposition: form-data; name=\"title\"\r\n",
+            super::evidence::BOUNDARY
+        );
+        let stalled = stall(&app, app::evidence::UPLOAD_PATH, &token, head.as_bytes(), true).await;
+        let started = Instant::now();
+        let reply = answer(stalled, Duration::from_secs(15)).await;
+        assert!(reply.contains("stalled"), "{reply}");
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 );
 

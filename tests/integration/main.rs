@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod checkpoints;
 mod cli;
 mod controls;
 mod cost_reports;

@@ -189,6 +189,7 @@ impl TestApp {
             org_name: "Test organisation".into(),
             metrics_token: Some("scrape-token-for-tests".into()),
             data_dir: db.data_dir(),
+            checkpoint_interval_minutes: 0,
             ..ServeOptions::default()
         };
         tweak(&mut opts);
@@ -218,6 +219,7 @@ impl TestApp {
             database_url: self.db.url.clone(),
             org_name: "Test organisation".into(),
             data_dir: self.db.data_dir(),
+            checkpoint_interval_minutes: 0,
             ..ServeOptions::default()
         };
         let running = server::start(opts, listener, std::future::pending())

@@ -4,11 +4,13 @@
 //! `["steward.audit.v1", seq, at, actor_id, actor, action, object_type, object_id, summary,
 //! request_id, client_addr]` (serde_json's compact, deterministic encoding) and `prev_hash` is
 //! the previous event's hash as 32 raw bytes (zeros before the first event). The database
-//! refuses UPDATE and DELETE on `audit_events` (triggers); `verify` recomputes the chain.
+//! refuses UPDATE and DELETE on `audit_events` (triggers); `verify` recomputes the chain in one
+//! read snapshot. Signed checkpoints (`checkpoint`) anchor it outside the database.
 
+use crate::db::{Db, Dialect};
 use crate::error::AppError;
 use sha2::{Digest, Sha256};
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{Any, AnyConnection, Row, Transaction};
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -129,19 +131,52 @@ pub enum VerifyOutcome {
     Broken { seq: i64, reason: String },
 }
 
-/// Recomputes the whole chain, streaming rows in order. Stops at the first bad event.
-pub async fn verify(pool: &AnyPool) -> Result<VerifyOutcome, sqlx::Error> {
-    use futures_util::TryStreamExt;
-    let mut rows = sqlx::query(
-        "SELECT seq, at, actor_id, actor, action, object_type, object_id, summary, request_id, \
-         client_addr, prev_hash, hash FROM audit_events ORDER BY seq",
-    )
-    .fetch(pool);
-    let mut expected_seq = 1i64;
-    let mut prev = GENESIS_HASH.to_string();
-    while let Some(row) = rows.try_next().await? {
-        let seq: i64 = row.try_get("seq")?;
-        let ev = NewEvent {
+/// The chain head as recorded in `audit_head`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// A read-only transaction in which every read sees the database as of one instant, so a
+/// verifier never mixes events and a head written at different times. SQLite (WAL): the
+/// snapshot is taken by the first read after `BEGIN`; PostgreSQL: `REPEATABLE READ` keeps the
+/// first statement's snapshot for the whole transaction. Neither blocks writers.
+pub async fn begin_snapshot(db: &Db) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    match db.dialect() {
+        Dialect::Sqlite => db.pool().begin_with("BEGIN DEFERRED").await,
+        Dialect::Postgres => {
+            db.pool()
+                .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .await
+        }
+    }
+}
+
+pub async fn read_head(conn: &mut AnyConnection) -> Result<Head, sqlx::Error> {
+    let (seq, hash): (i64, String) =
+        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(conn)
+            .await?;
+    Ok(Head { seq, hash })
+}
+
+/// The columns `event_from_row` reads, in a SELECT list.
+pub const EVENT_COLUMNS: &str = "seq, at, actor_id, actor, action, object_type, object_id, \
+     summary, request_id, client_addr, prev_hash, hash";
+
+/// An event as stored: its sequence number, its content, `prev_hash` and `hash`.
+pub struct StoredEvent {
+    pub seq: i64,
+    pub event: NewEvent,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+pub fn event_from_row(row: &sqlx::any::AnyRow) -> Result<StoredEvent, sqlx::Error> {
+    Ok(StoredEvent {
+        seq: row.try_get("seq")?,
+        event: NewEvent {
             at: row.try_get("at")?,
             actor_id: row.try_get("actor_id")?,
             actor: row.try_get("actor")?,
@@ -151,42 +186,77 @@ pub async fn verify(pool: &AnyPool) -> Result<VerifyOutcome, sqlx::Error> {
             summary: row.try_get("summary")?,
             request_id: row.try_get("request_id")?,
             client_addr: row.try_get("client_addr")?,
-        };
-        let stored_prev: String = row.try_get("prev_hash")?;
-        let stored_hash: String = row.try_get("hash")?;
-        if seq != expected_seq {
-            return Ok(VerifyOutcome::Broken {
-                seq: expected_seq,
-                reason: format!("event #{expected_seq} is missing (next stored event is #{seq})"),
-            });
+        },
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+/// Checks one stored event against the hash of the event before it; `None` when it chains.
+pub fn check_link(expected_seq: i64, prev: &str, e: &StoredEvent) -> Option<VerifyOutcome> {
+    let broken = |seq, reason: String| Some(VerifyOutcome::Broken { seq, reason });
+    if e.seq != expected_seq {
+        return broken(
+            expected_seq,
+            format!(
+                "event #{expected_seq} is missing (next stored event is #{})",
+                e.seq
+            ),
+        );
+    }
+    if e.prev_hash != prev {
+        return broken(
+            e.seq,
+            "its prev_hash does not match the previous event's hash".into(),
+        );
+    }
+    if chain_hash(prev, e.seq, &e.event) != e.hash {
+        return broken(
+            e.seq,
+            "its content does not match its hash (the event was altered)".into(),
+        );
+    }
+    None
+}
+
+/// Recomputes the whole chain in one read snapshot. Stops at the first bad event.
+pub async fn verify(db: &Db) -> Result<VerifyOutcome, sqlx::Error> {
+    let mut tx = begin_snapshot(db).await?;
+    let head = read_head(&mut tx).await?;
+    let outcome = verify_in(&mut tx, &head, |_| {}).await?;
+    tx.rollback().await?;
+    Ok(outcome)
+}
+
+/// Recomputes the chain inside the caller's snapshot (in which `head` was read first),
+/// streaming rows in order; `each` sees every event that chains correctly.
+pub async fn verify_in(
+    conn: &mut AnyConnection,
+    head: &Head,
+    mut each: impl FnMut(&StoredEvent),
+) -> Result<VerifyOutcome, sqlx::Error> {
+    use futures_util::TryStreamExt;
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM audit_events ORDER BY seq");
+    let mut rows = sqlx::query(&sql).fetch(&mut *conn);
+    let mut expected_seq = 1i64;
+    let mut prev = GENESIS_HASH.to_string();
+    while let Some(row) = rows.try_next().await? {
+        let e = event_from_row(&row)?;
+        if let Some(broken) = check_link(expected_seq, &prev, &e) {
+            return Ok(broken);
         }
-        if stored_prev != prev {
-            return Ok(VerifyOutcome::Broken {
-                seq,
-                reason: "its prev_hash does not match the previous event's hash".into(),
-            });
-        }
-        if chain_hash(&prev, seq, &ev) != stored_hash {
-            return Ok(VerifyOutcome::Broken {
-                seq,
-                reason: "its content does not match its hash (the event was altered)".into(),
-            });
-        }
-        prev = stored_hash;
+        each(&e);
+        prev = e.hash;
         expected_seq += 1;
     }
-    drop(rows);
     let events = expected_seq - 1;
-    let (head_seq, head_hash): (i64, String) =
-        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_one(pool)
-            .await?;
-    if head_seq != events || head_hash != prev {
+    if head.seq != events || head.hash != prev {
         return Ok(VerifyOutcome::Broken {
-            seq: head_seq.max(events),
+            seq: head.seq.max(events),
             reason: format!(
-                "the chain head records event #{head_seq} but the table ends at #{events} \
-                 (events were removed or the head was altered)"
+                "the chain head records event #{} but the table ends at #{events} \
+                 (events were removed or the head was altered)",
+                head.seq
             ),
         });
     }

@@ -2,6 +2,10 @@
 
 #[cfg(feature = "ssr")]
 pub mod chain;
+#[cfg(feature = "ssr")]
+pub mod checkpoint;
+#[cfg(feature = "ssr")]
+pub mod verify;
 
 use crate::error::AppError;
 use crate::util::{display_ts, urlencode};
@@ -59,6 +63,8 @@ pub struct ChainCheck {
     pub intact: bool,
     pub events: i64,
     pub message: String,
+    /// The signed checkpoints' results, one line each (failures first, then a count).
+    pub details: Vec<String>,
 }
 
 #[server(endpoint = "verify_audit_chain")]
@@ -150,22 +156,33 @@ mod ssr {
         })
     }
 
+    /// The chain and every stored checkpoint, checked with this server's key.
     pub async fn verify() -> Result<ChainCheck, AppError> {
         let state = app_state()?;
-        Ok(match chain::verify(state.db.pool()).await? {
-            chain::VerifyOutcome::Intact { events, head } => ChainCheck {
-                intact: true,
-                events,
-                message: format!(
-                    "Intact: {events} events, head {}",
-                    &head[..16.min(head.len())]
-                ),
-            },
-            chain::VerifyOutcome::Broken { seq, reason } => ChainCheck {
-                intact: false,
-                events: seq,
-                message: format!("Broken at event #{seq}: {reason}"),
-            },
+        let key = state.signer.public_key();
+        let report = super::verify::verify(&state.db, Some(&key), &[])
+            .await
+            .map_err(AppError::internal)?;
+        use super::verify::Verdict;
+        let message = match &report.verdict {
+            Verdict::Intact => format!(
+                "Intact: {} events, head {}",
+                report.events,
+                &report.head[..16.min(report.head.len())]
+            ),
+            Verdict::BrokenAt { seq, reason } => format!("Broken at event #{seq}: {reason}"),
+            Verdict::BrokenIn { from, to, reason } => {
+                format!("Broken in events #{from}–#{to}: {reason}")
+            }
+            Verdict::Checkpoint { seq, reason } => {
+                format!("Checkpoint #{seq} is not valid: {reason}")
+            }
+        };
+        Ok(ChainCheck {
+            intact: report.intact(),
+            events: report.events,
+            message,
+            details: report.details(),
         })
     }
 }
@@ -209,7 +226,10 @@ pub fn AuditLogPage() -> impl IntoView {
                 </ActionForm>
             </div>
             {move || verify.value().get().map(|r| match r {
-                Ok(c) => view! { <p class=if c.intact { "success" } else { "error" } role="status">{c.message}</p> }.into_any(),
+                Ok(c) => view! {
+                    <p class=if c.intact { "success" } else { "error" } role="status">{c.message}</p>
+                    <ul class="muted" id="chain-details">{c.details.into_iter().map(|d| view! { <li>{d}</li> }).collect_view()}</ul>
+                }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
             })}
             <Transition fallback=|| view! { <p>"Loading events…"</p> }>

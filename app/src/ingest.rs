@@ -178,6 +178,8 @@ pub enum FormError {
     NotMultipart,
     #[error("The form has too many fields (at most {0}).")]
     TooManyFields(usize),
+    #[error("The upload could not be read: field '{field}' is larger than {}.", crate::util::human_size(*.limit))]
+    FieldTooLarge { field: String, limit: u64 },
     #[error("The upload could not be read: {0}.")]
     Malformed(String),
 }
@@ -190,13 +192,10 @@ impl FormError {
                 Ok(b) => FormError::Body(*b),
                 Err(other) => FormError::Malformed(other.to_string()),
             },
-            multer::Error::FieldSizeExceeded { limit, field_name } => {
-                FormError::Malformed(format!(
-                    "field '{}' is larger than {}",
-                    field_name.unwrap_or_default(),
-                    crate::util::human_size(limit)
-                ))
-            }
+            multer::Error::FieldSizeExceeded { limit, field_name } => FormError::FieldTooLarge {
+                field: field_name.unwrap_or_default(),
+                limit,
+            },
             other => FormError::Malformed(other.to_string()),
         }
     }
@@ -481,8 +480,12 @@ mod tests {
         )
         .unwrap();
         assert!(form.next_field().await.unwrap().is_some());
-        assert!(
-            matches!(form.next_field().await, Err(FormError::Malformed(m)) if m.contains("'pad' is larger than 100 bytes"))
+        assert_eq!(
+            form.next_field().await.err(),
+            Some(FormError::FieldTooLarge {
+                field: "pad".into(),
+                limit: 100
+            })
         );
         // Too many parts.
         let many: String = (0..6)

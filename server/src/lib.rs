@@ -94,7 +94,10 @@ impl std::fmt::Debug for ServeOptions {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("upload_idle", &self.upload_idle)
             .field("signing_key_file", &self.signing_key_file)
-            .field("checkpoint_interval_minutes", &self.checkpoint_interval_minutes)
+            .field(
+                "checkpoint_interval_minutes",
+                &self.checkpoint_interval_minutes,
+            )
             .finish()
     }
 }

@@ -569,17 +569,11 @@ both_dbs!(
         let res = server::start(
             server::ServeOptions {
                 database_url: app.db.url.clone(),
-                public_url: None,
-                site_root: None,
-                demo: false,
                 org_name: "x".into(),
-                metrics_token: None,
-                print_credentials: false,
                 data_dir: dir.clone(),
-                max_upload_bytes: 1024,
-                aws: None,
                 signing_key_file: Some(loose.clone()),
                 checkpoint_interval_minutes: 0,
+                ..server::ServeOptions::default()
             },
             tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
             std::future::pending(),

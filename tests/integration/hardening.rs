@@ -73,14 +73,28 @@ both_dbs!(concurrent_wrong_guesses_verify_at_most_the_limit, |app| {
 });
 
 both_dbs!(one_account_hammered_does_not_lock_the_address_out, |app| {
-    // 100 guesses at one account from one address: only the account is locked, so everyone
-    // else behind that address (a proxy, an office NAT) still signs in.
-    let attacker = app.client();
+    // 100 concurrent guesses at one account from one address: only the account is locked, so
+    // everyone else behind that address (a proxy, an office NAT) still signs in.
+    let mut tasks = Vec::new();
     for i in 0..100 {
-        let r = app
-            .login(&attacker, "finance", &format!("guess number {i}"))
-            .await;
-        assert!(matches!(r.status().as_u16(), 422 | 429), "{}", r.status());
+        let (c, url, base) = (app.client(), app.url("/api/login"), app.base.clone());
+        tasks.push(tokio::spawn(async move {
+            c.post(url)
+                .header("Origin", base)
+                .header("Accept", "application/json")
+                .form(&[
+                    ("username", "finance"),
+                    ("password", &format!("guess number {i}")),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    for t in tasks {
+        assert!(matches!(t.await.unwrap(), 422 | 429));
     }
     let r = app
         .login(&app.client(), "compliance", &app.password("compliance"))
@@ -665,34 +679,45 @@ async fn endless_upload(app: &TestApp, c: &reqwest::Client, head: Vec<u8>, fill:
     (status, sent.load(Ordering::Relaxed))
 }
 
-both_dbs!(chunked_evidence_bodies_are_bounded_outside_the_file_too, |app| {
-    let control = super::evidence::insert_control(&app, "BIG-1", None).await;
-    let c = app.client_as(Role::Compliance).await;
-    let boundary = super::evidence::BOUNDARY;
-    // A field the form does not have, before the file, that never ends: refused once it
-    // passes the text fields' budget, long before the 200 MiB are sent.
-    let head = super::evidence::new_evidence("Big", &[control])
-        .into_head()
-        .into_iter()
-        .chain(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"padding\"\r\n\r\n")
-                .into_bytes(),
+both_dbs!(
+    chunked_evidence_bodies_are_bounded_outside_the_file_too,
+    |app| {
+        let control = super::evidence::insert_control(&app, "BIG-1", None).await;
+        let c = app.client_as(Role::Compliance).await;
+        let boundary = super::evidence::BOUNDARY;
+        // A field the form does not have, before the file, that never ends: refused once it
+        // passes the text fields' budget, long before the 200 MiB are sent.
+        let head = super::evidence::new_evidence("Big", &[control])
+            .into_head()
+            .into_iter()
+            .chain(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"padding\"\r\n\r\n")
+                    .into_bytes(),
+            )
+            .collect();
+        let (status, sent) = endless_upload(&app, &c, head, b'x').await;
+        assert!(matches!(status, 422 | 0), "{status}");
+        assert!(
+            sent < 32 << 20,
+            "the server read {} MiB of an unknown field",
+            sent >> 20
+        );
+        // A part header that never ends: refused at the header budget, not buffered.
+        let head = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\nX-Padding: "
         )
-        .collect();
-    let (status, sent) = endless_upload(&app, &c, head, b'x').await;
-    assert!(matches!(status, 422 | 0), "{status}");
-    assert!(sent < 32 << 20, "the server read {} MiB of an unknown field", sent >> 20);
-    // A part header that never ends: refused at the header budget, not buffered.
-    let head = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\nX-Padding: "
-    )
-    .into_bytes();
-    let (status, sent) = endless_upload(&app, &c, head, b'p').await;
-    assert!(matches!(status, 422 | 0), "{status}");
-    assert!(sent < 32 << 20, "the server buffered {} MiB of part header", sent >> 20);
-    assert_eq!(count_where(&app, "SELECT COUNT(*) FROM evidence").await, 0);
-    assert_eq!(files_in(&app.db.data_dir().join("blobs").join("tmp")), 0);
-});
+        .into_bytes();
+        let (status, sent) = endless_upload(&app, &c, head, b'p').await;
+        assert!(matches!(status, 422 | 0), "{status}");
+        assert!(
+            sent < 32 << 20,
+            "the server buffered {} MiB of part header",
+            sent >> 20
+        );
+        assert_eq!(count_where(&app, "SELECT COUNT(*) FROM evidence").await, 0);
+        assert_eq!(files_in(&app.db.data_dir().join("blobs").join("tmp")), 0);
+    }
+);
 
 both_dbs_with!(
     an_evidence_upload_stalled_between_parts_is_dropped,
@@ -704,7 +729,14 @@ both_dbs_with!(
             "--{}\r\nContent-Disposition: form-data; name=\"title\"\r\n",
             super::evidence::BOUNDARY
         );
-        let stalled = stall(&app, app::evidence::UPLOAD_PATH, &token, head.as_bytes(), true).await;
+        let stalled = stall(
+            &app,
+            app::evidence::UPLOAD_PATH,
+            &token,
+            head.as_bytes(),
+            true,
+        )
+        .await;
         let started = Instant::now();
         let reply = answer(stalled, Duration::from_secs(15)).await;
         assert!(reply.contains("stalled"), "{reply}");

@@ -104,6 +104,12 @@ impl From<FormError> for UploadError {
                 "The upload is larger than the limit of {}.",
                 filecheck::human_size(n)
             )),
+            FormError::FieldTooLarge { field, limit } if field == "file" => {
+                UploadError::TooLarge(format!(
+                    "The file is larger than the limit of {}.",
+                    filecheck::human_size(limit)
+                ))
+            }
             FormError::Body(BodyError::Stalled(d)) => UploadError::Stalled(d),
             FormError::NotMultipart => {
                 UploadError::Unsupported("Send the evidence as a multipart/form-data form.".into())

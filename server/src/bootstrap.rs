@@ -176,7 +176,11 @@ pub fn print_credentials(fr: &FirstRun, url: &str) {
         ));
     }
     s.push_str("└──────────────────────────────────────────────────────────────────────\n");
-    println!("{s}");
+    // Best effort: whoever started the server may have stopped reading (a closed pipe must not
+    // take the server down with a panic, as `println!` would).
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes()).and_then(|()| out.flush());
 }
 
 /// `steward create-admin`: adds an administrator; prints the generated password once.

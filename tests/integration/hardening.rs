@@ -1004,3 +1004,38 @@ async fn demo_users_only_when_asked_for() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_survives_whoever_started_it_no_longer_reading() {
+    use std::io::BufReader;
+    use std::process::{Command, Stdio};
+    let dir = std::env::temp_dir().join(format!("steward-pipe-{}", steward_tests::free_port()));
+    let port = steward_tests::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(steward_tests::steward_bin())
+        .args(["serve", "--demo"])
+        .env("STEWARD_DATA_DIR", &dir)
+        .env("STEWARD_BIND", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn steward serve");
+    // Read one line of the first-run box, then close the pipe: the rest goes nowhere.
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    steward_tests::wait_ready(&base).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let alive = child.try_wait().unwrap().is_none();
+    let health = reqwest::get(format!("{base}/healthz"))
+        .await
+        .map(|r| r.status().as_u16());
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(dir);
+    assert!(alive, "steward serve died when its stdout closed");
+    assert_eq!(health.ok(), Some(200));
+}

@@ -908,6 +908,9 @@ pub fn parse_instant(s: &str) -> Result<OffsetDateTime, String> {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -675,3 +675,51 @@ both_dbs!(controls_csv_import_checks_every_row_and_exports, |app| {
     .await;
     assert_eq!(res.status(), 403);
 });
+
+/// ~15 KB of OSCAL whose parameter `p0` is a selection of 140 choices each inserting `p1`, and
+/// so on four levels down: about 2 GB once expanded, before the importer bounded expansion.
+fn parameter_bomb() -> String {
+    let mut params: Vec<String> = (0..4)
+        .map(|k| {
+            let choice = format!("\"{{{{ insert: param, p{} }}}}\"", k + 1);
+            format!(
+                r#"{{"id":"p{k}","select":{{"choice":[{}]}}}}"#,
+                vec![choice; 140].join(",")
+            )
+        })
+        .collect();
+    params.push(r#"{"id":"p4","label":"x"}"#.to_string());
+    format!(
+        r#"{{"catalog":{{"metadata":{{"title":"Bomb","version":"1"}},"groups":[{{"id":"g","title":"G","controls":[{{"id":"ctl-1","title":"T","params":[{}],"parts":[{{"name":"statement","prose":"Do {{{{ insert: param, p0 }}}}."}}]}}]}}]}}}}"#,
+        params.join(",")
+    )
+}
+
+both_dbs!(an_oscal_parameter_bomb_is_refused_quickly, |app| {
+    let co = app.client_as(Role::Compliance).await;
+    let events = app.audit_count().await;
+    let bomb = parameter_bomb();
+    assert!((14_000..16_000).contains(&bomb.len()), "{}", bomb.len());
+    let started = std::time::Instant::now();
+    let res = upload(
+        &app,
+        &co,
+        "/frameworks/import",
+        "bomb.json",
+        bomb.into(),
+        &[],
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(res.status(), 422);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains("OSCAL control 'ctl-1', parameter 'p0'"),
+        "{text}"
+    );
+    assert!(text.contains("the file is refused"), "{text}");
+    // Generous for a debug build on a loaded machine; unbounded, this took minutes and gigabytes.
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM frameworks").await, 0);
+    assert_eq!(app.audit_count().await, events);
+});

@@ -120,18 +120,39 @@ impl ControlsImport {
     }
 }
 
-struct Row {
-    line: u64,
-    form: ControlForm,
-    mappings: Vec<(i64, String, String)>, // (requirement id, label, framework name)
+/// The database rows a controls import resolves names against. They are read before the file
+/// is parsed so that parsing is a pure function of the file and these (and can be fuzzed).
+#[derive(Debug, Clone, Default)]
+pub struct ControlLookups {
+    /// (id, email, active 0/1)
+    pub users: Vec<(i64, Option<String>, i64)>,
+    /// (id, key, name)
+    pub frameworks: Vec<(i64, String, String)>,
+    /// (id, framework id, ref, label); retired requirements are left out.
+    pub requirements: Vec<(i64, i64, String, String)>,
 }
 
-/// Imports controls from CSV. Mappings are added (never removed), so a file can be re-applied.
-pub async fn import_controls(
-    db: &Db,
-    ctx: &AuditCtx,
+/// One well-formed row of a controls CSV.
+#[derive(Debug, Clone)]
+pub struct ControlRow {
+    pub line: u64,
+    pub form: ControlForm,
+    /// (requirement id, label, framework name)
+    pub mappings: Vec<(i64, String, String)>,
+}
+
+/// A controls CSV read against the lookups: the good rows, and one message per bad row.
+#[derive(Debug, Default)]
+pub struct ParsedControls {
+    pub rows: Vec<ControlRow>,
+    pub errors: Vec<String>,
+}
+
+/// Checks the encoding and the header; returns the reader positioned at the first row and the
+/// header with the `ref` and `title` column positions.
+fn controls_reader(
     bytes: &[u8],
-) -> Result<ControlsImport, AppError> {
+) -> Result<(csv::Reader<&[u8]>, csv::StringRecord, usize, usize), AppError> {
     let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
         .map_err(|e| AppError::invalid(format!("The file is not UTF-8 text ({e}).")))?;
     let mut rdr = csv::ReaderBuilder::new()
@@ -148,19 +169,18 @@ pub async fn import_controls(
             CONTROL_COLUMNS.join(", ")
         )));
     };
-    let pool = db.pool();
-    let users: Vec<(i64, Option<String>, i64)> =
-        sqlx::query_as("SELECT id, email, active FROM users")
-            .fetch_all(pool)
-            .await?;
-    let fws: Vec<(i64, String, String)> = sqlx::query_as("SELECT id, key, name FROM frameworks")
-        .fetch_all(pool)
-        .await?;
-    let reqs: Vec<(i64, i64, String, String)> = sqlx::query_as(
-        "SELECT id, framework_id, ref, label FROM requirements WHERE retired_at IS NULL",
-    )
-    .fetch_all(pool)
-    .await?;
+    Ok((rdr, headers, c_ref, c_title))
+}
+
+/// Parses a controls CSV: owners by email, mappings by `framework-key:requirement-id`, every
+/// bad row reported by line. No I/O; the field checks shared with the form run afterwards.
+pub fn parse_controls_csv(
+    bytes: &[u8],
+    lookups: &ControlLookups,
+) -> Result<ParsedControls, AppError> {
+    let (mut rdr, headers, c_ref, c_title) = controls_reader(bytes)?;
+    let col = |n: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(n));
+    let (users, fws, reqs) = (&lookups.users, &lookups.frameworks, &lookups.requirements);
     let get = |rec: &csv::StringRecord, n: &str| -> String {
         col(n).and_then(|i| rec.get(i)).unwrap_or("").to_string()
     };
@@ -259,12 +279,38 @@ pub async fn import_controls(
             applicable: Some(applicable.into()),
             justification: get(&rec, "justification"),
         };
-        rows.push(Row {
+        rows.push(ControlRow {
             line,
             form,
             mappings,
         });
     }
+    Ok(ParsedControls { rows, errors })
+}
+
+/// Imports controls from CSV. Mappings are added (never removed), so a file can be re-applied.
+pub async fn import_controls(
+    db: &Db,
+    ctx: &AuditCtx,
+    bytes: &[u8],
+) -> Result<ControlsImport, AppError> {
+    // A file that is not UTF-8 or lacks the columns is refused before the database is asked.
+    controls_reader(bytes)?;
+    let pool = db.pool();
+    let lookups = ControlLookups {
+        users: sqlx::query_as("SELECT id, email, active FROM users")
+            .fetch_all(pool)
+            .await?,
+        frameworks: sqlx::query_as("SELECT id, key, name FROM frameworks")
+            .fetch_all(pool)
+            .await?,
+        requirements: sqlx::query_as(
+            "SELECT id, framework_id, ref, label FROM requirements WHERE retired_at IS NULL",
+        )
+        .fetch_all(pool)
+        .await?,
+    };
+    let ParsedControls { rows, mut errors } = parse_controls_csv(bytes, &lookups)?;
     let mut tx = db.write().await?;
     // Field checks (shared with the form) run for every row before anything is kept.
     for row in &rows {
@@ -328,6 +374,20 @@ pub async fn import_framework_file(
     name: Option<&str>,
     version: Option<&str>,
 ) -> Result<ImportOutcome, AppError> {
-    let parsed = super::import::parse_any(bytes, file_name, name, version)?;
-    store::apply_framework(db, ctx, &parsed, file_name, &crate::util::sha256_hex(bytes)).await
+    // Parsing a large catalog (and hashing it) is CPU work of up to a second: off the async
+    // runtime, so other requests keep being served meanwhile.
+    let (bytes, file_name_owned) = (bytes.to_vec(), file_name.to_string());
+    let (name, version) = (name.map(str::to_string), version.map(str::to_string));
+    let (parsed, sha256) = tokio::task::spawn_blocking(move || {
+        let parsed = super::import::parse_any(
+            &bytes,
+            &file_name_owned,
+            name.as_deref(),
+            version.as_deref(),
+        )?;
+        Ok::<_, AppError>((parsed, crate::util::sha256_hex(&bytes)))
+    })
+    .await
+    .map_err(AppError::internal)??;
+    store::apply_framework(db, ctx, &parsed, file_name, &sha256).await
 }

@@ -109,12 +109,13 @@ pub fn parse_oscal(text: &str, name_override: Option<&str>) -> Result<ParsedFram
         format: "oscal",
         requirements: Vec::new(),
     };
+    let mut budget = Budget::new();
     for group in array(catalog, "groups") {
-        walk_group(group, None, &mut out.requirements)?;
+        walk_group(group, None, &mut budget, &mut out.requirements)?;
     }
     // Controls directly under the catalog belong to no group.
     for c in array(catalog, "controls") {
-        walk_control(c, None, ("", ""), &mut out.requirements)?;
+        walk_control(c, None, ("", ""), &mut budget, &mut out.requirements)?;
     }
     if out.requirements.is_empty() {
         return Err(AppError::invalid("The OSCAL catalog contains no controls."));
@@ -126,6 +127,7 @@ pub fn parse_oscal(text: &str, name_override: Option<&str>) -> Result<ParsedFram
 fn walk_group(
     group: &Value,
     parent: Option<(&str, &str)>,
+    budget: &mut Budget,
     out: &mut Vec<ParsedRequirement>,
 ) -> Result<(), AppError> {
     let id = str_of(group, "id").unwrap_or("");
@@ -133,10 +135,10 @@ fn walk_group(
     // Nested groups keep the outermost family as the group.
     let g = parent.unwrap_or((id, title));
     for c in array(group, "controls") {
-        walk_control(c, None, g, out)?;
+        walk_control(c, None, g, budget, out)?;
     }
     for sub in array(group, "groups") {
-        walk_group(sub, Some(g), out)?;
+        walk_group(sub, Some(g), budget, out)?;
     }
     Ok(())
 }
@@ -145,6 +147,7 @@ fn walk_control(
     c: &Value,
     parent: Option<&str>,
     group: (&str, &str),
+    budget: &mut Budget,
     out: &mut Vec<ParsedRequirement>,
 ) -> Result<(), AppError> {
     let id = str_of(c, "id").ok_or_else(|| {
@@ -162,11 +165,13 @@ fn walk_control(
     let withdrawn = array(c, "props")
         .iter()
         .any(|p| str_of(p, "name") == Some("status") && str_of(p, "value") == Some("withdrawn"));
-    let params = params_of(c);
+    let params = params_of(c, budget).map_err(|(param, limit)| too_large(id, &param, limit))?;
     let mut statement = String::new();
+    budget.scope(Limit::Statement);
     for part in array(c, "parts") {
         if str_of(part, "name") == Some("statement") {
-            flatten(part, &params, 0, &mut statement);
+            flatten(part, &params, 0, budget, &mut statement)
+                .map_err(|(param, limit)| too_large(id, &param, limit))?;
         }
     }
     out.push(ParsedRequirement {
@@ -183,52 +188,157 @@ fn walk_control(
         statement: statement.trim_end().to_string(),
     });
     for sub in array(c, "controls") {
-        walk_control(sub, Some(id), group, out)?;
+        walk_control(sub, Some(id), group, budget, out)?;
     }
     Ok(())
 }
 
-/// Parameter id → how it reads inside a statement.
-fn params_of(c: &Value) -> HashMap<String, String> {
+/// Bounds on the text that parameter substitution writes. Parameters may insert parameters
+/// (four levels deep), so a selection whose choices insert another parameter many times
+/// multiplies at each level: a 15 KB file could expand to gigabytes. Real catalogs stay far
+/// below these (the NIST baseline's longest parameter reads in well under 1 KiB).
+const PARAM_LIMIT: usize = 64 * 1024;
+/// Parameter text inserted into one control's statement.
+const STATEMENT_LIMIT: usize = 1024 * 1024;
+/// All expanded text of one file, parameters and insertions together.
+const FILE_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Which bound an expansion ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    Parameter,
+    Statement,
+    File,
+}
+
+/// What is left of the current scope's bound (one parameter or one statement) and of the file's.
+/// Every piece of text is charged as it is written, at each level of nesting, so an expansion
+/// stops once the bound is reached rather than after it has been built.
+struct Budget {
+    scope: Limit,
+    left: usize,
+    file_left: usize,
+}
+
+/// A bound was reached while writing the named parameter.
+type Exceeded = (String, Limit);
+
+impl Budget {
+    fn new() -> Budget {
+        Budget {
+            scope: Limit::Parameter,
+            left: PARAM_LIMIT,
+            file_left: FILE_LIMIT,
+        }
+    }
+
+    fn scope(&mut self, scope: Limit) {
+        self.scope = scope;
+        self.left = match scope {
+            Limit::Parameter => PARAM_LIMIT,
+            Limit::Statement => STATEMENT_LIMIT,
+            Limit::File => FILE_LIMIT,
+        };
+    }
+
+    fn spend(&mut self, bytes: usize) -> Result<(), Limit> {
+        if bytes > self.file_left {
+            return Err(Limit::File);
+        }
+        if bytes > self.left {
+            return Err(self.scope);
+        }
+        self.left -= bytes;
+        self.file_left -= bytes;
+        Ok(())
+    }
+}
+
+fn too_large(control: &str, param: &str, limit: Limit) -> AppError {
+    let what = match limit {
+        Limit::Parameter => "expanding it, with the parameters it inserts, writes more than 64 KiB",
+        Limit::Statement => "inserting it takes the parameter text of the statement past 1 MiB",
+        Limit::File => "it takes the parameter text expanded for the whole file past 64 MiB",
+    };
+    AppError::invalid(format!(
+        "OSCAL control '{control}', parameter '{param}': {what} (parameters that insert other \
+         parameters many times); the file is refused."
+    ))
+}
+
+/// Parameter id → how it reads inside a statement. Computed in file order, so the parameter
+/// named when a bound is reached is always the same.
+fn params_of(c: &Value, budget: &mut Budget) -> Result<HashMap<String, String>, Exceeded> {
     let mut raw: HashMap<String, &Value> = HashMap::new();
     for p in array(c, "params") {
         if let Some(id) = str_of(p, "id") {
             raw.insert(id.to_string(), p);
         }
     }
-    raw.iter()
-        .map(|(id, p)| (id.clone(), param_text(p, &raw, 0)))
-        .collect()
+    let mut out = HashMap::with_capacity(raw.len());
+    for id in array(c, "params").iter().filter_map(|p| str_of(p, "id")) {
+        if out.contains_key(id) {
+            continue;
+        }
+        budget.scope(Limit::Parameter);
+        if let Some(p) = raw.get(id) {
+            let text = param_text(p, &raw, 0, budget).map_err(|limit| (id.to_string(), limit))?;
+            out.insert(id.to_string(), text);
+        }
+    }
+    Ok(out)
 }
 
-fn param_text(p: &Value, all: &HashMap<String, &Value>, depth: usize) -> String {
-    if let Some(sel) = p.get("select") {
+fn param_text(
+    p: &Value,
+    all: &HashMap<String, &Value>,
+    depth: usize,
+    budget: &mut Budget,
+) -> Result<String, Limit> {
+    let text = if let Some(sel) = p.get("select") {
         let how = match str_of(sel, "how-many") {
             Some("one-or-more") => "Selection (one or more)",
             _ => "Selection",
         };
-        let choices: Vec<String> = array(sel, "choice")
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|s| substitute(s, &|id| resolve(id, all, depth + 1)))
-            .collect();
+        let mut choices = Vec::new();
+        for s in array(sel, "choice").iter().filter_map(Value::as_str) {
+            let choice = substitute(s, &mut |id| resolve(id, all, depth + 1, budget))?;
+            // Charged again here: joining copies it.
+            budget.spend(choice.len())?;
+            choices.push(choice);
+        }
         format!("[{how}: {}]", choices.join("; "))
     } else if let Some(label) = str_of(p, "label") {
         format!("[Assignment: {label}]")
     } else {
         format!("[Assignment: {}]", str_of(p, "id").unwrap_or("parameter"))
-    }
+    };
+    budget.spend(text.len())?;
+    Ok(text)
 }
 
-fn resolve(id: &str, all: &HashMap<String, &Value>, depth: usize) -> String {
+fn resolve(
+    id: &str,
+    all: &HashMap<String, &Value>,
+    depth: usize,
+    budget: &mut Budget,
+) -> Result<String, Limit> {
     match all.get(id) {
-        Some(p) if depth < 4 => param_text(p, all, depth),
-        _ => format!("[Assignment: {id}]"),
+        Some(p) if depth < 4 => param_text(p, all, depth, budget),
+        _ => {
+            let text = format!("[Assignment: {id}]");
+            budget.spend(text.len())?;
+            Ok(text)
+        }
     }
 }
 
-/// Replaces `{{ insert: param, id }}` with the parameter's reading.
-fn substitute(prose: &str, lookup: &dyn Fn(&str) -> String) -> String {
+/// Replaces `{{ insert: param, id }}` with the parameter's reading; stops at the first error
+/// `lookup` returns.
+fn substitute<E>(
+    prose: &str,
+    lookup: &mut dyn FnMut(&str) -> Result<String, E>,
+) -> Result<String, E> {
     let mut out = String::with_capacity(prose.len());
     let mut rest = prose;
     while let Some(start) = rest.find("{{") {
@@ -242,7 +352,7 @@ fn substitute(prose: &str, lookup: &dyn Fn(&str) -> String) -> String {
                     .map(|s| s.split(',').map(str::trim).collect::<Vec<_>>())
                 {
                     Some(bits) if bits.len() == 2 && bits[0] == "param" => {
-                        out.push_str(&lookup(bits[1]))
+                        out.push_str(&lookup(bits[1])?)
                     }
                     _ => out.push_str(&rest[start..start + 2 + end + 2]),
                 }
@@ -255,10 +365,18 @@ fn substitute(prose: &str, lookup: &dyn Fn(&str) -> String) -> String {
         }
     }
     out.push_str(rest);
-    out
+    Ok(out)
 }
 
-fn flatten(part: &Value, params: &HashMap<String, String>, depth: usize, out: &mut String) {
+/// Writes a statement part and its sub-parts; the parameter text it inserts is charged to the
+/// statement's bound.
+fn flatten(
+    part: &Value,
+    params: &HashMap<String, String>,
+    depth: usize,
+    budget: &mut Budget,
+    out: &mut String,
+) -> Result<(), Exceeded> {
     let label = array(part, "props")
         .iter()
         .find(|p| str_of(p, "name") == Some("label"))
@@ -269,17 +387,22 @@ fn flatten(part: &Value, params: &HashMap<String, String>, depth: usize, out: &m
             out.push_str(l);
             out.push(' ');
         }
-        out.push_str(&substitute(prose, &|id| {
-            params
+        out.push_str(&substitute(prose, &mut |id| {
+            let text = params
                 .get(id)
                 .cloned()
-                .unwrap_or_else(|| format!("[Assignment: {id}]"))
-        }));
+                .unwrap_or_else(|| format!("[Assignment: {id}]"));
+            budget
+                .spend(text.len())
+                .map(|()| text)
+                .map_err(|limit| (id.to_string(), limit))
+        })?);
         out.push('\n');
     }
     for sub in array(part, "parts") {
-        flatten(sub, params, depth + 1, out);
+        flatten(sub, params, depth + 1, budget, out)?;
     }
+    Ok(())
 }
 
 fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -405,56 +528,4 @@ pub fn parse_csv(text: &str, name: &str, version: &str) -> Result<ParsedFramewor
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_survive_a_new_version() {
-        let a = r#"{"catalog":{"metadata":{"title":"Spec Revision 5.1.1 LOW","version":"5.1.1+u4"},
-            "groups":[{"id":"ac","title":"Access","controls":[{"id":"ac-1","title":"Policy",
-            "props":[{"name":"label","value":"AC-1"}],
-            "params":[{"id":"p1","label":"frequency"},{"id":"p2","select":{"how-many":"one-or-more","choice":["x","{{ insert: param, p1 }}"]}}],
-            "parts":[{"name":"statement","prose":"Review {{ insert: param, p1 }} by {{ insert: param, p2 }}."}],
-            "controls":[{"id":"ac-1.1","title":"Enh","props":[{"name":"label","value":"AC-1(1)"}]}]}]}]}}"#;
-        let b = a.replace("5.1.1", "5.2.0");
-        let (pa, pb) = (
-            parse_oscal(a, None).unwrap(),
-            parse_oscal(&b, None).unwrap(),
-        );
-        assert_eq!(pa.key, pb.key);
-        assert_ne!(pa.version, pb.version);
-        assert_eq!(pa.requirements.len(), 2);
-        assert_eq!(pa.requirements[1].parent_ref.as_deref(), Some("ac-1"));
-        assert_eq!(pa.requirements[1].label, "AC-1(1)");
-        assert_eq!(
-            pa.requirements[0].statement,
-            "Review [Assignment: frequency] by [Selection (one or more): x; [Assignment: frequency]]."
-        );
-    }
-
-    #[test]
-    fn csv_errors_name_every_bad_line() {
-        let err = parse_csv(
-            "id,title,description,group\nA-1,One,,G\n,Two,,G\nA-1,Three,,G\nA-4,,,G\n",
-            "Custom",
-            "1",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("3 bad row(s)"), "{err}");
-        assert!(err.contains("line 3, column id: empty"), "{err}");
-        assert!(
-            err.contains("line 4, column id: 'A-1' already used on line 2"),
-            "{err}"
-        );
-        assert!(err.contains("line 5, column title: empty"), "{err}");
-    }
-
-    #[test]
-    fn csv_needs_its_columns() {
-        let err = parse_csv("name,text\nx,y\n", "C", "1")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("id, title, description, group"), "{err}");
-    }
-}
+mod tests;

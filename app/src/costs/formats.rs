@@ -819,10 +819,15 @@ fn parse_tags(json: &str, strip: &str) -> Result<BTreeMap<String, String>, Strin
 
 /// Parses an instant as cost files write it: `2024-09-18T22:00:00Z`, `2024-09-18 22:00:00`
 /// (UTC assumed without an offset), fractional seconds, `+hh:mm` offsets, or a bare date
-/// (midnight UTC).
+/// (midnight UTC). Any other text is an error, never a panic: the file comes from a client.
 pub fn parse_instant(s: &str) -> Result<OffsetDateTime, String> {
     let bad =
         |why: &str| format!("'{s}' is not a timestamp ({why}); expected e.g. 2024-09-01T00:00:00Z");
+    // Every accepted form is ASCII; refusing anything else first makes every byte index below
+    // a character boundary (a non-ASCII character used to be sliced through and panic).
+    if let Some(c) = s.chars().find(|c| !c.is_ascii()) {
+        return Err(bad(&format!("unexpected character '{c}'")));
+    }
     let b = s.as_bytes();
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return Err(bad("no YYYY-MM-DD date"));
@@ -832,13 +837,15 @@ pub fn parse_instant(s: &str) -> Result<OffsetDateTime, String> {
             .then(|| part.parse().ok())
             .flatten()
     };
+    // Clock fields go through `u8::try_from`: `as u8` wrapped hour 256 to midnight.
+    let small = |part: &str| num(part).and_then(|v| u8::try_from(v).ok());
     let year = num(&s[0..4]).ok_or_else(|| bad("bad year"))?;
-    let month = num(&s[5..7])
-        .and_then(|m| Month::try_from(m as u8).ok())
+    let month = small(&s[5..7])
+        .and_then(|m| Month::try_from(m).ok())
         .ok_or_else(|| bad("bad month"))?;
-    let dom = num(&s[8..10]).ok_or_else(|| bad("bad day"))?;
+    let dom = small(&s[8..10]).ok_or_else(|| bad("bad day"))?;
     let date =
-        Date::from_calendar_date(year as i32, month, dom as u8).map_err(|_| bad("no such date"))?;
+        Date::from_calendar_date(year as i32, month, dom).map_err(|_| bad("no such date"))?;
     if b.len() == 10 {
         return Ok(date.midnight().assume_utc());
     }
@@ -852,28 +859,32 @@ pub fn parse_instant(s: &str) -> Result<OffsetDateTime, String> {
     } else if let Some(pos) = rest.rfind(['+', '-']) {
         let z = &rest[pos + 1..];
         let (h, m) = match z.len() {
-            2 => (num(z), Some(0)),
-            4 => (num(&z[..2]), num(&z[2..])),
-            5 if z.as_bytes()[2] == b':' => (num(&z[..2]), num(&z[3..])),
+            2 => (small(z), Some(0)),
+            4 => (small(&z[..2]), small(&z[2..])),
+            5 if z.as_bytes()[2] == b':' => (small(&z[..2]), small(&z[3..])),
             _ => (None, None),
         };
         let (h, m) = h.zip(m).ok_or_else(|| bad("bad UTC offset"))?;
+        // Two digits each, so both fit an i8.
+        let (h, m) = (h as i8, m as i8);
         let sign = if rest.as_bytes()[pos] == b'-' { -1 } else { 1 };
-        let off = UtcOffset::from_hms(sign * h as i8, sign * m as i8, 0)
-            .map_err(|_| bad("bad UTC offset"))?;
+        let off = UtcOffset::from_hms(sign * h, sign * m, 0).map_err(|_| bad("bad UTC offset"))?;
         (&rest[..pos], off)
     } else {
         (rest, UtcOffset::UTC)
     };
     let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
     let mut parts = hms.split(':');
-    let h = parts.next().and_then(num).ok_or_else(|| bad("bad hour"))?;
+    let h = parts
+        .next()
+        .and_then(small)
+        .ok_or_else(|| bad("bad hour"))?;
     let m = parts
         .next()
-        .and_then(num)
+        .and_then(small)
         .ok_or_else(|| bad("bad minute"))?;
     let sec = match parts.next() {
-        Some(p) => num(p).ok_or_else(|| bad("bad second"))?,
+        Some(p) => small(p).ok_or_else(|| bad("bad second"))?,
         None => 0,
     };
     if parts.next().is_some() {
@@ -887,16 +898,59 @@ pub fn parse_instant(s: &str) -> Result<OffsetDateTime, String> {
         }
         num(frac).unwrap_or(0) * 10u32.pow(9 - frac.len() as u32)
     };
-    let time =
-        Time::from_hms_nano(h as u8, m as u8, sec as u8, nanos).map_err(|_| bad("no such time"))?;
-    Ok(PrimitiveDateTime::new(date, time)
+    let time = Time::from_hms_nano(h, m, sec, nanos).map_err(|_| bad("no such time"))?;
+    // `to_offset` panics past the year 9999; and the stored text is four-digit years only.
+    PrimitiveDateTime::new(date, time)
         .assume_offset(offset)
-        .to_offset(UtcOffset::UTC))
+        .checked_to_offset(UtcOffset::UTC)
+        .filter(|t| (0..=9999).contains(&t.year()))
+        .ok_or_else(|| bad("outside the years 0000-9999 in UTC"))
 }
+
+#[cfg(test)]
+mod props;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hostile-client review: a non-ASCII character where the day's digits end used to slice
+    /// the text inside the character (`&s[8..10]`) and panic the parser thread.
+    #[test]
+    fn non_ascii_in_an_instant_is_an_error_not_a_panic() {
+        for bad in [
+            "2024-09-1é 00:00:00",
+            "2024-09-1é",
+            "2024-09-01Té0:00:00",
+            "2024-09-01T00:00:00+aéb",
+            "２０２４-09-01",
+        ] {
+            let e = parse_instant(bad).expect_err(bad);
+            assert!(e.contains("is not a timestamp"), "{bad}: {e}");
+        }
+    }
+
+    /// Found beside the `é` case: converting to UTC past the year 9999 panicked inside `time`,
+    /// and clock fields were truncated to a byte (hour 256 read as midnight).
+    #[test]
+    fn out_of_range_instants_are_errors() {
+        for bad in [
+            "9999-12-31T23:00:00-05:00",
+            "0000-01-01T00:00:00+01:00",
+            "2024-09-18 256:00:00",
+            "2024-09-18 10:258:00",
+            "2024-09-18 10:00:257",
+        ] {
+            let e = parse_instant(bad).expect_err(bad);
+            assert!(e.contains("is not a timestamp"), "{bad}: {e}");
+        }
+        let t = |s: &str| ts(parse_instant(s).unwrap());
+        assert_eq!(t("9999-12-31T23:59:59Z"), "9999-12-31T23:59:59.000000Z");
+        assert_eq!(
+            t("0000-01-01T01:00:00+01:00"),
+            "0000-01-01T00:00:00.000000Z"
+        );
+    }
 
     #[test]
     fn instants_in_the_forms_cost_files_use() {

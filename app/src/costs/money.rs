@@ -79,6 +79,7 @@ pub fn add(a: Decimal, b: Decimal) -> Result<Decimal, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::{Just, Strategy};
 
     fn p(s: &str) -> String {
         parse_amount(s).unwrap().to_string()
@@ -130,6 +131,96 @@ mod tests {
             .unwrap_err()
             .contains("digits"));
         assert!(parse_amount("1e50").is_err());
+    }
+
+    /// The plain decimal text of `digits` with the point moved `point` places from the left
+    /// (negative: zeros before, beyond the length: zeros after), written without an exponent.
+    fn plain(digits: &str, point: i64) -> String {
+        let n = digits.len() as i64;
+        if point <= 0 {
+            format!("0.{}{digits}", "0".repeat((-point) as usize))
+        } else if point >= n {
+            format!("{digits}{}", "0".repeat((point - n) as usize))
+        } else {
+            format!(
+                "{}.{}",
+                &digits[..point as usize],
+                &digits[point as usize..]
+            )
+        }
+    }
+
+    /// Up to 28 significant digits split into integer and fraction, and an exponent that keeps
+    /// the value exact (scale at most 28, the integer within 28 digits).
+    fn exact_amount() -> impl Strategy<Value = (String, usize, i64)> {
+        ("[0-9]{1,28}", 0usize..=28).prop_flat_map(|(digits, split)| {
+            let split = split.min(digits.len());
+            let frac = (digits.len() - split) as i64;
+            let (low, high) = (frac - 28, frac + 28 - digits.len() as i64);
+            (Just(digits), Just(split), low..=high)
+        })
+    }
+
+    proptest::proptest! {
+        /// Any decimal text within range parses to exactly the value of its plain form (read
+        /// by rust_decimal's own exact parser), with the scale the text implies, and round-trips.
+        #[test]
+        fn exact_decimal_text_parses_exactly(
+            (digits, split, exp) in exact_amount(),
+            sign in proptest::sample::select(vec!["", "+", "-"]),
+            e in proptest::sample::select(vec!["e", "E"]),
+            plus in proptest::bool::ANY,
+        ) {
+            let (int, frac) = digits.split_at(split);
+            let mantissa = format!("{sign}{int}.{frac}");
+            // The point moved by the exponent, written out: the value the exponent forms mean.
+            let expected = Decimal::from_str_exact(&format!(
+                "{sign}{}",
+                plain(&digits, split as i64 + exp)
+            ))
+            .unwrap();
+            let exp_text = match (exp >= 0, plus) {
+                (true, true) => format!("+{exp}"),
+                _ => exp.to_string(),
+            };
+            let forms = [
+                mantissa.clone(),
+                format!("{mantissa}{e}{exp_text}"),
+                format!(" {sign}{int}.{frac}{e}{exp_text}\t"),
+            ];
+            for (i, text) in forms.iter().enumerate() {
+                // Only the exponent forms move the point.
+                let want = if i == 0 {
+                    Decimal::from_str_exact(&format!("{sign}{}", plain(&digits, split as i64)))
+                        .unwrap()
+                } else {
+                    expected
+                };
+                let got = parse_amount(text);
+                proptest::prop_assert!(got.is_ok(), "{}: {:?}", text, got);
+                let got = got.unwrap();
+                proptest::prop_assert_eq!(got, want, "{}", text);
+                proptest::prop_assert_eq!(got.scale(), want.scale(), "{}", text);
+                let shown = got.to_string();
+                proptest::prop_assert!(!(got.is_zero() && shown.starts_with('-')), "{}", shown);
+                let again = parse_amount(&shown).map(|d| d.to_string());
+                proptest::prop_assert_eq!(again, Ok(shown));
+            }
+        }
+
+        /// Anything at all, and text made of the characters amounts use: never a panic, and
+        /// whatever is accepted round-trips.
+        #[test]
+        fn any_text_is_ok_or_err(
+            any in proptest::prelude::any::<String>(),
+            near in "[0-9eE+. \\-é]{0,40}",
+        ) {
+            for text in [&any, &near] {
+                if let Ok(d) = parse_amount(text) {
+                    proptest::prop_assert_eq!(parse_amount(&d.to_string()), Ok(d));
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers that read files from clients (cost rows, instants, amounts, OSCAL and CSV
-# framework files, controls CSV) with cargo-fuzz and libFuzzer. See docs/fuzzing.md.
+# framework files, controls CSV, the multipart upload path) with cargo-fuzz and libFuzzer. See docs/fuzzing.md.
 #
 #   scripts/fuzz.sh smoke [SECONDS]                    every target for SECONDS (default 20) each;
 #                                                      exits non-zero on any crash or slow input (CI)
@@ -19,7 +19,7 @@ ROOT=$PWD
 FUZZ=$ROOT/fuzz
 
 CARGO_FUZZ_VERSION=0.13.2
-TARGETS=(cost_rows instant money oscal framework_csv controls_csv)
+TARGETS=(cost_rows instant money oscal framework_csv controls_csv multipart)
 # Safe Rust: the panics and slow inputs we look for need no AddressSanitizer, which would
 # halve the executions per second. FUZZ_SANITIZER=address turns it on.
 SANITIZER=${FUZZ_SANITIZER:-none}

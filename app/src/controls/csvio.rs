@@ -310,7 +310,12 @@ pub async fn import_controls(
         .fetch_all(pool)
         .await?,
     };
-    let ParsedControls { rows, mut errors } = parse_controls_csv(bytes, &lookups)?;
+    // Parsing (up to the import limit) is CPU work: off the async runtime.
+    let data = bytes.to_vec();
+    let ParsedControls { rows, mut errors } =
+        tokio::task::spawn_blocking(move || parse_controls_csv(&data, &lookups))
+            .await
+            .map_err(AppError::internal)??;
     let mut tx = db.write().await?;
     // Field checks (shared with the form) run for every row before anything is kept.
     for row in &rows {

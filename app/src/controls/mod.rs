@@ -296,7 +296,12 @@ mod ssr {
             .iter()
             .find(|(k, ..)| *k == key)
             .ok_or_else(|| AppError::invalid(format!("No built-in framework '{key}'.")))?;
-        let parsed = import::parse_any(bytes, k, None, None)?;
+        // CPU work of up to a second: off the async runtime, like uploaded catalogs.
+        let (data, label): (&'static [u8], &'static str) = (*bytes, *k);
+        let parsed =
+            tokio::task::spawn_blocking(move || import::parse_any(data, label, None, None))
+                .await
+                .map_err(AppError::internal)??;
         let ctx = audit_ctx(&state, Some(&su.user));
         store::apply_framework(
             &state.db,

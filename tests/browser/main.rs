@@ -462,6 +462,21 @@ async fn compliance_flow(backend: Backend) {
     )
     .unwrap();
     let _ = std::fs::remove_file(pdf);
+    // The dashboard's posture tile now draws coverage bars: still clean under the page CSP,
+    // and the bar is drawn to its percentage.
+    visit(&c, &app.url("/")).await;
+    wait_for(&c, ".coverage svg.bar rect.bar-fill").await;
+    let width = c
+        .execute(
+            "return document.querySelector('.coverage svg.bar rect.bar-fill').getAttribute('width');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        width.as_str().is_some_and(|w| w.parse::<u32>().is_ok()),
+        "{width}"
+    );
     assert_clean_console(&c, "at the end").await;
     c.close().await.unwrap();
     let actions = app.audit_actions().await;
@@ -730,7 +745,7 @@ async fn settings_flow(backend: Backend, javascript: bool) {
     };
     let (_driver, c) = start(javascript).await;
     sign_in(&c, &app, "admin").await;
-    c.goto(&app.url("/settings")).await.unwrap();
+    visit(&c, &app.url("/settings")).await;
     wait_for(&c, "#public-key").await;
     assert_eq!(
         text(&c, "#public-key").await,
@@ -763,6 +778,7 @@ async fn settings_flow(backend: Backend, javascript: bool) {
         png,
     )
     .unwrap();
+    assert_clean_console(&c, "at the end").await;
     c.close().await.unwrap();
     app.stop().await;
 }

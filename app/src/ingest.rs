@@ -327,21 +327,7 @@ pub async fn spool(
 
 /// Removes spool files left by a crash (older than a day) at start.
 pub fn clean_spool(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let now = std::time::SystemTime::now();
-    for e in entries.flatten() {
-        let stale = e
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|m| now.duration_since(m).ok())
-            .is_some_and(|age| age > Duration::from_secs(24 * 3600));
-        if stale {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
+    crate::util::remove_stale_files(dir, Duration::from_secs(24 * 3600));
 }
 
 #[cfg(test)]

@@ -95,6 +95,26 @@ mod ssr {
         hex::encode(b)
     }
 
+    /// Removes the files in `dir` last modified longer than `age` ago (what a crash left in a
+    /// staging or spool folder); a missing folder is fine.
+    pub fn remove_stale_files(dir: &std::path::Path, age: std::time::Duration) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let now = std::time::SystemTime::now();
+        for e in entries.flatten() {
+            let stale = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .is_some_and(|a| a > age);
+            if stale {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+
     /// `scheme://host[:port]` of an http(s) URL as browsers serialise an origin (lower-case
     /// host, IDN in ASCII, default port dropped); `None` for anything else or with credentials.
     pub fn normalized_origin(raw: &str) -> Option<String> {

@@ -13,7 +13,7 @@ use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWriteExt};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -78,20 +78,7 @@ impl FsBlobStore {
     pub fn new(data_dir: &Path) -> io::Result<Self> {
         let root = data_dir.join("blobs");
         std::fs::create_dir_all(root.join("tmp"))?;
-        if let Ok(entries) = std::fs::read_dir(root.join("tmp")) {
-            let now = SystemTime::now();
-            for e in entries.flatten() {
-                let old = e
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|m| now.duration_since(m).ok())
-                    .is_some_and(|age| age > STALE_STAGING);
-                if old {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
-        }
+        crate::util::remove_stale_files(&root.join("tmp"), STALE_STAGING);
         Ok(FsBlobStore { root })
     }
 

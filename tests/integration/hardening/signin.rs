@@ -4,20 +4,17 @@ use super::super::*;
 use super::{count_where, ok};
 use steward_tests::both_dbs_with;
 
-both_dbs!(concurrent_wrong_guesses_verify_at_most_the_limit, |app| {
-    let hasher = app.state().app.hasher.clone();
-    let before = hasher.verifications();
+/// `n` wrong passwords for `user` at once, each from a new browser; their statuses.
+async fn concurrent_guesses(app: &TestApp, user: &'static str, n: usize) -> Vec<u16> {
     let mut tasks = Vec::new();
-    for i in 0..60 {
-        let c = app.client();
-        let url = app.url("/api/login");
-        let base = app.base.clone();
+    for i in 0..n {
+        let (c, url, base) = (app.client(), app.url("/api/login"), app.base.clone());
         tasks.push(tokio::spawn(async move {
             c.post(url)
                 .header("Origin", base)
                 .header("Accept", "application/json")
                 .form(&[
-                    ("username", "finance"),
+                    ("username", user),
                     ("password", &format!("wrong guess {i}")),
                 ])
                 .send()
@@ -31,6 +28,13 @@ both_dbs!(concurrent_wrong_guesses_verify_at_most_the_limit, |app| {
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
+    statuses
+}
+
+both_dbs!(concurrent_wrong_guesses_verify_at_most_the_limit, |app| {
+    let hasher = app.state().app.hasher.clone();
+    let before = hasher.verifications();
+    let statuses = concurrent_guesses(&app, "finance", 60).await;
     let verified = hasher.verifications() - before;
     assert!(verified <= 5, "{verified} guesses were verified (limit 5)");
     assert_eq!(
@@ -62,26 +66,8 @@ both_dbs!(concurrent_wrong_guesses_verify_at_most_the_limit, |app| {
 both_dbs!(one_account_hammered_does_not_lock_the_address_out, |app| {
     // 100 concurrent guesses at one account from one address: only the account is locked, so
     // everyone else behind that address (a proxy, an office NAT) still signs in.
-    let mut tasks = Vec::new();
-    for i in 0..100 {
-        let (c, url, base) = (app.client(), app.url("/api/login"), app.base.clone());
-        tasks.push(tokio::spawn(async move {
-            c.post(url)
-                .header("Origin", base)
-                .header("Accept", "application/json")
-                .form(&[
-                    ("username", "finance"),
-                    ("password", &format!("guess number {i}")),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
-    }
-    for t in tasks {
-        assert!(matches!(t.await.unwrap(), 422 | 429));
+    for status in concurrent_guesses(&app, "finance", 100).await {
+        assert!(matches!(status, 422 | 429));
     }
     let r = app
         .login(&app.client(), "compliance", &app.password("compliance"))

@@ -117,7 +117,8 @@ pub fn client_address(
     trusted: &[ipnet::IpNet],
 ) -> Option<std::net::IpAddr> {
     let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
-    let peer = peer?;
+    // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`: compare them as IPv4.
+    let peer = peer?.to_canonical();
     if !is_trusted(&peer) {
         return Some(peer);
     }
@@ -144,9 +145,10 @@ pub fn client_address(
 
 /// An `X-Forwarded-For` entry: an address, possibly with a port (`1.2.3.4:5678`, `[::1]:80`).
 fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
-    hop.parse()
+    hop.parse::<std::net::IpAddr>()
         .ok()
         .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .map(|ip| ip.to_canonical())
 }
 
 /// Headers for every response. Pages carry their own CSP with a nonce (set while rendering);
@@ -564,6 +566,15 @@ mod tests {
                 &trusted
             ),
             Some(ip("10.0.0.2"))
+        );
+        // IPv4 peers seen through a dual-stack socket are still IPv4.
+        assert_eq!(
+            client_address(
+                Some(ip("::ffff:10.0.0.2")),
+                &xff(&["203.0.113.9"]),
+                &trusted
+            ),
+            Some(ip("203.0.113.9"))
         );
         // No header behind a trusted proxy: the proxy.
         assert_eq!(

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod bulk;
+pub mod calendar;
 pub mod controls;
 pub mod costs;
 #[cfg(feature = "ssr")]

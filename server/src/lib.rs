@@ -369,7 +369,8 @@ pub fn router(state: ServerState, site_root: PathBuf) -> Router {
                 .layer(mw(state.clone(), middleware::guard))
                 // Innermost: per-endpoint body limits (axum's own default is replaced).
                 .layer(axum::extract::DefaultBodyLimit::disable())
-                .layer(axum::middleware::from_fn(middleware::body_limit)),
+                .layer(axum::middleware::from_fn(middleware::body_limit))
+                .layer(axum::middleware::from_fn(middleware::server_fn_status)),
         )
         .with_state(state)
 }

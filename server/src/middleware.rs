@@ -403,6 +403,27 @@ pub fn not_found() -> Response {
     )
 }
 
+/// A server function whose arguments cannot be decoded never runs its body, so nothing sets
+/// the status and server_fn answers 500 whatever the error. Its body is then the `AppError`
+/// (JSON), which knows its own status: an unreadable form is 422, not a server error.
+pub async fn server_fn_status(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    if !api || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(e) = serde_json::from_slice::<AppError>(&bytes) {
+        if let Ok(code) = StatusCode::from_u16(e.status()) {
+            parts.status = code;
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
 /// Request bodies are bounded per endpoint: small for forms and server functions, larger for
 /// file imports. Declared lengths are refused up front; streamed bodies stop at the limit.
 pub fn body_limit_for(path: &str) -> usize {

@@ -368,3 +368,22 @@ async fn https_public_url_hardens_cookie_and_adds_hsts() {
         .await;
     assert_eq!(res.status(), 403);
 }
+
+both_dbs!(
+    unreadable_server_function_arguments_are_422_not_500,
+    |app| {
+        // The function body never runs when its arguments cannot be decoded: the status still
+        // comes from the error, not server_fn's blanket 500.
+        let r = app
+            .call(&app.client(), "/api/login", steward_tests::NO_FIELDS)
+            .await;
+        assert_eq!(r.status(), 422);
+        let e: app::error::AppError = r.json().await.unwrap();
+        assert!(matches!(e, app::error::AppError::Invalid(_)), "{e:?}");
+        let admin = app.client_as(Role::Admin).await;
+        let r = app
+            .call(&admin, "/api/reset_password", &[("id", "not a number")])
+            .await;
+        assert_eq!(r.status(), 422);
+    }
+);

@@ -10,6 +10,7 @@ mod cost_sync;
 mod costs;
 mod evidence;
 mod hardening;
+mod invariants;
 mod migrations;
 mod ops;
 mod policy_matrix;

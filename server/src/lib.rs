@@ -54,6 +54,8 @@ pub struct ServeOptions {
     pub signing_key_file: Option<PathBuf>,
     /// Minutes between signed audit checkpoints; 0 turns the schedule off.
     pub checkpoint_interval_minutes: u64,
+    /// The cost of new password hashes: production everywhere but test servers.
+    pub password_cost: app::auth::password::HashCost,
 }
 
 impl Default for ServeOptions {
@@ -74,6 +76,7 @@ impl Default for ServeOptions {
             upload_idle: std::time::Duration::from_secs(60),
             signing_key_file: None,
             checkpoint_interval_minutes: 60,
+            password_cost: app::auth::password::HashCost::PRODUCTION,
         }
     }
 }
@@ -98,6 +101,7 @@ impl std::fmt::Debug for ServeOptions {
                 "checkpoint_interval_minutes",
                 &self.checkpoint_interval_minutes,
             )
+            .field("password_cost", &self.password_cost)
             .finish()
     }
 }
@@ -200,10 +204,11 @@ pub async fn start(
         app::signing::Signer::load_or_create(&opts.data_dir, opts.signing_key_file.as_deref())
             .map_err(|e| ServerError::Config(e.to_string()))?;
     let db = connect_and_migrate(&opts.database_url).await?;
-    let hasher = PasswordHasher::new(
+    let hasher = PasswordHasher::with_cost(
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2),
+        opts.password_cost,
     )?;
     let clock = Clock::default();
     let blobs = app::evidence::store::FsBlobStore::new(&opts.data_dir).map_err(|e| {

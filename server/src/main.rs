@@ -78,6 +78,7 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
                 upload_idle: std::time::Duration::from_secs(upload_idle_secs),
                 signing_key_file: cli.signing_key_file.clone(),
                 checkpoint_interval_minutes,
+                password_cost: app::auth::password::HashCost::PRODUCTION,
             };
             let running = server::start(opts, listener, shutdown_signal()).await?;
             running.wait().await?;

@@ -181,7 +181,7 @@ async fn sign_in(c: &Client, app: &TestApp, user: &str) {
     c.find(Locator::Css("#password"))
         .await
         .unwrap()
-        .send_keys(&app.password(user))
+        .send_keys(&app.password(user).await)
         .await
         .unwrap();
     c.find(Locator::Css("#login-form button[type=submit]"))
@@ -206,7 +206,8 @@ fn artifact(name: &str) -> std::path::PathBuf {
 }
 
 async fn hydrated_flow(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    // The user list needs every role's demo user from the start.
+    let Some(app) = TestApp::spawn_with(backend, |o| o.demo = true).await else {
         return;
     };
     assert!(

@@ -3,7 +3,7 @@ use time::Duration;
 
 both_dbs!(login_sets_a_hardened_session_cookie, |app| {
     let c = app.client();
-    let res = app.login(&c, "admin", &app.password("admin")).await;
+    let res = app.login(&c, "admin", &app.password("admin").await).await;
     assert!(
         res.status().is_success() || res.status().is_redirection(),
         "{}",
@@ -57,10 +57,18 @@ both_dbs!(unknown_user_and_wrong_password_answer_alike, |app| {
 both_dbs!(a_new_session_id_at_every_login_and_logout_ends_it, |app| {
     let c = app.client();
     let t1 = cookie_value(
-        &session_cookie(&app.login(&c, "finance", &app.password("finance")).await).unwrap(),
+        &session_cookie(
+            &app.login(&c, "finance", &app.password("finance").await)
+                .await,
+        )
+        .unwrap(),
     );
     let t2 = cookie_value(
-        &session_cookie(&app.login(&c, "finance", &app.password("finance")).await).unwrap(),
+        &session_cookie(
+            &app.login(&c, "finance", &app.password("finance").await)
+                .await,
+        )
+        .unwrap(),
     );
     assert_ne!(t1, t2);
     assert_eq!(
@@ -120,7 +128,7 @@ both_dbs!(
         // Locked for strangers, even with the right password…
         let stranger = app.client();
         let r = app
-            .login(&stranger, "finance", &app.password("finance"))
+            .login(&stranger, "finance", &app.password("finance").await)
             .await;
         assert_eq!(r.status(), 429);
         let err: app::error::AppError = r.json().await.unwrap();
@@ -133,7 +141,9 @@ both_dbs!(
             .await
             .contains(&"auth.login_throttled".to_string()));
         // …but not for the owner's browser, which signed in before.
-        let r = app.login(&owner, "finance", &app.password("finance")).await;
+        let r = app
+            .login(&owner, "finance", &app.password("finance").await)
+            .await;
         assert!(
             r.status().is_success() || r.status().is_redirection(),
             "{}",
@@ -141,12 +151,16 @@ both_dbs!(
         );
         // Other accounts are unaffected, and the lock ends when the window slides past.
         let r = app
-            .login(&app.client(), "compliance", &app.password("compliance"))
+            .login(
+                &app.client(),
+                "compliance",
+                &app.password("compliance").await,
+            )
             .await;
         assert_eq!(r.status(), 200);
         app.state().app.clock.advance(Duration::minutes(16));
         let r = app
-            .login(&app.client(), "finance", &app.password("finance"))
+            .login(&app.client(), "finance", &app.password("finance").await)
             .await;
         assert!(
             r.status().is_success() || r.status().is_redirection(),
@@ -162,7 +176,7 @@ both_dbs!(
             assert_eq!(r.status(), 422, "attempt {i}");
         }
         let r = app
-            .login(&app.client(), "auditor", &app.password("auditor"))
+            .login(&app.client(), "auditor", &app.password("auditor").await)
             .await;
         assert_eq!(r.status(), 429);
     }
@@ -204,7 +218,7 @@ both_dbs!(forms_work_without_javascript, |app| {
             "/login",
             &[
                 ("username", "admin"),
-                ("password", &app.password("admin")),
+                ("password", &app.password("admin").await),
                 ("next", "/audit"),
             ],
         )
@@ -220,7 +234,7 @@ both_dbs!(forms_work_without_javascript, |app| {
             "/login",
             &[
                 ("username", "admin"),
-                ("password", &app.password("admin")),
+                ("password", &app.password("admin").await),
                 ("next", "//evil.example/"),
             ],
         )
@@ -268,7 +282,7 @@ both_dbs!(forms_work_without_javascript, |app| {
 both_dbs!(password_change_ends_other_sessions, |app| {
     let a = app.client_as(Role::Compliance).await;
     let b = app.client_as(Role::Compliance).await;
-    let old = app.password("compliance");
+    let old = app.password("compliance").await;
     let r = app
         .call(
             &a,
@@ -346,7 +360,10 @@ async fn https_public_url_hardens_cookie_and_adds_hsts() {
     let res = c
         .post(app.url("/api/login"))
         .header("Origin", "https://steward.example")
-        .form(&[("username", "admin"), ("password", &app.password("admin"))])
+        .form(&[
+            ("username", "admin"),
+            ("password", &app.password("admin").await),
+        ])
         .send()
         .await
         .unwrap();
@@ -364,7 +381,7 @@ async fn https_public_url_hardens_cookie_and_adds_hsts() {
         .contains("max-age=63072000"));
     // Requests from the bound address are now cross-origin.
     let res = app
-        .login(&app.client(), "admin", &app.password("admin"))
+        .login(&app.client(), "admin", &app.password("admin").await)
         .await;
     assert_eq!(res.status(), 403);
 }
@@ -385,5 +402,27 @@ both_dbs!(
             .call(&admin, "/api/reset_password", &[("id", "not a number")])
             .await;
         assert_eq!(r.status(), 422);
+    }
+);
+
+steward_tests::both_dbs_with!(
+    production_servers_hash_with_the_owasp_argon2id_parameters,
+    |o| o.password_cost = app::auth::password::HashCost::PRODUCTION,
+    |app| {
+        // Test servers hash at the smallest cost; this one keeps production's, as `steward
+        // serve` does: argon2id, m = 19 MiB, t = 2, p = 1.
+        let (_, pw) = app.user(Role::Finance).await;
+        let pool = app.db.pool().await;
+        let hashes: Vec<String> = sqlx::query_scalar("SELECT password_hash FROM users ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        assert_eq!(hashes.len(), 2);
+        for h in &hashes {
+            assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        }
+        let r = app.login(&app.client(), "finance", &pw).await;
+        assert_eq!(r.status(), 200);
     }
 );

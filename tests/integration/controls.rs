@@ -590,6 +590,7 @@ both_dbs!(controls_csv_import_checks_every_row_and_exports, |app| {
         .as_str()
         .unwrap()
         .to_string();
+    app.user(Role::Finance).await;
     let pool = app.db.pool().await;
     sqlx::query("UPDATE users SET email = 'fin@example.com' WHERE username = 'finance'")
         .execute(&pool)

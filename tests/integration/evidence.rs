@@ -125,6 +125,9 @@ async fn json(r: reqwest::Response) -> serde_json::Value {
 
 /// A control, inserted directly (the controls area owns their pages and functions).
 pub async fn insert_control(app: &TestApp, code: &str, owner: Option<&str>) -> i64 {
+    if let Some(u) = owner {
+        app.password(u).await; // the owner exists from here on
+    }
     let pool = app.db.pool().await;
     let owner_id: Option<i64> = match owner {
         Some(u) => Some(

@@ -2,107 +2,111 @@ use super::*;
 
 use steward_tests::new_user_form as new_user;
 
-both_dbs!(admin_manages_users_with_clear_errors, |app| {
-    let admin = app.client_as(Role::Admin).await;
-    let r = app
-        .call(
-            &admin,
-            "/api/create_user",
-            &new_user("erin", "finance", "copper meadow falcon", ""),
-        )
-        .await;
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    assert!(app
-        .login(&app.client(), "erin", "copper meadow falcon")
-        .await
-        .status()
-        .is_success());
+steward_tests::both_dbs_with!(
+    admin_manages_users_with_clear_errors,
+    |o| o.demo = true,
+    |app| {
+        let admin = app.client_as(Role::Admin).await;
+        let r = app
+            .call(
+                &admin,
+                "/api/create_user",
+                &new_user("erin", "finance", "copper meadow falcon", ""),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        assert!(app
+            .login(&app.client(), "erin", "copper meadow falcon")
+            .await
+            .status()
+            .is_success());
 
-    let r = app
-        .call(
-            &admin,
-            "/api/create_user",
-            &new_user("ERIN", "finance", "copper meadow falcon", ""),
-        )
-        .await;
-    assert_eq!(r.status(), 409);
-    assert!(r
-        .text()
-        .await
-        .unwrap()
-        .contains("Username: 'erin' is already taken."));
-    let r = app
-        .call(
-            &admin,
-            "/api/create_user",
-            &new_user("x", "finance", "copper meadow falcon", ""),
-        )
-        .await;
-    assert_eq!(r.status(), 422);
-    assert!(r
-        .text()
-        .await
-        .unwrap()
-        .contains("Username: must be 3 to 64 characters"));
-    let r = app
-        .call(
-            &admin,
-            "/api/create_user",
-            &new_user("zed", "superuser", "copper meadow falcon", ""),
-        )
-        .await;
-    assert!(r
-        .text()
-        .await
-        .unwrap()
-        .contains("Role: unknown role 'superuser'"));
-    let r = app
-        .call(
-            &admin,
-            "/api/create_user",
-            &new_user("zed", "finance", "short", ""),
-        )
-        .await;
-    assert!(r
-        .text()
-        .await
-        .unwrap()
-        .contains("Password: must be at least 12 characters"));
-    let r = app
-        .call(
-            &admin,
-            "/api/create_user",
-            &new_user("zed", "auditor", "copper meadow falcon", ""),
-        )
-        .await;
-    assert!(r
-        .text()
-        .await
-        .unwrap()
-        .contains("Access until: required for auditors"));
-    let r = app
-        .call(
-            &admin,
-            "/api/create_user",
-            &new_user("zed", "auditor", "copper meadow falcon", "2001-01-01"),
-        )
-        .await;
-    assert!(r.text().await.unwrap().contains("is in the past"));
-    // Nothing half-written: only erin was added.
-    let pool = app.db.pool().await;
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(n, 5);
-    let creates = app
-        .audit_actions()
-        .await
-        .iter()
-        .filter(|a| *a == "user.create")
-        .count();
-    assert_eq!(creates, 5, "4 first-run users + erin");
-});
+        let r = app
+            .call(
+                &admin,
+                "/api/create_user",
+                &new_user("ERIN", "finance", "copper meadow falcon", ""),
+            )
+            .await;
+        assert_eq!(r.status(), 409);
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("Username: 'erin' is already taken."));
+        let r = app
+            .call(
+                &admin,
+                "/api/create_user",
+                &new_user("x", "finance", "copper meadow falcon", ""),
+            )
+            .await;
+        assert_eq!(r.status(), 422);
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("Username: must be 3 to 64 characters"));
+        let r = app
+            .call(
+                &admin,
+                "/api/create_user",
+                &new_user("zed", "superuser", "copper meadow falcon", ""),
+            )
+            .await;
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("Role: unknown role 'superuser'"));
+        let r = app
+            .call(
+                &admin,
+                "/api/create_user",
+                &new_user("zed", "finance", "short", ""),
+            )
+            .await;
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("Password: must be at least 12 characters"));
+        let r = app
+            .call(
+                &admin,
+                "/api/create_user",
+                &new_user("zed", "auditor", "copper meadow falcon", ""),
+            )
+            .await;
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("Access until: required for auditors"));
+        let r = app
+            .call(
+                &admin,
+                "/api/create_user",
+                &new_user("zed", "auditor", "copper meadow falcon", "2001-01-01"),
+            )
+            .await;
+        assert!(r.text().await.unwrap().contains("is in the past"));
+        // Nothing half-written: only erin was added.
+        let pool = app.db.pool().await;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 5);
+        let creates = app
+            .audit_actions()
+            .await
+            .iter()
+            .filter(|a| *a == "user.create")
+            .count();
+        assert_eq!(creates, 5, "4 first-run users + erin");
+    }
+);
 
 both_dbs!(role_changes_and_deactivation_end_sessions, |app| {
     let admin = app.client_as(Role::Admin).await;
@@ -147,7 +151,7 @@ both_dbs!(role_changes_and_deactivation_end_sessions, |app| {
 
     let fin = app.client();
     assert!(app
-        .login(&fin, "finance", &app.password("finance"))
+        .login(&fin, "finance", &app.password("finance").await)
         .await
         .status()
         .is_success());
@@ -162,7 +166,7 @@ both_dbs!(role_changes_and_deactivation_end_sessions, |app| {
         "deactivation signs the user out"
     );
     let r = app
-        .login(&app.client(), "finance", &app.password("finance"))
+        .login(&app.client(), "finance", &app.password("finance").await)
         .await;
     assert_eq!(r.status(), 422, "a deactivated user cannot sign in");
 

@@ -166,6 +166,9 @@ pub struct TestApp {
     pub running: Option<Running>,
     pub first_run: FirstRun,
     pub db: TestDb,
+    /// Demo users made on first use (`user`, `client_as`, `password`): username → password.
+    /// Shared with `second_server`s, which see the same users.
+    made: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
 }
 
 impl TestApp {
@@ -182,14 +185,17 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
+        // Only `admin` at first: a test's other users are made when it first asks for them.
+        // Hashes at the smallest argon2 cost: tests about hashing ask for production's.
         let mut opts = ServeOptions {
             database_url: db.url.clone(),
             site_root: None, // found next to the test binary, as for `steward`
-            demo: true,
+            demo: false,
             org_name: "Test organisation".into(),
             metrics_token: Some("scrape-token-for-tests".into()),
             data_dir: db.data_dir(),
             checkpoint_interval_minutes: 0,
+            password_cost: app::auth::password::HashCost::TESTS_ONLY,
             ..ServeOptions::default()
         };
         tweak(&mut opts);
@@ -206,6 +212,7 @@ impl TestApp {
             running: Some(running),
             first_run,
             db,
+            made: Default::default(),
         })
     }
 
@@ -220,6 +227,7 @@ impl TestApp {
             org_name: "Test organisation".into(),
             data_dir: self.db.data_dir(),
             checkpoint_interval_minutes: 0,
+            password_cost: app::auth::password::HashCost::TESTS_ONLY,
             ..ServeOptions::default()
         };
         let running = server::start(opts, listener, std::future::pending())
@@ -235,6 +243,7 @@ impl TestApp {
                 dir: None,
                 pg_name: None,
             },
+            made: self.made.clone(),
         }
     }
 
@@ -246,13 +255,62 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
-    pub fn password(&self, username: &str) -> String {
-        self.first_run
-            .users
-            .iter()
-            .find(|c| c.username == username)
-            .map(|c| c.password.clone())
-            .unwrap_or_else(|| panic!("no first-run user {username}"))
+    /// A user's password: the first-run `admin`, or a demo user (`compliance`, `finance`,
+    /// `auditor`, made now if this test had none yet).
+    pub async fn password(&self, username: &str) -> String {
+        if let Some(c) = self.first_run.users.iter().find(|c| c.username == username) {
+            return c.password.clone();
+        }
+        let role = Role::ALL
+            .into_iter()
+            .find(|r| Self::username(*r) == username)
+            .unwrap_or_else(|| panic!("no demo user {username}"));
+        self.user(role).await.1
+    }
+
+    /// The demo user of a role, made on first use as the first run makes them (an audited
+    /// `user.create`; auditors time-boxed to 30 days): username and password.
+    pub async fn user(&self, role: Role) -> (&'static str, String) {
+        let name = Self::username(role);
+        if let Some(p) = self.made.lock().expect("users").get(name) {
+            return (name, p.clone());
+        }
+        if let Some(c) = self.first_run.users.iter().find(|c| c.username == name) {
+            return (name, c.password.clone());
+        }
+        let st = &self.state().app;
+        let password = server::bootstrap::generate_password();
+        let hash = st.hasher.hash(&password).await.expect("hash");
+        let now = st.clock.now();
+        let access = (role == Role::Auditor).then(|| app::util::ts(now + time::Duration::days(30)));
+        let mut tx = st.db.write().await.expect("write");
+        let id = app::users::store::insert(
+            &mut tx,
+            name,
+            &format!("{} (demo)", role.label()),
+            None,
+            role,
+            &hash,
+            access.as_deref(),
+            now,
+        )
+        .await
+        .expect("demo user");
+        let ctx = server::bootstrap::system_ctx(&st.clock, "system");
+        tx.audit(ctx.event(
+            "user.create",
+            "user",
+            id,
+            format!("created '{name}': role {role} (demo user)"),
+        ))
+        .await
+        .expect("audit");
+        tx.commit().await.expect("commit");
+        self.made
+            .lock()
+            .expect("users")
+            .insert(name.to_string(), password.clone());
+        (name, password)
     }
 
     /// The demo user's name for a role.
@@ -327,8 +385,8 @@ impl TestApp {
     /// A client signed in as the demo user of `role`.
     pub async fn client_as(&self, role: Role) -> reqwest::Client {
         let c = self.client();
-        let u = Self::username(role);
-        let res = self.login(&c, u, &self.password(u)).await;
+        let (u, password) = self.user(role).await;
+        let res = self.login(&c, u, &password).await;
         assert!(
             res.status().is_success() || res.status().is_redirection(),
             "login as {u}: {}",

@@ -14,14 +14,41 @@ pub const MAX_LEN: usize = 128;
 /// Longer input is never hashed (hashing cost is bounded), only rejected.
 const MAX_VERIFY_BYTES: usize = 4 * MAX_LEN;
 
-/// Argon2id, m = 19 MiB, t = 2, p = 1 (OWASP Password Storage Cheat Sheet minimum).
-fn argon2() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+/// The cost of new hashes. Verification always uses the parameters stored in the hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashCost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+}
+
+impl HashCost {
+    /// Argon2id, m = 19 MiB, t = 2, p = 1 (OWASP Password Storage Cheat Sheet minimum).
+    pub const PRODUCTION: HashCost = HashCost {
+        memory_kib: 19 * 1024,
+        iterations: 2,
+    };
+    /// For test servers whose tests are not about hashing: the same algorithm at its smallest
+    /// cost, so a suite that signs in hundreds of times measures behaviour, not argon2.
+    pub const TESTS_ONLY: HashCost = HashCost {
+        memory_kib: 8,
+        iterations: 1,
+    };
+}
+
+impl Default for HashCost {
+    fn default() -> Self {
+        HashCost::PRODUCTION
+    }
+}
+
+fn argon2(cost: HashCost) -> Argon2<'static> {
+    let params = Params::new(cost.memory_kib, cost.iterations, 1, None).unwrap_or_default();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
 #[derive(Clone)]
 pub struct PasswordHasher {
+    cost: HashCost,
     permits: Arc<Semaphore>,
     /// A hash of a random password with the same parameters: unknown users are verified
     /// against it so that their timing matches a wrong password.
@@ -32,8 +59,13 @@ pub struct PasswordHasher {
 impl PasswordHasher {
     /// `concurrency` caps simultaneous hashes (each takes 19 MiB and a core for tens of ms).
     pub fn new(concurrency: usize) -> Result<Self, AppError> {
-        let dummy = hash_blocking(&crate::util::random_hex(16))?;
+        Self::with_cost(concurrency, HashCost::PRODUCTION)
+    }
+
+    pub fn with_cost(concurrency: usize, cost: HashCost) -> Result<Self, AppError> {
+        let dummy = hash_blocking(&crate::util::random_hex(16), cost)?;
         Ok(Self {
+            cost,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             dummy: dummy.into(),
             verifications: Arc::new(AtomicU64::new(0)),
@@ -42,8 +74,8 @@ impl PasswordHasher {
 
     pub async fn hash(&self, password: &str) -> Result<String, AppError> {
         let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
-        let pw = password.to_string();
-        tokio::task::spawn_blocking(move || hash_blocking(&pw))
+        let (pw, cost) = (password.to_string(), self.cost);
+        tokio::task::spawn_blocking(move || hash_blocking(&pw, cost))
             .await
             .map_err(AppError::internal)?
     }
@@ -64,7 +96,12 @@ impl PasswordHasher {
         };
         let ok = tokio::task::spawn_blocking(move || {
             PasswordHash::new(&phc)
-                .map(|parsed| argon2().verify_password(pw.as_bytes(), &parsed).is_ok())
+                // The parameters come from the stored hash, whatever the current cost.
+                .map(|parsed| {
+                    argon2(HashCost::PRODUCTION)
+                        .verify_password(pw.as_bytes(), &parsed)
+                        .is_ok()
+                })
                 .unwrap_or(false)
         })
         .await
@@ -79,9 +116,9 @@ impl PasswordHasher {
     }
 }
 
-fn hash_blocking(password: &str) -> Result<String, AppError> {
+fn hash_blocking(password: &str, cost: HashCost) -> Result<String, AppError> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    argon2()
+    argon2(cost)
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(AppError::internal)

@@ -23,6 +23,8 @@ pub async fn count_where(app: &TestApp, sql: &str) -> i64 {
 
 /// A signed-in user's session token.
 pub async fn token_for(app: &TestApp, user: &str) -> String {
-    let r = app.login(&app.client(), user, &app.password(user)).await;
+    let r = app
+        .login(&app.client(), user, &app.password(user).await)
+        .await;
     cookie_value(&session_cookie(&r).expect("session"))
 }

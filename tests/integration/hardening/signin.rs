@@ -57,7 +57,7 @@ both_dbs!(concurrent_wrong_guesses_verify_at_most_the_limit, |app| {
     // The right password is refused too now, without a verification.
     let before = hasher.verifications();
     let r = app
-        .login(&app.client(), "finance", &app.password("finance"))
+        .login(&app.client(), "finance", &app.password("finance").await)
         .await;
     assert_eq!(r.status(), 429);
     assert_eq!(hasher.verifications(), before);
@@ -70,7 +70,11 @@ both_dbs!(one_account_hammered_does_not_lock_the_address_out, |app| {
         assert!(matches!(status, 422 | 429));
     }
     let r = app
-        .login(&app.client(), "compliance", &app.password("compliance"))
+        .login(
+            &app.client(),
+            "compliance",
+            &app.password("compliance").await,
+        )
         .await;
     assert!(ok(r.status()), "{}", r.status());
     assert!(count_where(&app, "SELECT COUNT(*) FROM login_attempts").await <= 6);
@@ -99,11 +103,13 @@ both_dbs!(
             assert_eq!(r.status(), 429, "attempt {i}");
         }
         let stranger = app
-            .login(&app.client(), "auditor", &app.password("auditor"))
+            .login(&app.client(), "auditor", &app.password("auditor").await)
             .await;
         assert_eq!(stranger.status(), 429);
         // …but the owner's own browser still gets in, with one try.
-        let r = app.login(&owner, "auditor", &app.password("auditor")).await;
+        let r = app
+            .login(&owner, "auditor", &app.password("auditor").await)
+            .await;
         assert!(ok(r.status()), "{}", r.status());
         assert_eq!(app.get(&owner, "/").await.status(), 200);
     }
@@ -233,7 +239,9 @@ both_dbs!(refusals_are_cheap_and_storage_is_bounded, |app| {
 
 /// A client that shows only this session cookie (no trusted-device cookie), as a thief would.
 async fn session_only(app: &TestApp, user: &str) -> reqwest::Client {
-    let r = app.login(&app.client(), user, &app.password(user)).await;
+    let r = app
+        .login(&app.client(), user, &app.password(user).await)
+        .await;
     let token = cookie_value(&session_cookie(&r).expect("session"));
     let mut h = reqwest::header::HeaderMap::new();
     h.insert(
@@ -271,7 +279,10 @@ both_dbs!(password_changes_count_against_the_same_limit, |app| {
     for i in 0..5 {
         assert_eq!(change(thief.clone(), format!("guess {i} wrong")).await, 422);
     }
-    assert_eq!(change(thief.clone(), app.password("finance")).await, 429);
+    assert_eq!(
+        change(thief.clone(), app.password("finance").await).await,
+        429
+    );
     assert_eq!(hasher.verifications() - before, 5);
     assert!(app
         .audit_actions()
@@ -288,7 +299,10 @@ both_dbs!(trusted_devices_end_with_a_password_change_or_reset, |app| {
             &new_browser,
             "/api/change_password",
             &[
-                ("current_password", app.password("compliance").as_str()),
+                (
+                    "current_password",
+                    app.password("compliance").await.as_str(),
+                ),
                 ("new_password", new_pw),
                 ("confirm_password", new_pw),
             ],
@@ -425,7 +439,7 @@ both_dbs!(next_after_sign_in_never_leaves_the_site, |app| {
                 "/login",
                 &[
                     ("username", "admin"),
-                    ("password", app.password("admin").as_str()),
+                    ("password", app.password("admin").await.as_str()),
                     ("next", next),
                 ],
             )
@@ -465,7 +479,7 @@ both_dbs!(request_ids_are_kept_only_when_short_and_plain, |app| {
         };
         assert_eq!(stored.as_deref(), Some(echoed.as_str()));
         assert!(app
-            .login(&c, "admin", &app.password("admin"))
+            .login(&c, "admin", &app.password("admin").await)
             .await
             .status()
             .is_success());

@@ -1,15 +1,17 @@
 //! Steward's application crate: every page, server function and domain area. Built twice:
 //! with `ssr` into the server, and with `hydrate` into the browser's wasm bundle.
 //!
-//! Areas live side by side (types, server functions, SQL and pages together): `auth`, `users`,
-//! `audit`, `dashboard`, `controls` (frameworks, requirements, controls), `evidence`. Shared plumbing: `policy` (authorization table), `error`, `db`,
-//! `state` (request context), `util`.
+//! Areas live side by side, each in the same shape (`docs/architecture.md`): `auth`, `users`,
+//! `audit`, `dashboard`, `controls` (frameworks, requirements, controls), `evidence`, `costs`,
+//! `settings`. Shared plumbing below them: `paths` (every route path), `policy` (the
+//! authorization table), `context` (the request context), `error`, `db`, `state`, `util`.
 
 pub mod audit;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod bulk;
 pub mod calendar;
+pub mod context;
 pub mod controls;
 pub mod costs;
 #[cfg(feature = "ssr")]
@@ -21,6 +23,9 @@ pub mod error;
 pub mod evidence;
 #[cfg(feature = "ssr")]
 pub mod ingest;
+#[cfg(test)]
+mod module_graph;
+pub mod paths;
 pub mod policy;
 pub mod settings;
 #[cfg(feature = "ssr")]
@@ -31,12 +36,12 @@ pub mod upload;
 pub mod users;
 pub mod util;
 
-use auth::{CurrentUser, LogoutButton, MeResource};
+use auth::{LogoutButton, MeResource};
+use context::CurrentUser;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
-use policy::Permission;
 
 /// The bundle name: `/pkg/steward.js`, `/pkg/steward.wasm`, `/pkg/steward.css`.
 pub const OUTPUT_NAME: &str = "steward";
@@ -138,35 +143,29 @@ fn Layout() -> impl IntoView {
     }
 }
 
+/// The main menu, in this order; each link shows only to roles the policy table lets open it.
+const NAV: [(&str, &str); 10] = [
+    (paths::DASHBOARD, "Dashboard"),
+    (paths::FRAMEWORKS, "Frameworks"),
+    (paths::CONTROLS, "Controls"),
+    (paths::MY_CONTROLS, "My controls"),
+    (paths::COSTS, "Costs"),
+    (paths::COST_DATA, "Cost data"),
+    (paths::USERS, "Users"),
+    (paths::AUDIT, "Audit log"),
+    (paths::SETTINGS, "Settings"),
+    (paths::EVIDENCE, "Evidence"),
+];
+
 #[component]
 fn Nav(user: CurrentUser) -> impl IntoView {
-    let links = [
-        ("/", "Dashboard", Some(Permission::ViewDashboard)),
-        (
-            "/frameworks",
-            "Frameworks",
-            Some(Permission::ViewCompliance),
-        ),
-        ("/controls", "Controls", Some(Permission::ViewCompliance)),
-        (
-            "/my/controls",
-            "My controls",
-            Some(Permission::ViewCompliance),
-        ),
-        ("/costs", "Costs", Some(Permission::ViewCosts)),
-        ("/costs/import", "Cost data", Some(Permission::ViewCosts)),
-        ("/admin/users", "Users", Some(Permission::ManageUsers)),
-        ("/audit", "Audit log", Some(Permission::ViewAudit)),
-        ("/settings", "Settings", Some(Permission::ViewAudit)),
-        ("/evidence", "Evidence", Some(Permission::ViewCompliance)),
-    ];
     let location = leptos_router::hooks::use_location();
     view! {
         <nav aria-label="Main" class="nav">
             <ul>
-                {links.into_iter()
-                    .filter(|(_, _, p)| p.is_none_or(|p| user.can(p)))
-                    .map(|(href, label, _)| {
+                {NAV.into_iter()
+                    .filter(|(href, _)| policy::may_open(user.role, href))
+                    .map(|(href, label)| {
                         let current = move || (location.pathname.get() == href).then_some("page");
                         view! { <li><a href=href aria-current=current>{label}</a></li> }
                     })
@@ -174,7 +173,7 @@ fn Nav(user: CurrentUser) -> impl IntoView {
             </ul>
         </nav>
         <div class="usermenu">
-            <a href="/account" class="who">{user.display_name.clone()}
+            <a href=paths::ACCOUNT class="who">{user.display_name.clone()}
                 <span class="role-badge">{user.role.as_str()}</span></a>
             <LogoutButton/>
         </div>

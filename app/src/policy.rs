@@ -156,7 +156,8 @@ pub enum Kind {
 #[derive(Debug, Clone, Copy)]
 pub struct Endpoint {
     pub method: &'static str,
-    /// `/literal/:param/*rest`; `*rest` matches the remainder.
+    /// `/literal/{param}/{*rest}` (axum's syntax, from `crate::paths`); `{*rest}` matches the
+    /// remainder.
     pub path: &'static str,
     pub kind: Kind,
     pub access: Access,
@@ -191,6 +192,16 @@ const fn write_fn(path: &'static str, access: Access) -> Endpoint {
         mutating: true,
     }
 }
+/// A file or data a script fetches (CSV exports, metrics): answers 401/403, never redirects.
+const fn get_api(path: &'static str, access: Access) -> Endpoint {
+    Endpoint {
+        method: "GET",
+        path,
+        kind: Kind::Api,
+        access,
+        mutating: false,
+    }
+}
 const fn asset(path: &'static str) -> Endpoint {
     Endpoint {
         method: "GET",
@@ -201,19 +212,22 @@ const fn asset(path: &'static str) -> Endpoint {
     }
 }
 
+use crate::paths::*;
 use Access::*;
 use Permission::*;
 
 /// Every endpoint Steward serves. A request that matches none of these is answered 404 before
 /// any handler runs, so forgetting an entry fails closed (and fails the role-matrix test).
+/// Pages are `App`'s routes, `/api/…` the server functions, the rest the areas' plain routes
+/// (`routes.rs`) and the server's own; a test checks each has exactly one entry here.
 pub const ENDPOINTS: &[Endpoint] = &[
     // Pages
-    page("/login", Public),
-    page("/", Perm(ViewDashboard)),
-    page("/account", SignedIn),
-    page("/admin/users", Perm(ManageUsers)),
-    page("/audit", Perm(ViewAudit)),
-    page("/settings", Perm(ViewAudit)),
+    page(LOGIN, Public),
+    page(DASHBOARD, Perm(ViewDashboard)),
+    page(ACCOUNT, SignedIn),
+    page(USERS, Perm(ManageUsers)),
+    page(AUDIT, Perm(ViewAudit)),
+    page(SETTINGS, Perm(ViewAudit)),
     // Server functions: auth
     write_fn("/api/login", Public),
     write_fn("/api/logout", SignedIn),
@@ -231,28 +245,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
     write_fn("/api/create_checkpoint", Perm(SignCheckpoints)),
     read_fn("/api/dashboard", Perm(ViewDashboard)),
     // Frameworks and controls
-    Endpoint {
-        method: "GET",
-        path: "/frameworks/:id/export.csv",
-        kind: Kind::Api,
-        access: Perm(ViewCompliance),
-        mutating: false,
-    },
-    Endpoint {
-        method: "GET",
-        path: "/controls/export.csv",
-        kind: Kind::Api,
-        access: Perm(ViewCompliance),
-        mutating: false,
-    },
-    // (The exports come before `/controls/:id`: the first matching entry applies.)
-    page("/frameworks", Perm(ViewCompliance)),
-    page("/frameworks/:id", Perm(ViewCompliance)),
-    page("/controls", Perm(ViewCompliance)),
-    page("/controls/:id", Perm(ViewCompliance)),
-    page("/my/controls", Perm(ViewCompliance)),
-    write_fn("/frameworks/import", Perm(ManageCompliance)),
-    write_fn("/controls/import", Perm(ManageCompliance)),
+    get_api(FRAMEWORK_EXPORT, Perm(ViewCompliance)),
+    get_api(CONTROL_EXPORT, Perm(ViewCompliance)),
+    // (The exports come before `/controls/{id}`: the first matching entry applies.)
+    page(FRAMEWORKS, Perm(ViewCompliance)),
+    page(FRAMEWORK, Perm(ViewCompliance)),
+    page(CONTROLS, Perm(ViewCompliance)),
+    page(CONTROL, Perm(ViewCompliance)),
+    page(MY_CONTROLS, Perm(ViewCompliance)),
+    write_fn(FRAMEWORK_IMPORT, Perm(ManageCompliance)),
+    write_fn(CONTROL_IMPORT, Perm(ManageCompliance)),
     read_fn("/api/list_frameworks", Perm(ViewCompliance)),
     write_fn("/api/import_builtin_framework", Perm(ManageCompliance)),
     read_fn("/api/list_requirements", Perm(ViewCompliance)),
@@ -262,58 +264,33 @@ pub const ENDPOINTS: &[Endpoint] = &[
     write_fn("/api/map_control", Perm(ManageCompliance)),
     write_fn("/api/unmap_control", Perm(ManageCompliance)),
     write_fn("/api/set_due_soon_days", Perm(ManageCompliance)),
-    // (end of frameworks and controls)
-
     // Cloud costs
-    page("/costs", Perm(ViewCosts)),
-    page("/costs/import", Perm(ViewCosts)),
-    Endpoint {
-        method: "GET",
-        path: "/costs/export.csv",
-        kind: Kind::Api,
-        access: Perm(ViewCosts),
-        mutating: false,
-    },
-    write_fn("/costs/upload", Perm(ManageCosts)),
+    page(COSTS, Perm(ViewCosts)),
+    page(COST_DATA, Perm(ViewCosts)),
+    get_api(COST_EXPORT, Perm(ViewCosts)),
+    write_fn(COST_UPLOAD, Perm(ManageCosts)),
     read_fn("/api/cost_report", Perm(ViewCosts)),
     read_fn("/api/list_cost_batches", Perm(ViewCosts)),
     read_fn("/api/cost_sync_status", Perm(ViewCosts)),
     write_fn("/api/start_cost_sync", Perm(ManageCosts)),
     // Evidence
-    page("/evidence", Perm(ViewCompliance)),
-    page("/evidence/new", Perm(SubmitEvidence)),
-    page("/evidence/:id", Perm(ViewCompliance)),
+    page(EVIDENCE, Perm(ViewCompliance)),
+    page(EVIDENCE_NEW, Perm(SubmitEvidence)),
+    page(EVIDENCE_ITEM, Perm(ViewCompliance)),
     // A file download (plain route): anonymous browsers are sent to sign in, like a page.
-    page(
-        "/evidence/:id/versions/:version/download",
-        Perm(ViewCompliance),
-    ),
+    page(EVIDENCE_DOWNLOAD, Perm(ViewCompliance)),
     // The multipart upload (plain route); ownership of the controls is checked by the handler.
-    Endpoint {
-        method: "POST",
-        path: crate::evidence::UPLOAD_PATH,
-        kind: Kind::Api,
-        access: Perm(SubmitEvidence),
-        mutating: true,
-    },
+    write_fn(EVIDENCE_UPLOAD, Perm(SubmitEvidence)),
     read_fn("/api/list_evidence", Perm(ViewCompliance)),
     read_fn("/api/get_evidence", Perm(ViewCompliance)),
     read_fn("/api/evidence_options", Perm(ViewCompliance)),
-    // (end of evidence)
-
     // Operations
-    asset("/healthz"),
-    asset("/readyz"),
-    Endpoint {
-        method: "GET",
-        path: "/metrics",
-        kind: Kind::Api,
-        access: Perm(ViewMetrics),
-        mutating: false,
-    },
+    asset(HEALTHZ),
+    asset(READYZ),
+    get_api(METRICS, Perm(ViewMetrics)),
     // Static files
-    asset("/pkg/*file"),
-    asset("/favicon.ico"),
+    asset(PKG),
+    asset(FAVICON),
 ];
 
 /// Finds the policy entry for a request. HEAD is treated as GET.
@@ -324,9 +301,22 @@ pub fn lookup(method: &str, path: &str) -> Option<&'static Endpoint> {
         .find(|e| e.method == method && path_matches(e.path, path))
 }
 
+/// The entry written for exactly this method and path pattern (how a route declaration finds
+/// its policy entry).
+pub fn entry(method: &str, pattern: &str) -> Option<&'static Endpoint> {
+    ENDPOINTS
+        .iter()
+        .find(|e| e.method == method && e.path == pattern)
+}
+
 /// Whether any entry has this path, whatever the method (to answer 405 rather than 404).
 pub fn path_known(path: &str) -> bool {
     ENDPOINTS.iter().any(|e| path_matches(e.path, path))
+}
+
+/// Whether the signed-in role may open this page (the nav shows only those).
+pub fn may_open(role: Role, page: &str) -> bool {
+    lookup("GET", page).is_some_and(|e| e.access.allows(Some(role)))
 }
 
 pub fn path_matches(pattern: &str, path: &str) -> bool {
@@ -335,11 +325,11 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
     loop {
         match (pat.next(), got.next()) {
             (None, None) => return true,
-            (Some(p), Some(g)) if p.starts_with('*') => {
+            (Some(p), Some(g)) if p.starts_with("{*") => {
                 // The rest must be non-empty and free of traversal.
                 return !g.is_empty() && g != ".." && got.all(|s| s != "..");
             }
-            (Some(p), Some(g)) if p.starts_with(':') => {
+            (Some(p), Some(g)) if p.starts_with('{') => {
                 if g.is_empty() {
                     return false;
                 }
@@ -362,11 +352,11 @@ mod tests {
     fn patterns_match_exactly() {
         assert!(path_matches("/", "/"));
         assert!(!path_matches("/", "/x"));
-        assert!(path_matches("/pkg/*file", "/pkg/steward.wasm"));
-        assert!(!path_matches("/pkg/*file", "/pkg/"));
-        assert!(!path_matches("/pkg/*file", "/pkg/../secret"));
-        assert!(path_matches("/controls/:id", "/controls/7"));
-        assert!(!path_matches("/controls/:id", "/controls/7/edit"));
+        assert!(path_matches("/pkg/{*file}", "/pkg/steward.wasm"));
+        assert!(!path_matches("/pkg/{*file}", "/pkg/"));
+        assert!(!path_matches("/pkg/{*file}", "/pkg/../secret"));
+        assert!(path_matches("/controls/{id}", "/controls/7"));
+        assert!(!path_matches("/controls/{id}", "/controls/7/edit"));
         assert!(!path_matches("/admin/users", "/admin/users/"));
     }
 
@@ -378,6 +368,26 @@ mod tests {
             assert!(
                 !open_to_auditor || open_to_all,
                 "{} lets auditors write",
+                e.path
+            );
+        }
+    }
+
+    /// Each entry is the one that applies to its own paths: none is shadowed by an earlier one.
+    #[test]
+    fn every_entry_is_reachable() {
+        for e in ENDPOINTS {
+            let concrete = crate::paths::fill(e.path, &[&1, &1]);
+            let found = lookup(e.method, &concrete).map(|f| f.path);
+            assert_eq!(found, Some(e.path), "{} {concrete}", e.method);
+            assert_eq!(
+                ENDPOINTS
+                    .iter()
+                    .filter(|f| f.method == e.method && f.path == e.path)
+                    .count(),
+                1,
+                "{} {} is listed twice",
+                e.method,
                 e.path
             );
         }

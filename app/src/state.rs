@@ -1,8 +1,9 @@
-//! Server-side state and request context shared by every area's server functions.
+//! Server-side state shared by every area's server functions and plain handlers; the
+//! request context itself (the user, the request's facts) is in `context`.
 
 use crate::audit::chain::AuditCtx;
 use crate::auth::password::PasswordHasher;
-use crate::auth::CurrentUser;
+use crate::context::{request_meta, CurrentUser, RequestMeta, Security};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::util::Clock;
@@ -45,76 +46,8 @@ pub struct AppState {
     pub signer: crate::signing::Signer,
 }
 
-/// Security settings derived from the configuration.
-#[derive(Debug, Clone)]
-pub struct Security {
-    /// `scheme://host[:port]` that browsers use; state-changing requests must come from it.
-    pub public_origin: String,
-    /// Whether the public URL is https (Secure cookies, `__Host-` prefix, HSTS).
-    pub https: bool,
-    pub idle_timeout: Duration,
-    pub absolute_timeout: Duration,
-    pub throttle: crate::auth::throttle::ThrottleConfig,
-    /// Reverse proxies whose `X-Forwarded-For` names the client (empty: none).
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-}
-
-impl Security {
-    pub fn new(public_origin: String) -> Self {
-        let https = public_origin.starts_with("https://");
-        Security {
-            public_origin,
-            https,
-            idle_timeout: Duration::from_secs(30 * 60),
-            absolute_timeout: Duration::from_secs(8 * 3600),
-            throttle: Default::default(),
-            trusted_proxies: Vec::new(),
-        }
-    }
-}
-
-/// Facts about the request, put into its extensions by the server's first middleware.
-#[derive(Debug, Clone, Default)]
-pub struct RequestMeta {
-    pub request_id: String,
-    pub client_addr: String,
-    pub user_agent: Option<String>,
-    /// True for a plain HTML form post (no JavaScript): errors then travel in the redirect.
-    pub html_form_post: bool,
-}
-
-/// The signed-in user of this request, put into its extensions by the auth middleware.
-#[derive(Debug, Clone)]
-pub struct SessionUser {
-    pub session_id: i64,
-    pub user: CurrentUser,
-}
-
 pub fn app_state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| AppError::internal("AppState missing from context"))
-}
-
-fn parts() -> Option<http::request::Parts> {
-    use_context::<http::request::Parts>()
-}
-
-pub fn request_meta() -> RequestMeta {
-    parts()
-        .and_then(|p| p.extensions.get::<RequestMeta>().cloned())
-        .unwrap_or_default()
-}
-
-pub fn session_user() -> Option<SessionUser> {
-    parts().and_then(|p| p.extensions.get::<SessionUser>().cloned())
-}
-
-/// The signed-in user; the auth middleware has already applied the endpoint's policy entry.
-pub fn require_user() -> Result<SessionUser, AppError> {
-    session_user().ok_or(AppError::Unauthenticated)
-}
-
-pub fn request_headers() -> http::HeaderMap {
-    parts().map(|p| p.headers).unwrap_or_default()
 }
 
 pub fn audit_ctx(state: &AppState, user: Option<&CurrentUser>) -> AuditCtx {
@@ -151,25 +84,7 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
-pub fn set_response_header(name: http::HeaderName, value: http::HeaderValue) {
-    if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
-        opts.append_header(name, value);
-    }
-}
-
 /// A CSV file as a download (`attachment`, ASCII-safe file name).
-/// The request's `Accept` header ("" when absent or not text).
-pub fn accept(h: &http::HeaderMap) -> &str {
-    h.get(http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-}
-
-/// Whether a browser navigates (the reply is a page or a redirect), not a script.
-pub fn wants_html(h: &http::HeaderMap) -> bool {
-    accept(h).contains("text/html")
-}
-
 pub fn csv_attachment(name: &str, body: Vec<u8>) -> axum::response::Response {
     use axum::response::IntoResponse;
     let mut r = body.into_response();

@@ -11,8 +11,9 @@ pub mod middleware;
 pub mod ops;
 
 use app::auth::password::PasswordHasher;
+use app::context::Security;
 use app::db::Db;
-use app::state::{AppState, Security};
+use app::state::AppState;
 use app::util::Clock;
 use axum::extract::FromRef;
 use axum::routing::get;
@@ -351,7 +352,7 @@ pub fn router(state: ServerState, site_root: PathBuf) -> Router {
         )
         // Cloud costs: streamed file import and the report's CSV.
         .route(
-            app::costs::files::UPLOAD_PATH,
+            app::paths::COST_UPLOAD,
             axum::routing::post(app::costs::files::upload),
         )
         .route("/costs/export.csv", get(app::costs::files::export))
@@ -390,7 +391,7 @@ async fn timeout(
     // Uploads stream for as long as the file takes; they bound their own size.
     let path = req.uri().path();
     if req.method() == http::Method::POST
-        && (path == app::evidence::UPLOAD_PATH || path == app::costs::files::UPLOAD_PATH)
+        && (path == app::paths::EVIDENCE_UPLOAD || path == app::paths::COST_UPLOAD)
     {
         return next.run(req).await;
     }

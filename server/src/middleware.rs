@@ -3,9 +3,9 @@
 
 use crate::ServerState;
 use app::auth::session;
+use app::context::{RequestMeta, SessionUser};
 use app::error::AppError;
 use app::policy::{self, Kind};
-use app::state::{RequestMeta, SessionUser};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
@@ -52,7 +52,7 @@ pub async fn request_context(
         .map(|ip| ip.to_string())
         .unwrap_or_default();
     let headers = req.headers();
-    let accepts_html = app::state::wants_html(headers);
+    let accepts_html = app::context::wants_html(headers);
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -348,7 +348,7 @@ fn bearer_matches(headers: &http::HeaderMap, token: Option<&str>) -> bool {
     app::util::sha256_hex(want.as_bytes()) == app::util::sha256_hex(got.as_bytes())
 }
 
-fn redirect_to_login(next: &str, clear: bool, sec: &app::state::Security) -> Response {
+fn redirect_to_login(next: &str, clear: bool, sec: &app::context::Security) -> Response {
     let target = if next == "/" || next.starts_with("/login") {
         "/login".to_string()
     } else {
@@ -436,7 +436,7 @@ pub fn body_limit_for(path: &str) -> usize {
 pub async fn body_limit(req: Request, next: Next) -> Response {
     // Uploads check their own limits while streaming (evidence: configurable; cost files).
     let path = req.uri().path();
-    if path == app::evidence::UPLOAD_PATH || path == app::costs::files::UPLOAD_PATH {
+    if path == app::paths::EVIDENCE_UPLOAD || path == app::paths::COST_UPLOAD {
         return next.run(req).await;
     }
     let limit = body_limit_for(req.uri().path());

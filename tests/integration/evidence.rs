@@ -2,7 +2,7 @@
 //! ownership, hash-checked downloads.
 
 use super::*;
-use app::evidence::UPLOAD_PATH;
+use app::paths::EVIDENCE_UPLOAD as UPLOAD_PATH;
 use sqlx::Row;
 use std::path::{Path, PathBuf};
 

@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 fn concrete(path: &str) -> String {
     path.split('/')
         .map(|s| {
-            if s.starts_with('*') {
+            if s.starts_with("{*") {
                 "steward.css"
-            } else if s.starts_with(':') {
+            } else if s.starts_with('{') {
                 "1"
             } else {
                 s

@@ -35,30 +35,11 @@ pub fn schedule_housekeeping(state: crate::state::AppState, every: std::time::Du
     });
 }
 
+use crate::context::CurrentUser;
 use crate::error::AppError;
-use crate::policy::{permissions, Permission, Role};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CurrentUser {
-    pub id: i64,
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    /// An administrator set this user's password: until they choose their own, they may only
-    /// change it (the server's guard sends every other request to the account page).
-    #[serde(default)]
-    pub must_change_password: bool,
-}
-
-impl CurrentUser {
-    pub fn can(&self, p: Permission) -> bool {
-        permissions(self.role).contains(&p)
-    }
-}
 
 /// Where someone whose password an administrator set is sent until they choose their own.
 pub const MUST_CHANGE_PATH: &str = "/account?must_change=1";
@@ -126,7 +107,7 @@ pub async fn change_password(
 /// The signed-in user, or `None`.
 #[server(endpoint = "me")]
 pub async fn me() -> Result<Option<CurrentUser>, AppError> {
-    Ok(crate::state::session_user().map(|s| s.user))
+    Ok(crate::context::session_user().map(|s| s.user))
 }
 
 pub type MeResource = Resource<Result<Option<CurrentUser>, AppError>>;

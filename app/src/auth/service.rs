@@ -1,10 +1,9 @@
 //! Sign-in, sign-out and password change: the server side of the auth server functions.
 
 use super::{password, safe_next, session, throttle};
+use crate::context::{request_headers, request_meta, require_user, set_response_header};
 use crate::error::AppError;
-use crate::state::{
-    app_state, audit_ctx, request_headers, request_meta, require_user, set_response_header,
-};
+use crate::state::{app_state, audit_ctx};
 use http::header::SET_COOKIE;
 use sqlx::Row;
 
@@ -44,7 +43,7 @@ async fn attempt(
 async fn reserve(
     state: &crate::state::AppState,
     a: &throttle::Attempt,
-    actor: Option<&super::CurrentUser>,
+    actor: Option<&crate::context::CurrentUser>,
 ) -> Result<throttle::Reservation, AppError> {
     let now = state.clock.now();
     let cfg = &state.security.throttle;
@@ -99,7 +98,7 @@ pub async fn login(
     match (user_id, ok, open) {
         (Some(id), true, true) => {
             // A new session id at every sign-in; the old one (if any) ends.
-            if let Some(old) = crate::state::session_user() {
+            if let Some(old) = crate::context::session_user() {
                 session::end(tx.conn(), old.session_id).await?;
             }
             let token = session::create(&mut tx, &state.security, id, now, &meta).await?;

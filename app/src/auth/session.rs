@@ -1,11 +1,12 @@
 //! Server-side sessions: a random 256-bit token in an HttpOnly, SameSite=Strict cookie; only its
 //! SHA-256 is stored. Idle and absolute timeouts are enforced here on every request.
 
-use super::CurrentUser;
+use crate::context::CurrentUser;
+use crate::context::{RequestMeta, Security, SessionUser};
 use crate::db::WriteTx;
 use crate::error::AppError;
 use crate::policy::Role;
-use crate::state::{AppState, RequestMeta, Security, SessionUser};
+use crate::state::AppState;
 use crate::util::{parse_ts, random_bytes, sha256_hex, ts};
 use http::HeaderValue;
 use sqlx::{AnyConnection, Row};

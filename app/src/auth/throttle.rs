@@ -16,6 +16,7 @@
 //!   (later refusals are only counted, in `steward_login_throttled_total`).
 
 use crate::audit::chain::AuditCtx;
+pub use crate::context::ThrottleConfig;
 use crate::db::{Db, Dialect};
 use crate::error::AppError;
 use crate::util::{parse_ts, ts};
@@ -26,28 +27,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 use time::OffsetDateTime;
-
-#[derive(Debug, Clone)]
-pub struct ThrottleConfig {
-    pub window: Duration,
-    /// Attempts from unknown browsers per account.
-    pub per_account: i64,
-    /// Attempts from unknown browsers per client address.
-    pub per_address: i64,
-    /// Attempts per trusted device (its owner mistyping, or someone holding a stolen cookie).
-    pub per_device: i64,
-}
-
-impl Default for ThrottleConfig {
-    fn default() -> Self {
-        ThrottleConfig {
-            window: Duration::from_secs(15 * 60),
-            per_account: 5,
-            per_address: 20,
-            per_device: 10,
-        }
-    }
-}
 
 /// What the attempt is for (both count against the same limits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,9 +3,10 @@
 //! role; the handlers check again so they never rely on routing alone.
 
 use super::csvio;
+use crate::context::{RequestMeta, SessionUser};
 use crate::error::AppError;
 use crate::policy::Permission;
-use crate::state::{AppState, RequestMeta, SessionUser};
+use crate::state::AppState;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -88,7 +89,7 @@ pub async fn import_framework(
     headers: HeaderMap,
     mp: Multipart,
 ) -> Response {
-    let html = crate::state::wants_html(&headers);
+    let html = crate::context::wants_html(&headers);
     let result = async {
         if !su.user.can(Permission::ManageCompliance) {
             return Err(AppError::Forbidden);
@@ -117,7 +118,7 @@ pub async fn import_controls(
     headers: HeaderMap,
     mp: Multipart,
 ) -> Response {
-    let html = crate::state::wants_html(&headers);
+    let html = crate::context::wants_html(&headers);
     let result = async {
         if !su.user.can(Permission::ManageCompliance) {
             return Err(AppError::Forbidden);

@@ -246,17 +246,9 @@ pub struct FrameworkList {
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::*;
+    use crate::context::require;
     use crate::policy::Permission;
-    use crate::state::{app_state, audit_ctx, require_user};
-
-    pub fn require(p: Permission) -> Result<crate::state::SessionUser, AppError> {
-        let su = require_user()?;
-        if su.user.can(p) {
-            Ok(su)
-        } else {
-            Err(AppError::Forbidden)
-        }
-    }
+    use crate::state::{app_state, audit_ctx};
 
     pub async fn users_and_frameworks(
         pool: &sqlx::AnyPool,

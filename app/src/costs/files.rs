@@ -1,10 +1,9 @@
 //! Cost files over HTTP: the upload form (multipart, works without JavaScript) streamed
 //! straight into the importer, and the report's CSV export.
 
+use crate::paths;
 use leptos::prelude::*;
 
-/// Where the cost upload form posts.
-pub const UPLOAD_PATH: &str = "/costs/upload";
 /// Largest cost file accepted over HTTP (CUR files run to gigabytes; the import streams).
 pub const MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
@@ -16,12 +15,18 @@ pub fn CostUploadForm() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         #[cfg(feature = "hydrate")]
-        crate::upload::send_with_progress(ev, UPLOAD_PATH, MAX_UPLOAD_BYTES, progress, error);
+        crate::upload::send_with_progress(
+            ev,
+            paths::COST_UPLOAD,
+            MAX_UPLOAD_BYTES,
+            progress,
+            error,
+        );
         #[cfg(not(feature = "hydrate"))]
         let _ = ev;
     };
     view! {
-        <form method="post" action=UPLOAD_PATH enctype="multipart/form-data" class="grid-form" id="cost-upload-form" on:submit=on_submit>
+        <form method="post" action=paths::COST_UPLOAD enctype="multipart/form-data" class="grid-form" id="cost-upload-form" on:submit=on_submit>
             <div class="span-all"><label for="cost-file">"Cost file"</label>
                 <input id="cost-file" type="file" name="file" required accept=".csv,.gz,text/csv,application/gzip"/></div>
             <div class="span-all">
@@ -49,12 +54,13 @@ pub use ssr::*;
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::*;
+    use crate::context::{RequestMeta, SessionUser};
     use crate::costs::import::import_upload;
     use crate::costs::report::{self, ReportQuery};
     use crate::error::AppError;
     use crate::ingest::{self, Form, FormError, FormLimits};
     use crate::policy::Permission;
-    use crate::state::{AppState, RequestMeta, SessionUser};
+    use crate::state::AppState;
     use axum::body::Body;
     use axum::extract::{Query, State};
     use axum::http::{header, HeaderMap, StatusCode};
@@ -119,8 +125,8 @@ mod ssr {
         headers: HeaderMap,
         body: Body,
     ) -> Response {
-        let html = crate::state::wants_html(&headers);
-        let json = crate::state::accept(&headers).starts_with("application/json");
+        let html = crate::context::wants_html(&headers);
+        let json = crate::context::accept(&headers).starts_with("application/json");
         let result = async {
             if !su.user.can(Permission::ManageCosts) {
                 return Err(AppError::Forbidden);

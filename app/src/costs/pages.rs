@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub async fn cost_report(query: ReportQuery) -> Result<Report, AppError> {
     use crate::policy::Permission;
     let r = async {
-        let su = crate::state::require_user()?;
+        let su = crate::context::require_user()?;
         if !su.user.can(Permission::ViewCosts) {
             return Err(AppError::Forbidden);
         }
@@ -51,7 +51,7 @@ pub struct BatchList {
 pub async fn list_cost_batches() -> Result<BatchList, AppError> {
     use crate::policy::Permission;
     let r = async {
-        let su = crate::state::require_user()?;
+        let su = crate::context::require_user()?;
         if !su.user.can(Permission::ViewCosts) {
             return Err(AppError::Forbidden);
         }
@@ -113,7 +113,7 @@ pub async fn list_cost_batches() -> Result<BatchList, AppError> {
 pub async fn cost_sync_status() -> Result<super::sync::SyncStatus, AppError> {
     use crate::policy::Permission;
     let r = async {
-        let su = crate::state::require_user()?;
+        let su = crate::context::require_user()?;
         if !su.user.can(Permission::ViewCosts) {
             return Err(AppError::Forbidden);
         }
@@ -149,7 +149,7 @@ async fn sync_status(
 pub async fn start_cost_sync() -> Result<super::sync::SyncStatus, AppError> {
     use crate::policy::Permission;
     let r = async {
-        let su = crate::state::require_user()?;
+        let su = crate::context::require_user()?;
         if !su.user.can(Permission::ManageCosts) {
             return Err(AppError::Forbidden);
         }

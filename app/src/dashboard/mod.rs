@@ -61,7 +61,7 @@ pub async fn get_dashboard() -> Result<DashboardData, AppError> {
 async fn load() -> Result<DashboardData, AppError> {
     use crate::policy::Permission;
     let state = crate::state::app_state()?;
-    let su = crate::state::require_user()?;
+    let su = crate::context::require_user()?;
     let pool = state.db.pool();
     let organisation: String = sqlx::query_scalar("SELECT name FROM organisation WHERE id = 1")
         .fetch_optional(pool)

@@ -4,12 +4,13 @@
 use super::filecheck::{self, FileProblem, Inspector};
 use super::sql::{self, AttachDenied};
 use super::store::{StagedBlob, StoreError};
-use super::{evidence_href, DOWNLOAD_ROUTE, UPLOAD_PATH};
 use crate::audit::chain::AuditCtx;
-use crate::auth::CurrentUser;
+use crate::context::CurrentUser;
+use crate::context::{RequestMeta, SessionUser};
 use crate::error::AppError;
 use crate::ingest::{self, BodyError, Form, FormError, FormLimits};
-use crate::state::{AppState, RequestMeta, SessionUser};
+use crate::paths;
+use crate::state::AppState;
 use crate::util::urlencode;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
@@ -28,8 +29,8 @@ use tokio::io::AsyncReadExt;
 /// its bytes itself against the configured limit, so axum's default body limit is off here.
 pub fn routes<S: Clone + Send + Sync + 'static>(state: AppState) -> Router<S> {
     Router::new()
-        .route(UPLOAD_PATH, post(upload))
-        .route(DOWNLOAD_ROUTE, get(download))
+        .route(paths::EVIDENCE_UPLOAD, post(upload))
+        .route(paths::EVIDENCE_DOWNLOAD, get(download))
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }
@@ -864,14 +865,14 @@ async fn upload(State(state): State<AppState>, req: Request) -> Response {
         .get::<RequestMeta>()
         .cloned()
         .unwrap_or_default();
-    let wants_html = crate::state::wants_html(req.headers());
+    let wants_html = crate::context::wants_html(req.headers());
     let back = referer_path(req.headers(), &state.security.public_origin);
     match receive(&state, &su.user, &meta, req).await {
         Ok(done) => {
             let location = done
                 .return_to
                 .clone()
-                .unwrap_or_else(|| evidence_href(done.evidence_id));
+                .unwrap_or_else(|| paths::evidence_item(done.evidence_id));
             if wants_html {
                 see_other(&location)
             } else {

@@ -14,25 +14,12 @@ pub mod sql;
 pub mod store;
 
 use crate::error::AppError;
+use crate::paths;
 use crate::util::display_ts;
 use crate::util::human_size;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
-
-/// Where upload forms post (multipart). Not under `/evidence/…`, so that no page path can
-/// answer a GET for it.
-pub const UPLOAD_PATH: &str = "/upload/evidence";
-/// The download route, in axum's syntax.
-pub const DOWNLOAD_ROUTE: &str = "/evidence/{id}/versions/{version}/download";
-
-pub fn evidence_href(id: i64) -> String {
-    format!("/evidence/{id}")
-}
-
-pub fn download_href(id: i64, version: i64) -> String {
-    format!("/evidence/{id}/versions/{version}/download")
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ControlRef {
@@ -123,7 +110,7 @@ pub struct EvidenceOptions {
 pub async fn list_evidence(filter: EvidenceFilter) -> Result<Vec<EvidenceSummary>, AppError> {
     let run = async {
         let state = crate::state::app_state()?;
-        crate::state::require_user()?;
+        crate::context::require_user()?;
         sql::list(state.db.pool(), &filter).await
     };
     crate::state::respond(run.await)
@@ -133,7 +120,7 @@ pub async fn list_evidence(filter: EvidenceFilter) -> Result<Vec<EvidenceSummary
 pub async fn get_evidence(id: i64) -> Result<EvidenceDetail, AppError> {
     let run = async {
         let state = crate::state::app_state()?;
-        let su = crate::state::require_user()?;
+        let su = crate::context::require_user()?;
         sql::detail(state.db.pool(), id, &su.user).await
     };
     crate::state::respond(run.await)
@@ -144,7 +131,7 @@ pub async fn get_evidence_options() -> Result<EvidenceOptions, AppError> {
     let run = async {
         use crate::policy::Permission;
         let state = crate::state::app_state()?;
-        let su = crate::state::require_user()?;
+        let su = crate::context::require_user()?;
         let can_submit = su.user.can(Permission::SubmitEvidence);
         Ok(EvidenceOptions {
             controls: sql::all_controls(state.db.pool()).await?,
@@ -258,7 +245,7 @@ pub fn EvidenceListPage() -> impl IntoView {
                                 <tbody>
                                     {items.into_iter().map(|e| view! {
                                         <tr>
-                                            <td><a href=evidence_href(e.id)>{e.title.clone()}</a></td>
+                                            <td><a href=paths::evidence_item(e.id)>{e.title.clone()}</a></td>
                                             <td>{if e.kind == "file" { "File" } else { "Link" }}</td>
                                             <td>{controls_inline(e.controls.clone())}</td>
                                             <td class="nowrap">{e.effective_date.clone()}</td>
@@ -338,12 +325,12 @@ fn UploadForm(form_id: &'static str, max_bytes: u64, children: Children) -> impl
     let error = RwSignal::new(None::<String>);
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         #[cfg(feature = "hydrate")]
-        crate::upload::send_with_progress(ev, UPLOAD_PATH, max_bytes, progress, error);
+        crate::upload::send_with_progress(ev, paths::EVIDENCE_UPLOAD, max_bytes, progress, error);
         #[cfg(not(feature = "hydrate"))]
         let _ = (ev, max_bytes);
     };
     view! {
-        <form id=form_id method="post" action=UPLOAD_PATH enctype="multipart/form-data" class="grid-form" on:submit=on_submit>
+        <form id=form_id method="post" action=paths::EVIDENCE_UPLOAD enctype="multipart/form-data" class="grid-form" on:submit=on_submit>
             {children()}
             <div class="span-all">
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
@@ -418,7 +405,7 @@ fn version_row(id: i64, v: VersionView) -> impl IntoView {
                 .map(|s| human_size(s.max(0) as u64))
                 .unwrap_or_default();
             view! {
-                <a href=download_href(id, v.version) class="download">{name}</a>
+                <a href=paths::evidence_download(id, v.version) class="download">{name}</a>
                 <br/><span class="muted">{format!("{} · {size}", v.media_type.clone().unwrap_or_default())}</span>
                 <br/><code class="muted" title=sha.clone()>{format!("sha256 {}…", &sha[..16.min(sha.len())])}</code>
             }

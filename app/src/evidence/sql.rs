@@ -1,7 +1,7 @@
 //! Evidence SQL: reads for the pages, the ownership rule, and the inserts an upload makes.
 
 use super::{ControlRef, EvidenceDetail, EvidenceFilter, EvidenceSummary, TestRecord, VersionView};
-use crate::auth::CurrentUser;
+use crate::context::CurrentUser;
 use crate::error::AppError;
 use crate::policy::Permission;
 use sqlx::{AnyConnection, AnyPool, Row};

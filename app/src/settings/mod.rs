@@ -60,17 +60,9 @@ mod ssr {
     use super::*;
     use crate::audit::chain;
     use crate::audit::checkpoint;
+    use crate::context::require;
     use crate::policy::Permission;
-    use crate::state::{app_state, audit_ctx, require_user};
-
-    fn require(p: Permission) -> Result<crate::state::SessionUser, AppError> {
-        let su = require_user()?;
-        if su.user.can(p) {
-            Ok(su)
-        } else {
-            Err(AppError::Forbidden)
-        }
-    }
+    use crate::state::{app_state, audit_ctx};
 
     pub async fn settings() -> Result<SigningOverview, AppError> {
         let su = require(Permission::ViewAudit)?;

@@ -55,7 +55,7 @@ pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
 pub async fn create_user(user: NewUser) -> Result<(), AppError> {
     let run = async {
         let state = crate::state::app_state()?;
-        let admin = crate::state::require_user()?;
+        let admin = crate::context::require_user()?;
         let ctx = crate::state::audit_ctx(&state, Some(&admin.user));
         store::create(
             &state.db,
@@ -75,7 +75,7 @@ pub async fn create_user(user: NewUser) -> Result<(), AppError> {
 pub async fn update_user(change: UserChange) -> Result<(), AppError> {
     let run = async {
         let state = crate::state::app_state()?;
-        let admin = crate::state::require_user()?;
+        let admin = crate::context::require_user()?;
         let ctx = crate::state::audit_ctx(&state, Some(&admin.user));
         store::update(&state.db, &ctx, change, state.clock.now()).await
     };
@@ -86,7 +86,7 @@ pub async fn update_user(change: UserChange) -> Result<(), AppError> {
 pub async fn reset_password(id: i64, password: String) -> Result<(), AppError> {
     let run = async {
         let state = crate::state::app_state()?;
-        let admin = crate::state::require_user()?;
+        let admin = crate::context::require_user()?;
         let ctx = crate::state::audit_ctx(&state, Some(&admin.user));
         store::reset_password(
             &state.db,

@@ -113,7 +113,7 @@ both_dbs_with!(
             .chain(csv[..third_line].iter().copied())
             .collect();
         let batches = count_where(&app, "SELECT COUNT(*) FROM cost_batches").await;
-        let stalled = stall(&app, app::costs::files::UPLOAD_PATH, &token, &head, false).await;
+        let stalled = stall(&app, app::paths::COST_UPLOAD, &token, &head, false).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let spool = app.db.data_dir().join("tmp");
         assert_eq!(files_in(&spool), 1, "the upload is being received");
@@ -144,7 +144,7 @@ both_dbs_with!(
             .into_iter()
             .chain(b"%PDF-1.7\n".iter().copied())
             .collect::<Vec<u8>>();
-        let stalled = stall(&app, app::evidence::UPLOAD_PATH, &token, &head, true).await;
+        let stalled = stall(&app, app::paths::EVIDENCE_UPLOAD, &token, &head, true).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         writers_are_not_held_up(&app, control).await;
         let reply = answer(stalled, Duration::from_secs(10)).await;
@@ -168,7 +168,7 @@ async fn endless_upload(app: &TestApp, c: &reqwest::Client, head: Vec<u8>, fill:
         Ok::<_, std::io::Error>(c)
     }));
     let status = c
-        .post(app.url(app::evidence::UPLOAD_PATH))
+        .post(app.url(app::paths::EVIDENCE_UPLOAD))
         .header("Origin", &app.base)
         .header("Accept", "application/json")
         .header("Content-Type", super::super::evidence::content_type())
@@ -232,7 +232,7 @@ both_dbs_with!(
         );
         let stalled = stall(
             &app,
-            app::evidence::UPLOAD_PATH,
+            app::paths::EVIDENCE_UPLOAD,
             &token,
             head.as_bytes(),
             true,

@@ -342,7 +342,7 @@ fn modules_form_no_cycle() {
         }
     }
     assert!(
-        edges.get(&vec!["policy".to_string()]).is_some(),
+        edges.contains_key(&vec!["policy".to_string()]),
         "the walk found the modules"
     );
     let unexpected: Vec<_> = cycles(&edges)

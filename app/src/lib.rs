@@ -27,6 +27,7 @@ pub mod ingest;
 mod module_graph;
 pub mod paths;
 pub mod policy;
+pub mod routes;
 pub mod settings;
 #[cfg(feature = "ssr")]
 pub mod signing;
@@ -164,7 +165,7 @@ fn Nav(user: CurrentUser) -> impl IntoView {
         <nav aria-label="Main" class="nav">
             <ul>
                 {NAV.into_iter()
-                    .filter(|(href, _)| policy::may_open(user.role, href))
+                    .filter(|(href, _)| routes::TABLE.may_open(user.role, href))
                     .map(|(href, label)| {
                         let current = move || (location.pathname.get() == href).then_some("page");
                         view! { <li><a href=href aria-current=current>{label}</a></li> }

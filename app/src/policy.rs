@@ -1,6 +1,7 @@
-//! The one declarative authorization policy: roles → permissions, and every endpoint → the
-//! access it needs. The server enforces it for every request (unknown endpoints are refused),
-//! and the role × endpoint test matrix reads the same table.
+//! Authorization's vocabulary: roles → permissions, and what an endpoint needs (access, kind,
+//! body bound). The table itself is made of the areas' route declarations (`<area>/routes.rs`),
+//! assembled in `crate::routes`; the server enforces it for every request (unknown endpoints
+//! are refused), and the role × endpoint test matrix reads the same table.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -153,6 +154,24 @@ pub enum Kind {
     Asset,
 }
 
+/// How an endpoint's request body is bounded, and whether the request timeout applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// Forms and server functions: up to 1 MiB, within the 60 s request timeout.
+    Small,
+    /// Read whole by the handler (file imports): up to this many bytes, within the timeout.
+    Limit(usize),
+    /// Streamed by the handler, which bounds its own size and idle time: the server applies
+    /// neither a body limit nor the request timeout (a large file on a slow link takes long).
+    Streamed,
+}
+
+impl Body {
+    pub const SMALL_BYTES: usize = 1024 * 1024;
+}
+
+/// One route as its area declares it (`<area>/routes.rs`): path, authorization, body bound
+/// and timeout together. The areas' lists together are the one policy table (`crate::routes`).
 #[derive(Debug, Clone, Copy)]
 pub struct Endpoint {
     pub method: &'static str,
@@ -163,160 +182,103 @@ pub struct Endpoint {
     pub access: Access,
     /// Whether the endpoint changes state (checked by the CSRF tests).
     pub mutating: bool,
+    pub body: Body,
 }
 
-const fn page(path: &'static str, access: Access) -> Endpoint {
-    Endpoint {
-        method: "GET",
-        path,
-        kind: Kind::Page,
-        access,
-        mutating: false,
+impl Endpoint {
+    /// A server-rendered page (or a download a browser navigates to).
+    pub const fn page(path: &'static str, access: Access) -> Self {
+        Self::new("GET", path, Kind::Page, access, false)
+    }
+    /// A server function that reads.
+    pub const fn read_fn(path: &'static str, access: Access) -> Self {
+        Self::new("POST", path, Kind::Api, access, false)
+    }
+    /// A server function or plain POST route that changes state.
+    pub const fn write_fn(path: &'static str, access: Access) -> Self {
+        Self::new("POST", path, Kind::Api, access, true)
+    }
+    /// A file or data a script fetches (CSV exports, metrics): answers 401/403, never redirects.
+    pub const fn get_api(path: &'static str, access: Access) -> Self {
+        Self::new("GET", path, Kind::Api, access, false)
+    }
+    /// Static files and health checks: public, no session lookup.
+    pub const fn asset(path: &'static str) -> Self {
+        Self::new("GET", path, Kind::Asset, Access::Public, false)
+    }
+    const fn new(
+        method: &'static str,
+        path: &'static str,
+        kind: Kind,
+        access: Access,
+        mutating: bool,
+    ) -> Self {
+        Endpoint {
+            method,
+            path,
+            kind,
+            access,
+            mutating,
+            body: Body::Small,
+        }
+    }
+    /// The same endpoint with another body bound.
+    pub const fn body(self, body: Body) -> Self {
+        Endpoint { body, ..self }
+    }
+    /// The body limit the server enforces, `None` for a streamed body.
+    pub fn body_limit(&self) -> Option<usize> {
+        match self.body {
+            Body::Small => Some(Body::SMALL_BYTES),
+            Body::Limit(n) => Some(n),
+            Body::Streamed => None,
+        }
+    }
+    /// Whether the server's request timeout applies.
+    pub fn timed(&self) -> bool {
+        self.body != Body::Streamed
     }
 }
-const fn read_fn(path: &'static str, access: Access) -> Endpoint {
-    Endpoint {
-        method: "POST",
-        path,
-        kind: Kind::Api,
-        access,
-        mutating: false,
+
+/// The policy table: every endpoint Steward serves. A request that matches none of them is
+/// answered 404 before any handler runs, so a forgotten entry fails closed (and fails the
+/// role-matrix test).
+#[derive(Debug)]
+pub struct Table(pub Vec<Endpoint>);
+
+impl Table {
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.0
     }
-}
-const fn write_fn(path: &'static str, access: Access) -> Endpoint {
-    Endpoint {
-        method: "POST",
-        path,
-        kind: Kind::Api,
-        access,
-        mutating: true,
+
+    /// The entry for a request; HEAD is treated as GET. Where several patterns match, the one
+    /// with the most literal segments applies (`/controls/export.csv` over `/controls/{id}`),
+    /// so the order of the areas' lists does not matter.
+    pub fn lookup(&self, method: &str, path: &str) -> Option<&Endpoint> {
+        let method = if method == "HEAD" { "GET" } else { method };
+        self.0
+            .iter()
+            .filter(|e| e.method == method && path_matches(e.path, path))
+            .min_by_key(|e| e.path.matches('{').count())
     }
-}
-/// A file or data a script fetches (CSV exports, metrics): answers 401/403, never redirects.
-const fn get_api(path: &'static str, access: Access) -> Endpoint {
-    Endpoint {
-        method: "GET",
-        path,
-        kind: Kind::Api,
-        access,
-        mutating: false,
+
+    /// The entry written for exactly this method and pattern.
+    pub fn entry(&self, method: &str, pattern: &str) -> Option<&Endpoint> {
+        self.0
+            .iter()
+            .find(|e| e.method == method && e.path == pattern)
     }
-}
-const fn asset(path: &'static str) -> Endpoint {
-    Endpoint {
-        method: "GET",
-        path,
-        kind: Kind::Asset,
-        access: Access::Public,
-        mutating: false,
+
+    /// Whether any entry has this path, whatever the method (to answer 405 rather than 404).
+    pub fn path_known(&self, path: &str) -> bool {
+        self.0.iter().any(|e| path_matches(e.path, path))
     }
-}
 
-use crate::paths::*;
-use Access::*;
-use Permission::*;
-
-/// Every endpoint Steward serves. A request that matches none of these is answered 404 before
-/// any handler runs, so forgetting an entry fails closed (and fails the role-matrix test).
-/// Pages are `App`'s routes, `/api/…` the server functions, the rest the areas' plain routes
-/// (`routes.rs`) and the server's own; a test checks each has exactly one entry here.
-pub const ENDPOINTS: &[Endpoint] = &[
-    // Pages
-    page(LOGIN, Public),
-    page(DASHBOARD, Perm(ViewDashboard)),
-    page(ACCOUNT, SignedIn),
-    page(USERS, Perm(ManageUsers)),
-    page(AUDIT, Perm(ViewAudit)),
-    page(SETTINGS, Perm(ViewAudit)),
-    // Server functions: auth
-    write_fn("/api/login", Public),
-    write_fn("/api/logout", SignedIn),
-    write_fn("/api/change_password", SignedIn),
-    read_fn("/api/me", Public),
-    // Server functions: users
-    read_fn("/api/list_users", Perm(ManageUsers)),
-    write_fn("/api/create_user", Perm(ManageUsers)),
-    write_fn("/api/update_user", Perm(ManageUsers)),
-    write_fn("/api/reset_password", Perm(ManageUsers)),
-    // Server functions: audit, dashboard
-    read_fn("/api/list_audit_events", Perm(ViewAudit)),
-    read_fn("/api/verify_audit_chain", Perm(ViewAudit)),
-    read_fn("/api/signing_settings", Perm(ViewAudit)),
-    write_fn("/api/create_checkpoint", Perm(SignCheckpoints)),
-    read_fn("/api/dashboard", Perm(ViewDashboard)),
-    // Frameworks and controls
-    get_api(FRAMEWORK_EXPORT, Perm(ViewCompliance)),
-    get_api(CONTROL_EXPORT, Perm(ViewCompliance)),
-    // (The exports come before `/controls/{id}`: the first matching entry applies.)
-    page(FRAMEWORKS, Perm(ViewCompliance)),
-    page(FRAMEWORK, Perm(ViewCompliance)),
-    page(CONTROLS, Perm(ViewCompliance)),
-    page(CONTROL, Perm(ViewCompliance)),
-    page(MY_CONTROLS, Perm(ViewCompliance)),
-    write_fn(FRAMEWORK_IMPORT, Perm(ManageCompliance)),
-    write_fn(CONTROL_IMPORT, Perm(ManageCompliance)),
-    read_fn("/api/list_frameworks", Perm(ViewCompliance)),
-    write_fn("/api/import_builtin_framework", Perm(ManageCompliance)),
-    read_fn("/api/list_requirements", Perm(ViewCompliance)),
-    read_fn("/api/list_controls", Perm(ViewCompliance)),
-    read_fn("/api/get_control", Perm(ViewCompliance)),
-    write_fn("/api/save_control", Perm(ManageCompliance)),
-    write_fn("/api/map_control", Perm(ManageCompliance)),
-    write_fn("/api/unmap_control", Perm(ManageCompliance)),
-    write_fn("/api/set_due_soon_days", Perm(ManageCompliance)),
-    // Cloud costs
-    page(COSTS, Perm(ViewCosts)),
-    page(COST_DATA, Perm(ViewCosts)),
-    get_api(COST_EXPORT, Perm(ViewCosts)),
-    write_fn(COST_UPLOAD, Perm(ManageCosts)),
-    read_fn("/api/cost_report", Perm(ViewCosts)),
-    read_fn("/api/list_cost_batches", Perm(ViewCosts)),
-    read_fn("/api/cost_sync_status", Perm(ViewCosts)),
-    write_fn("/api/start_cost_sync", Perm(ManageCosts)),
-    // Evidence
-    page(EVIDENCE, Perm(ViewCompliance)),
-    page(EVIDENCE_NEW, Perm(SubmitEvidence)),
-    page(EVIDENCE_ITEM, Perm(ViewCompliance)),
-    // A file download (plain route): anonymous browsers are sent to sign in, like a page.
-    page(EVIDENCE_DOWNLOAD, Perm(ViewCompliance)),
-    // The multipart upload (plain route); ownership of the controls is checked by the handler.
-    write_fn(EVIDENCE_UPLOAD, Perm(SubmitEvidence)),
-    read_fn("/api/list_evidence", Perm(ViewCompliance)),
-    read_fn("/api/get_evidence", Perm(ViewCompliance)),
-    read_fn("/api/evidence_options", Perm(ViewCompliance)),
-    // Operations
-    asset(HEALTHZ),
-    asset(READYZ),
-    get_api(METRICS, Perm(ViewMetrics)),
-    // Static files
-    asset(PKG),
-    asset(FAVICON),
-];
-
-/// Finds the policy entry for a request. HEAD is treated as GET.
-pub fn lookup(method: &str, path: &str) -> Option<&'static Endpoint> {
-    let method = if method == "HEAD" { "GET" } else { method };
-    ENDPOINTS
-        .iter()
-        .find(|e| e.method == method && path_matches(e.path, path))
-}
-
-/// The entry written for exactly this method and path pattern (how a route declaration finds
-/// its policy entry).
-pub fn entry(method: &str, pattern: &str) -> Option<&'static Endpoint> {
-    ENDPOINTS
-        .iter()
-        .find(|e| e.method == method && e.path == pattern)
-}
-
-/// Whether any entry has this path, whatever the method (to answer 405 rather than 404).
-pub fn path_known(path: &str) -> bool {
-    ENDPOINTS.iter().any(|e| path_matches(e.path, path))
-}
-
-/// Whether the signed-in role may open this page (the nav shows only those).
-pub fn may_open(role: Role, page: &str) -> bool {
-    lookup("GET", page).is_some_and(|e| e.access.allows(Some(role)))
+    /// Whether the signed-in role may open this page (the nav shows only those).
+    pub fn may_open(&self, role: Role, page: &str) -> bool {
+        self.lookup("GET", page)
+            .is_some_and(|e| e.access.allows(Some(role)))
+    }
 }
 
 pub fn path_matches(pattern: &str, path: &str) -> bool {
@@ -358,44 +320,5 @@ mod tests {
         assert!(path_matches("/controls/{id}", "/controls/7"));
         assert!(!path_matches("/controls/{id}", "/controls/7/edit"));
         assert!(!path_matches("/admin/users", "/admin/users/"));
-    }
-
-    #[test]
-    fn auditor_is_read_only() {
-        for e in ENDPOINTS.iter().filter(|e| e.mutating) {
-            let open_to_auditor = e.access.allows(Some(Role::Auditor));
-            let open_to_all = matches!(e.access, Public | SignedIn);
-            assert!(
-                !open_to_auditor || open_to_all,
-                "{} lets auditors write",
-                e.path
-            );
-        }
-    }
-
-    /// Each entry is the one that applies to its own paths: none is shadowed by an earlier one.
-    #[test]
-    fn every_entry_is_reachable() {
-        for e in ENDPOINTS {
-            let concrete = crate::paths::fill(e.path, &[&1, &1]);
-            let found = lookup(e.method, &concrete).map(|f| f.path);
-            assert_eq!(found, Some(e.path), "{} {concrete}", e.method);
-            assert_eq!(
-                ENDPOINTS
-                    .iter()
-                    .filter(|f| f.method == e.method && f.path == e.path)
-                    .count(),
-                1,
-                "{} {} is listed twice",
-                e.method,
-                e.path
-            );
-        }
-    }
-
-    #[test]
-    fn head_is_get() {
-        assert_eq!(lookup("HEAD", "/healthz").map(|e| e.path), Some("/healthz"));
-        assert!(lookup("DELETE", "/healthz").is_none());
     }
 }

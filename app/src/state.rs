@@ -22,7 +22,7 @@ pub struct AppState {
     pub security: Arc<Security>,
     /// Where evidence files are stored (content-addressed).
     #[from_ref(skip)]
-    pub blobs: Arc<dyn crate::evidence::store::BlobStore>,
+    pub blobs: Arc<dyn crate::evidence::blobs::BlobStore>,
     /// The largest evidence file accepted, in bytes.
     #[from_ref(skip)]
     pub max_upload_bytes: u64,

@@ -212,7 +212,7 @@ pub async fn start(
         opts.password_cost,
     )?;
     let clock = Clock::default();
-    let blobs = app::evidence::store::FsBlobStore::new(&opts.data_dir).map_err(|e| {
+    let blobs = app::evidence::blobs::FsBlobStore::new(&opts.data_dir).map_err(|e| {
         ServerError::Config(format!(
             "cannot use {} for stored files: {e}",
             opts.data_dir.join("blobs").display()
@@ -325,37 +325,13 @@ pub fn router(state: ServerState, site_root: PathBuf) -> Router {
     let routes = route_list();
     let app_state = state.app.clone();
     let options = state.app.leptos_options.clone();
-    // Evidence uploads stream past the general body limit and the 60 s timeout (they enforce
-    // their own size limit and idle timeout); every other layer applies to them as well.
-    let evidence = app::evidence::http::routes(state.app.clone());
     Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/favicon.ico", get(ops::favicon))
-        // Frameworks and controls: file imports and CSV exports.
-        .route(
-            "/frameworks/import",
-            axum::routing::post(app::controls::http::import_framework),
-        )
-        .route(
-            "/controls/import",
-            axum::routing::post(app::controls::http::import_controls),
-        )
-        .route(
-            "/frameworks/{id}/export.csv",
-            get(app::controls::http::export_framework),
-        )
-        .route(
-            "/controls/export.csv",
-            get(app::controls::http::export_controls),
-        )
-        // Cloud costs: streamed file import and the report's CSV.
-        .route(
-            app::paths::COST_UPLOAD,
-            axum::routing::post(app::costs::files::upload),
-        )
-        .route("/costs/export.csv", get(app::costs::files::export))
+        .route(app::paths::HEALTHZ, get(ops::healthz))
+        .route(app::paths::READYZ, get(ops::readyz))
+        .route(app::paths::METRICS, get(ops::metrics))
+        .route(app::paths::FAVICON, get(ops::favicon))
+        // The areas' plain routes (uploads, downloads, file imports and exports).
+        .merge(app::routes::router(state.app.clone()))
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
         .leptos_routes_with_context(
             &state,
@@ -364,7 +340,6 @@ pub fn router(state: ServerState, site_root: PathBuf) -> Router {
             move || app::shell(options.clone()),
         )
         .fallback(|| async { middleware::not_found() })
-        .merge(evidence)
         .layer(
             ServiceBuilder::new()
                 .layer(tower_http::catch_panic::CatchPanicLayer::new())
@@ -381,18 +356,15 @@ pub fn router(state: ServerState, site_root: PathBuf) -> Router {
         .with_state(state)
 }
 
-/// Requests get 60 s to produce a response (503 after). Uploads are exempt: a large file on a
-/// slow link takes longer, and the upload handlers bound size and abandon stalled streams.
+/// Requests get 60 s to produce a response (503 after), except those whose endpoint streams its
+/// body (uploads: a large file on a slow link takes longer; they bound their own size and
+/// abandon stalled streams).
 async fn timeout(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    // Uploads stream for as long as the file takes; they bound their own size.
-    let path = req.uri().path();
-    if req.method() == http::Method::POST
-        && (path == app::paths::EVIDENCE_UPLOAD || path == app::paths::COST_UPLOAD)
-    {
+    if middleware::matched(&req).is_some_and(|e| !e.timed()) {
         return next.run(req).await;
     }
     match tokio::time::timeout(std::time::Duration::from_secs(60), next.run(req)).await {

@@ -6,6 +6,7 @@ use app::auth::session;
 use app::context::{RequestMeta, SessionUser};
 use app::error::AppError;
 use app::policy::{self, Kind};
+use app::routes::TABLE;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
@@ -16,9 +17,17 @@ use std::net::SocketAddr;
 use std::time::Instant;
 use tracing::Instrument;
 
-/// The policy entry matched once by `request_context`, reused by the guard.
+/// The policy entry matched once by `request_context`, reused by the inner layers.
 #[derive(Clone, Copy)]
 struct Matched(Option<&'static policy::Endpoint>);
+
+/// The request's policy entry (matched once, by `request_context`; looked up if it did not run).
+pub fn matched(req: &Request) -> Option<&'static policy::Endpoint> {
+    match req.extensions().get::<Matched>() {
+        Some(m) => m.0,
+        None => TABLE.lookup(req.method().as_str(), req.uri().path()),
+    }
+}
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -70,7 +79,7 @@ pub async fn request_context(
     // unknown path "(unmatched)", so no client can grow the series without bound.
     let method = method_label(req.method());
     let path = req.uri().path().to_string();
-    let endpoint = policy::lookup(req.method().as_str(), &path);
+    let endpoint = TABLE.lookup(req.method().as_str(), &path);
     let route = endpoint.map(|e| e.path).unwrap_or("(unmatched)");
     req.extensions_mut().insert(meta);
     req.extensions_mut().insert(Matched(endpoint));
@@ -254,12 +263,8 @@ pub fn same_origin(headers: &http::HeaderMap, public_origin: &str) -> Result<(),
 /// denied ones 401/403 (or a redirect to the sign-in page for pages).
 pub async fn guard(State(st): State<ServerState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    let matched = match req.extensions().get::<Matched>() {
-        Some(m) => m.0,
-        None => policy::lookup(req.method().as_str(), &path),
-    };
-    let Some(ep) = matched else {
-        return if policy::path_known(&path) {
+    let Some(ep) = matched(&req) else {
+        return if TABLE.path_known(&path) {
             StatusCode::METHOD_NOT_ALLOWED.into_response()
         } else {
             not_found()
@@ -424,22 +429,17 @@ pub async fn server_fn_status(req: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// Request bodies are bounded per endpoint: small for forms and server functions, larger for
-/// file imports. Declared lengths are refused up front; streamed bodies stop at the limit.
-pub fn body_limit_for(path: &str) -> usize {
-    match path {
-        "/frameworks/import" | "/controls/import" => app::controls::http::MAX_IMPORT_BYTES,
-        _ => 1024 * 1024,
-    }
-}
-
+/// Request bodies are bounded per endpoint, as its area declared (`policy::Body`): declared
+/// lengths are refused up front, streamed bodies stop at the limit. Endpoints that stream
+/// their body bound it themselves.
 pub async fn body_limit(req: Request, next: Next) -> Response {
-    // Uploads check their own limits while streaming (evidence: configurable; cost files).
-    let path = req.uri().path();
-    if path == app::paths::EVIDENCE_UPLOAD || path == app::paths::COST_UPLOAD {
-        return next.run(req).await;
-    }
-    let limit = body_limit_for(req.uri().path());
+    let limit = match matched(&req) {
+        Some(ep) => match ep.body_limit() {
+            Some(n) => n,
+            None => return next.run(req).await,
+        },
+        None => policy::Body::SMALL_BYTES,
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

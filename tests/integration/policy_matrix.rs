@@ -1,7 +1,8 @@
 //! Every endpoint × every role (and anonymous), against the policy table; plus CSRF.
 
 use super::*;
-use app::policy::{Access, Kind, ENDPOINTS};
+use app::policy::{Access, Kind};
+use app::routes::TABLE;
 use std::collections::BTreeSet;
 
 fn concrete(path: &str) -> String {
@@ -30,12 +31,12 @@ async fn every_route_and_server_function_has_a_policy_entry() {
     assert!(!fns.is_empty());
     let mut missing = BTreeSet::new();
     for r in &routes {
-        if app::policy::lookup("GET", r.path()).is_none() {
+        if TABLE.lookup("GET", r.path()).is_none() {
             missing.insert(format!("page GET {}", r.path()));
         }
     }
     for (p, m) in &fns {
-        match app::policy::lookup(m, p) {
+        match TABLE.lookup(m, p) {
             Some(e) => assert_eq!(e.kind, Kind::Api, "{p}"),
             None => {
                 missing.insert(format!("server fn {m} {p}"));
@@ -47,7 +48,11 @@ async fn every_route_and_server_function_has_a_policy_entry() {
         "endpoints without a policy entry: {missing:?}"
     );
     // And the table names nothing that does not exist (no stale entries).
-    for e in ENDPOINTS.iter().filter(|e| e.path.starts_with("/api/")) {
+    for e in TABLE
+        .endpoints()
+        .iter()
+        .filter(|e| e.path.starts_with("/api/"))
+    {
         assert!(
             fns.iter().any(|(p, _)| p == e.path),
             "policy entry {} has no server function",
@@ -88,7 +93,7 @@ both_dbs!(role_matrix_matches_the_policy_table, |app| {
     for r in Role::ALL {
         who.push((Some(r), app.client_as(r).await));
     }
-    for ep in ENDPOINTS {
+    for ep in TABLE.endpoints() {
         for (role, client) in who.iter_mut() {
             let path = concrete(ep.path);
             let res = if ep.method == "GET" {
@@ -140,7 +145,7 @@ both_dbs!(role_matrix_matches_the_policy_table, |app| {
 both_dbs!(cross_origin_writes_are_refused, |app| {
     let admin = app.client_as(Role::Admin).await;
     let before = app.audit_count().await;
-    for ep in ENDPOINTS.iter().filter(|e| e.method == "POST") {
+    for ep in TABLE.endpoints().iter().filter(|e| e.method == "POST") {
         let url = app.url(ep.path);
         let cases: [(&str, Option<&str>, Option<&str>); 4] = [
             ("foreign origin", Some("http://evil.example"), None),

@@ -4,6 +4,7 @@
 pub mod chain;
 #[cfg(feature = "ssr")]
 pub mod checkpoint;
+pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod verify;
 

@@ -2,6 +2,7 @@
 
 #[cfg(feature = "ssr")]
 pub mod password;
+pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
@@ -47,10 +48,8 @@ pub const MUST_CHANGE_PATH: &str = "/account?must_change=1";
 /// What such a user may still reach (besides static files): the account page to change the
 /// password, the change itself, signing out, and who they are.
 pub fn allowed_before_password_change(path: &str) -> bool {
-    matches!(
-        path,
-        "/account" | "/api/change_password" | "/api/logout" | "/api/me"
-    )
+    path == crate::paths::ACCOUNT
+        || matches!(path, "/api/change_password" | "/api/logout" | "/api/me")
 }
 
 /// Where to go after signing in: only a path on this site, never another site. Browsers drop

@@ -3,16 +3,15 @@
 //!
 //! - `import`: OSCAL and CSV framework parsing (no database).
 //! - `status`: the status rules (no database).
-//! - `store`: SQL. `csvio`: control and framework CSV import/export. `http`: file routes.
+//! - `store`: SQL. `csvio`: control and framework CSV import/export. `routes`: endpoints and file routes.
 //! - this file: shared types, server functions; `pages`: the pages.
 
 #[cfg(feature = "ssr")]
 pub mod csvio;
 #[cfg(feature = "ssr")]
-pub mod http;
-#[cfg(feature = "ssr")]
 pub mod import;
 pub mod pages;
+pub mod routes;
 pub mod status;
 #[cfg(feature = "ssr")]
 pub mod store;

@@ -22,12 +22,11 @@
 //! - `money`: the exact amount parser.
 //! - `cube`: the rollups held in memory for reports (refreshed per batch when data changes).
 //! - `report`: the cost explorer's sums, chart geometry and CSV; `pages`: its page, the
-//!   import page and their server functions; `files`: upload and export routes;
+//!   import page and their server functions; `routes`: its endpoints, upload and export;
 //!   `sync`: AWS Cost Explorer.
 
 #[cfg(feature = "ssr")]
 pub mod cube;
-pub mod files;
 #[cfg(feature = "ssr")]
 pub mod formats;
 #[cfg(feature = "ssr")]
@@ -36,6 +35,7 @@ pub mod import;
 pub mod money;
 pub mod pages;
 pub mod report;
+pub mod routes;
 pub mod sync;
 
 pub use pages::{CostImportPage, CostsPage};

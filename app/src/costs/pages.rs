@@ -1,7 +1,10 @@
 //! The cost explorer page, the cost import page, and their server functions.
 
 use super::report::{group_label, Report, ReportQuery, CHART_SERIES};
+#[cfg(feature = "hydrate")]
+use super::routes::MAX_UPLOAD_BYTES;
 use crate::error::AppError;
+use crate::paths;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -394,7 +397,7 @@ pub fn CostImportPage() -> impl IntoView {
                             <section class="card">
                                 <h2>"Import a cost file"</h2>
                                 <p class="hint">"FOCUS 1.0–1.2 or AWS Cost and Usage Report (legacy or 2.0) CSV, optionally gzip-compressed. A file with a broken row is refused whole, naming the row and column."</p>
-                                <super::files::CostUploadForm/>
+                                <CostUploadForm/>
                             </section>
                         })}
                         <section class="card">
@@ -477,5 +480,46 @@ fn SyncCard() -> impl IntoView {
                 }.into_any()
             })}
         </Suspense>
+    }
+}
+
+/// The upload form. Hydrated, it sends the file with a progress bar (the upload; the server
+/// imports once the whole file has arrived); without JavaScript the form posts itself.
+#[component]
+pub fn CostUploadForm() -> impl IntoView {
+    let progress = RwSignal::new(None::<f64>);
+    let error = RwSignal::new(None::<String>);
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        #[cfg(feature = "hydrate")]
+        crate::upload::send_with_progress(
+            ev,
+            paths::COST_UPLOAD,
+            MAX_UPLOAD_BYTES,
+            progress,
+            error,
+        );
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    view! {
+        <form method="post" action=paths::COST_UPLOAD enctype="multipart/form-data" class="grid-form" id="cost-upload-form" on:submit=on_submit>
+            <div class="span-all"><label for="cost-file">"Cost file"</label>
+                <input id="cost-file" type="file" name="file" required accept=".csv,.gz,text/csv,application/gzip"/></div>
+            <div class="span-all">
+                {move || error.get().map(|e| view! { <p class="error" role="alert" id="upload-error">{e}</p> })}
+                <progress max="100" hidden=move || progress.get().is_none() aria-label="Upload progress"
+                    value=move || format!("{:.0}", progress.get().unwrap_or(0.0) * 100.0)></progress>
+                <span class="muted" hidden=move || progress.get().is_none()>
+                    {move || progress.get().map(|p| if p >= 1.0 {
+                        " Uploaded; importing…".to_string()
+                    } else {
+                        format!(" {:.0}% uploaded", p * 100.0)
+                    })}
+                </span>
+                <button type="submit" class="primary" disabled=move || progress.get().is_some()>
+                    {move || if progress.get().is_some() { "Importing…" } else { "Import" }}
+                </button>
+            </div>
+        </form>
     }
 }

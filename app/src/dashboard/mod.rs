@@ -1,6 +1,8 @@
 //! The dashboard: one page for every role, showing only real figures; empty states say what
 //! comes next.
 
+pub mod routes;
+
 use crate::controls::status::ControlStatus;
 use crate::error::AppError;
 use crate::policy::Role;

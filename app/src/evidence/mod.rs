@@ -1,17 +1,23 @@
 //! Evidence: files and links that show a control works, stored content-addressed, versioned,
 //! each with the date it speaks for.
 //!
-//! Uploads and downloads are plain HTTP routes (`http`): a multipart form streamed to the blob
-//! store (`store`) after its content type is checked (`filecheck`). Pages read through server
-//! functions (`sql`).
+//! Uploads and downloads are plain HTTP routes (`routes`): a multipart form (`form`) streamed
+//! to the blob store (`blobs`) after its content type is checked (`filecheck`), then recorded
+//! (`upload`); downloads are hash-checked (`download`). Pages read through server functions;
+//! their SQL is in `store`.
 
+#[cfg(feature = "ssr")]
+pub mod blobs;
+#[cfg(feature = "ssr")]
+mod download;
 pub mod filecheck;
 #[cfg(feature = "ssr")]
-pub mod http;
-#[cfg(feature = "ssr")]
-pub mod sql;
+pub mod form;
+pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod store;
+#[cfg(feature = "ssr")]
+mod upload;
 
 use crate::error::AppError;
 use crate::paths;
@@ -111,7 +117,7 @@ pub async fn list_evidence(filter: EvidenceFilter) -> Result<Vec<EvidenceSummary
     let run = async {
         let state = crate::state::app_state()?;
         crate::context::require_user()?;
-        sql::list(state.db.pool(), &filter).await
+        store::list(state.db.pool(), &filter).await
     };
     crate::state::respond(run.await)
 }
@@ -121,7 +127,7 @@ pub async fn get_evidence(id: i64) -> Result<EvidenceDetail, AppError> {
     let run = async {
         let state = crate::state::app_state()?;
         let su = crate::context::require_user()?;
-        sql::detail(state.db.pool(), id, &su.user).await
+        store::detail(state.db.pool(), id, &su.user).await
     };
     crate::state::respond(run.await)
 }
@@ -134,9 +140,9 @@ pub async fn get_evidence_options() -> Result<EvidenceOptions, AppError> {
         let su = crate::context::require_user()?;
         let can_submit = su.user.can(Permission::SubmitEvidence);
         Ok(EvidenceOptions {
-            controls: sql::all_controls(state.db.pool()).await?,
+            controls: store::all_controls(state.db.pool()).await?,
             attachable: if can_submit {
-                sql::attachable_ids(state.db.pool(), &su.user).await?
+                store::attachable_ids(state.db.pool(), &su.user).await?
             } else {
                 Vec::new()
             },

@@ -1,303 +1,309 @@
-//! Content-addressed blob storage. Callers see only the `BlobStore` trait (stream in, open by
-//! hash, ask whether a hash exists), so an object store can replace the filesystem later.
-//!
-//! The filesystem store keeps `<data dir>/blobs/<first two hex digits>/<sha256>`. An upload is
-//! streamed into `blobs/tmp/` (same filesystem, so the final rename is atomic) while it is
-//! hashed, fsynced there, and becomes visible under its hash only on `StagedBlob::commit`
-//! (rename, then fsync of the directory). Identical content ends up as one file.
+//! Evidence SQL: reads for the pages, the ownership rule, and the inserts an upload makes.
 
-use axum::body::Bytes;
-use futures_util::{Stream, StreamExt};
-use sha2::{Digest, Sha256};
-use std::future::Future;
-use std::io;
-use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWriteExt};
+use super::{ControlRef, EvidenceDetail, EvidenceFilter, EvidenceSummary, TestRecord, VersionView};
+use crate::context::CurrentUser;
+use crate::error::AppError;
+use crate::policy::Permission;
+use sqlx::{AnyConnection, AnyPool, Row};
 
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-/// The bytes of an upload. An `Err` item aborts the upload (the caller's own reason can travel
-/// inside the `io::Error` and comes back in `StoreError::Source`).
-pub type ByteStream<'a> = Pin<Box<dyn Stream<Item = Result<Bytes, io::Error>> + Send + 'a>>;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("no stored content with hash {0}")]
-    NotFound(String),
-    /// The incoming stream failed (client error, limit, type check): nothing was stored.
-    #[error("the upload stream failed: {0}")]
-    Source(io::Error),
-    #[error("blob storage: {0}")]
-    Io(#[from] io::Error),
+fn control_ref(r: &sqlx::any::AnyRow) -> Result<ControlRef, sqlx::Error> {
+    Ok(ControlRef {
+        id: r.try_get("id")?,
+        code: r.try_get("ref")?,
+        title: r.try_get("title")?,
+    })
 }
 
-/// Stored content, readable from the start.
-pub struct BlobReader {
-    pub size: u64,
-    pub reader: Pin<Box<dyn AsyncRead + Send>>,
+pub async fn all_controls(pool: &AnyPool) -> Result<Vec<ControlRef>, AppError> {
+    let rows = sqlx::query("SELECT id, ref, title FROM controls ORDER BY ref")
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.iter().map(control_ref).collect::<Result<_, _>>()?)
 }
 
-/// Content that has been received and hashed but is not yet stored under its hash. Dropping it
-/// without `commit` discards it.
-pub trait StagedBlob: Send {
-    fn sha256(&self) -> &str;
-    fn size(&self) -> u64;
-    /// Makes the content durable and visible under its hash.
-    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>>;
+/// Controls this user may add evidence to: any with ManageCompliance, otherwise their own.
+pub async fn attachable_ids(pool: &AnyPool, user: &CurrentUser) -> Result<Vec<i64>, AppError> {
+    let ids = if user.can(Permission::ManageCompliance) {
+        sqlx::query_scalar("SELECT id FROM controls ORDER BY ref")
+            .fetch_all(pool)
+            .await?
+    } else {
+        sqlx::query_scalar("SELECT id FROM controls WHERE owner_id = $1 ORDER BY ref")
+            .bind(user.id)
+            .fetch_all(pool)
+            .await?
+    };
+    Ok(ids)
 }
 
-pub trait BlobStore: Send + Sync + 'static {
-    /// Receives `content` while hashing it. Nothing is visible under a hash until the returned
-    /// `StagedBlob` is committed.
-    fn put_stream<'a>(
-        &'a self,
-        content: ByteStream<'a>,
-    ) -> BoxFuture<'a, Result<Box<dyn StagedBlob>, StoreError>>;
-    fn open<'a>(&'a self, sha256: &'a str) -> BoxFuture<'a, Result<BlobReader, StoreError>>;
-    fn exists<'a>(&'a self, sha256: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+/// Why a user may not attach evidence to a set of controls.
+#[derive(Debug)]
+pub enum AttachDenied {
+    Missing(i64),
+    NotOwner(String),
 }
 
-/// Lower-case hex SHA-256, the only names the store accepts (never a user's path).
-pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-pub struct FsBlobStore {
-    root: PathBuf,
-}
-
-/// Write buffer: large enough to keep the number of blocking writes low, small enough for a
-/// bounded memory footprint per upload.
-const WRITE_BUFFER: usize = 256 * 1024;
-/// Staging files older than this were left by a crash and are removed at start.
-const STALE_STAGING: Duration = Duration::from_secs(24 * 3600);
-
-impl FsBlobStore {
-    /// Uses `<data_dir>/blobs`, creating it, and removes stale staging files.
-    pub fn new(data_dir: &Path) -> io::Result<Self> {
-        let root = data_dir.join("blobs");
-        std::fs::create_dir_all(root.join("tmp"))?;
-        crate::util::remove_stale_files(&root.join("tmp"), STALE_STAGING);
-        Ok(FsBlobStore { root })
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// Where content with this hash lives (the hash must be valid hex).
-    pub fn path_of(&self, sha256: &str) -> PathBuf {
-        self.root.join(&sha256[..2]).join(sha256)
-    }
-
-    fn checked_path(&self, sha256: &str) -> Result<PathBuf, StoreError> {
-        if is_sha256_hex(sha256) {
-            Ok(self.path_of(sha256))
-        } else {
-            Err(StoreError::NotFound(sha256.to_string()))
-        }
-    }
-
-    async fn receive(&self, mut content: ByteStream<'_>) -> Result<FsStaged, StoreError> {
-        let tmp = TempFile(Some(
-            self.root
-                .join("tmp")
-                .join(format!("{}.part", crate::util::random_hex(16))),
-        ));
-        let path = tmp.0.clone().unwrap_or_default();
-        let file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
+/// The ownership rule: users without ManageCompliance may add evidence only to controls they
+/// own. Returns the controls (in reference order).
+pub async fn check_attach(
+    conn: &mut AnyConnection,
+    user: &CurrentUser,
+    ids: &[i64],
+) -> Result<Result<Vec<ControlRef>, AttachDenied>, AppError> {
+    let manage = user.can(Permission::ManageCompliance);
+    let mut found = Vec::new();
+    for &id in ids {
+        let row = sqlx::query("SELECT id, ref, title, owner_id FROM controls WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
             .await?;
-        let mut out = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
-        let mut hasher = Sha256::new();
-        let mut size: u64 = 0;
-        while let Some(chunk) = content.next().await {
-            let chunk = chunk.map_err(StoreError::Source)?;
-            hasher.update(&chunk);
-            size += chunk.len() as u64;
-            out.write_all(&chunk).await?;
+        let Some(row) = row else {
+            return Ok(Err(AttachDenied::Missing(id)));
+        };
+        let owner: Option<i64> = row.try_get("owner_id")?;
+        let c = control_ref(&row)?;
+        if !manage && owner != Some(user.id) {
+            return Ok(Err(AttachDenied::NotOwner(c.code)));
         }
-        out.flush().await?;
-        let file = out.into_inner();
-        file.sync_all().await?;
-        drop(file);
-        let sha256 = hex::encode(hasher.finalize());
-        Ok(FsStaged {
-            final_path: self.path_of(&sha256),
-            sha256,
-            size,
-            tmp,
-        })
+        found.push(c);
     }
+    found.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(Ok(found))
 }
 
-/// Removes a staging file unless it was renamed into place.
-struct TempFile(Option<PathBuf>);
+pub async fn linked_controls(
+    conn: &mut AnyConnection,
+    evidence_id: i64,
+) -> Result<Vec<ControlRef>, AppError> {
+    let rows = sqlx::query(
+        "SELECT c.id, c.ref, c.title FROM evidence_controls ec \
+         JOIN controls c ON c.id = ec.control_id WHERE ec.evidence_id = $1 ORDER BY c.ref",
+    )
+    .bind(evidence_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.iter().map(control_ref).collect::<Result<_, _>>()?)
+}
 
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = std::fs::remove_file(p);
+/// Title and kind of an evidence item.
+pub async fn head(conn: &mut AnyConnection, id: i64) -> Result<Option<(String, String)>, AppError> {
+    let row = sqlx::query("SELECT title, kind FROM evidence WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        Some(r) => Some((r.try_get("title")?, r.try_get("kind")?)),
+        None => None,
+    })
+}
+
+/// LIKE pattern for a substring, with the input's own wildcards escaped.
+fn like_pattern(s: &str) -> String {
+    let mut p = String::from("%");
+    for c in s.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
         }
+        p.push(c);
     }
+    p.push('%');
+    p
 }
 
-struct FsStaged {
-    sha256: String,
-    size: u64,
-    tmp: TempFile,
-    final_path: PathBuf,
-}
-
-fn fsync_dir(dir: &Path) -> io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
-}
-
-impl StagedBlob for FsStaged {
-    fn sha256(&self) -> &str {
-        &self.sha256
+pub async fn list(pool: &AnyPool, f: &EvidenceFilter) -> Result<Vec<EvidenceSummary>, AppError> {
+    let mut sql = String::from(
+        "SELECT e.id, e.title, e.kind, v.version, v.effective_date, v.uploaded_at, u.display_name \
+         FROM evidence e \
+         JOIN evidence_versions v ON v.evidence_id = e.id \
+           AND v.version = (SELECT MAX(version) FROM evidence_versions WHERE evidence_id = e.id) \
+         JOIN users u ON u.id = v.uploaded_by WHERE 1 = 1",
+    );
+    let mut texts: Vec<String> = Vec::new();
+    let q = f.q.as_deref().map(str::trim).unwrap_or_default();
+    if !q.is_empty() {
+        texts.push(like_pattern(q));
+        let n = texts.len();
+        sql.push_str(&format!(
+            " AND (LOWER(e.title) LIKE ${n} ESCAPE '\\' OR LOWER(e.description) LIKE ${n} ESCAPE '\\')"
+        ));
     }
-
-    fn size(&self) -> u64 {
-        self.size
+    if let Some(kind) = f.kind.as_deref().filter(|k| matches!(*k, "file" | "link")) {
+        texts.push(kind.to_string());
+        sql.push_str(&format!(" AND e.kind = ${}", texts.len()));
     }
-
-    fn commit(mut self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>> {
-        Box::pin(async move {
-            let tmp = self.tmp.0.take().unwrap_or_default();
-            let dest = self.final_path.clone();
-            let res = tokio::task::spawn_blocking(move || -> io::Result<()> {
-                let dir = dest.parent().unwrap_or(Path::new("."));
-                let created = !dir.is_dir();
-                std::fs::create_dir_all(dir)?;
-                // Renaming over an existing file of the same hash replaces it with identical,
-                // just-verified bytes (which also repairs a damaged copy).
-                let renamed = std::fs::rename(&tmp, &dest);
-                if renamed.is_err() {
-                    let _ = std::fs::remove_file(&tmp);
-                }
-                renamed?;
-                fsync_dir(dir)?;
-                if created {
-                    if let Some(root) = dir.parent() {
-                        fsync_dir(root)?;
-                    }
-                }
-                Ok(())
-            })
-            .await
-            .map_err(io::Error::other)?;
-            Ok(res?)
-        })
+    let control = f
+        .control
+        .as_deref()
+        .and_then(|c| c.trim().parse::<i64>().ok());
+    if control.is_some() {
+        sql.push_str(&format!(
+            " AND e.id IN (SELECT evidence_id FROM evidence_controls WHERE control_id = ${})",
+            texts.len() + 1
+        ));
     }
-}
-
-impl BlobStore for FsBlobStore {
-    fn put_stream<'a>(
-        &'a self,
-        content: ByteStream<'a>,
-    ) -> BoxFuture<'a, Result<Box<dyn StagedBlob>, StoreError>> {
-        Box::pin(async move {
-            let staged = self.receive(content).await?;
-            Ok(Box::new(staged) as Box<dyn StagedBlob>)
-        })
+    sql.push_str(" ORDER BY v.uploaded_at DESC, e.id DESC LIMIT 500");
+    let mut query = sqlx::query(&sql);
+    for t in &texts {
+        query = query.bind(t);
     }
-
-    fn open<'a>(&'a self, sha256: &'a str) -> BoxFuture<'a, Result<BlobReader, StoreError>> {
-        Box::pin(async move {
-            let path = self.checked_path(sha256)?;
-            let file = match tokio::fs::File::open(&path).await {
-                Ok(f) => f,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    return Err(StoreError::NotFound(sha256.to_string()))
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let size = file.metadata().await?.len();
-            Ok(BlobReader {
-                size,
-                reader: Box::pin(file),
-            })
-        })
+    if let Some(c) = control {
+        query = query.bind(c);
     }
-
-    fn exists<'a>(&'a self, sha256: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
-            let path = self.checked_path(sha256)?;
-            Ok(tokio::fs::try_exists(&path).await?)
-        })
+    let rows = query.fetch_all(pool).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(EvidenceSummary {
+            id: r.try_get("id")?,
+            title: r.try_get("title")?,
+            kind: r.try_get("kind")?,
+            latest_version: r.try_get("version")?,
+            effective_date: r.try_get("effective_date")?,
+            uploaded_at: r.try_get("uploaded_at")?,
+            uploaded_by: r.try_get("display_name")?,
+            controls: Vec::new(),
+        });
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::io::AsyncReadExt;
-
-    fn temp_dir() -> PathBuf {
-        let d = std::env::temp_dir().join(format!("steward-blobs-{}", crate::util::random_hex(8)));
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
-
-    fn stream_of(parts: Vec<&'static [u8]>) -> ByteStream<'static> {
-        Box::pin(futures_util::stream::iter(
-            parts.into_iter().map(|p| Ok(Bytes::from_static(p))),
+    if !out.is_empty() {
+        // One query for every listed item's controls (the ids are integers from the database).
+        let ids = out
+            .iter()
+            .map(|e| e.id.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let links = sqlx::query(&format!(
+            "SELECT ec.evidence_id, c.id, c.ref, c.title FROM evidence_controls ec \
+             JOIN controls c ON c.id = ec.control_id WHERE ec.evidence_id IN ({ids}) ORDER BY c.ref"
         ))
+        .fetch_all(pool)
+        .await?;
+        for l in links {
+            let evidence_id: i64 = l.try_get("evidence_id")?;
+            if let Some(e) = out.iter_mut().find(|e| e.id == evidence_id) {
+                e.controls.push(control_ref(&l)?);
+            }
+        }
     }
+    Ok(out)
+}
 
-    #[tokio::test]
-    async fn stores_by_hash_once_and_discards_uncommitted() {
-        let dir = temp_dir();
-        let store = FsBlobStore::new(&dir).unwrap();
-        let staged = store
-            .put_stream(stream_of(vec![b"hello ", b"world"]))
-            .await
-            .unwrap();
-        let sha = staged.sha256().to_string();
-        assert_eq!(sha, crate::util::sha256_hex(b"hello world"));
-        assert_eq!(staged.size(), 11);
-        assert!(
-            !store.exists(&sha).await.unwrap(),
-            "not visible before commit"
-        );
-        staged.commit().await.unwrap();
-        assert!(store.path_of(&sha).is_file());
-        let again = store
-            .put_stream(stream_of(vec![b"hello world"]))
-            .await
-            .unwrap();
-        again.commit().await.unwrap();
-        let files: Vec<_> = std::fs::read_dir(store.path_of(&sha).parent().unwrap())
-            .unwrap()
-            .collect();
-        assert_eq!(files.len(), 1);
-        let mut r = store.open(&sha).await.unwrap();
-        let mut s = String::new();
-        r.reader.read_to_string(&mut s).await.unwrap();
-        assert_eq!(s, "hello world");
-
-        // Dropped without commit, or failed mid-stream: nothing stays behind.
-        drop(store.put_stream(stream_of(vec![b"other"])).await.unwrap());
-        let failing: ByteStream = Box::pin(futures_util::stream::iter(vec![
-            Ok(Bytes::from_static(b"abc")),
-            Err(io::Error::other("client went away")),
-        ]));
-        assert!(matches!(
-            store.put_stream(failing).await,
-            Err(StoreError::Source(_))
-        ));
-        assert_eq!(
-            std::fs::read_dir(store.root().join("tmp")).unwrap().count(),
-            0
-        );
-        assert!(matches!(
-            store.open("../../etc/passwd").await,
-            Err(StoreError::NotFound(_))
-        ));
-        std::fs::remove_dir_all(dir).unwrap();
+pub async fn detail(
+    pool: &AnyPool,
+    id: i64,
+    user: &CurrentUser,
+) -> Result<EvidenceDetail, AppError> {
+    let row = sqlx::query(
+        "SELECT e.id, e.title, e.description, e.kind, e.created_at, u.display_name \
+         FROM evidence e JOIN users u ON u.id = e.created_by WHERE e.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let mut conn = pool.acquire().await?;
+    let controls = linked_controls(&mut conn, id).await?;
+    let rows = sqlx::query(
+        "SELECT v.version, v.effective_date, v.period_start, v.period_end, v.sha256, v.filename, \
+         v.media_type, v.size_bytes, v.url, v.note, v.uploaded_at, u.display_name, \
+         v.test_procedure, v.test_sample, v.test_result, v.tester, v.tested_on \
+         FROM evidence_versions v JOIN users u ON u.id = v.uploaded_by \
+         WHERE v.evidence_id = $1 ORDER BY v.version DESC",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut versions = Vec::with_capacity(rows.len());
+    for r in rows {
+        let result: Option<String> = r.try_get("test_result")?;
+        let test = match result {
+            Some(result) => Some(TestRecord {
+                procedure: r
+                    .try_get::<Option<String>, _>("test_procedure")?
+                    .unwrap_or_default(),
+                sample: r
+                    .try_get::<Option<String>, _>("test_sample")?
+                    .unwrap_or_default(),
+                result,
+                tester: r
+                    .try_get::<Option<String>, _>("tester")?
+                    .unwrap_or_default(),
+                tested_on: r
+                    .try_get::<Option<String>, _>("tested_on")?
+                    .unwrap_or_default(),
+            }),
+            None => None,
+        };
+        versions.push(VersionView {
+            version: r.try_get("version")?,
+            effective_date: r.try_get("effective_date")?,
+            period_start: r.try_get("period_start")?,
+            period_end: r.try_get("period_end")?,
+            sha256: r.try_get("sha256")?,
+            filename: r.try_get("filename")?,
+            media_type: r.try_get("media_type")?,
+            size_bytes: r.try_get("size_bytes")?,
+            url: r.try_get("url")?,
+            note: r.try_get("note")?,
+            uploaded_at: r.try_get("uploaded_at")?,
+            uploaded_by: r.try_get("display_name")?,
+            test,
+        });
     }
+    let can_add_version = user.can(Permission::SubmitEvidence)
+        && (user.can(Permission::ManageCompliance)
+            || check_attach(
+                &mut conn,
+                user,
+                &controls.iter().map(|c| c.id).collect::<Vec<_>>(),
+            )
+            .await?
+            .is_ok());
+    Ok(EvidenceDetail {
+        id,
+        title: row.try_get("title")?,
+        description: row.try_get("description")?,
+        kind: row.try_get("kind")?,
+        created_at: row.try_get("created_at")?,
+        created_by: row.try_get("display_name")?,
+        controls,
+        versions,
+        can_add_version,
+    })
+}
+
+/// A stored file version, for download.
+pub struct FileVersion {
+    pub sha256: String,
+    pub filename: String,
+    pub media_type: String,
+}
+
+/// `Ok(None)` when there is no such version; `Err` is a database failure. A link version has
+/// no file: `Some(None)`.
+pub async fn file_version(
+    pool: &AnyPool,
+    evidence_id: i64,
+    version: i64,
+) -> Result<Option<Option<FileVersion>>, AppError> {
+    let row = sqlx::query(
+        "SELECT sha256, filename, media_type FROM evidence_versions \
+         WHERE evidence_id = $1 AND version = $2",
+    )
+    .bind(evidence_id)
+    .bind(version)
+    .fetch_optional(pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let sha: Option<String> = r.try_get("sha256")?;
+    Ok(Some(match sha {
+        Some(sha256) => Some(FileVersion {
+            sha256,
+            filename: r
+                .try_get::<Option<String>, _>("filename")?
+                .unwrap_or_else(|| "evidence".into()),
+            media_type: r
+                .try_get::<Option<String>, _>("media_type")?
+                .unwrap_or_else(|| "application/octet-stream".into()),
+        }),
+        None => None,
+    }))
 }

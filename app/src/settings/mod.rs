@@ -1,6 +1,8 @@
 //! Settings (admins and auditors): the audit signing key's public half, where the key lives,
 //! and the latest signed checkpoints; administrators can sign one now.
 
+pub mod routes;
+
 use crate::error::AppError;
 use crate::util::display_ts;
 use leptos::form::ActionForm;

@@ -1,5 +1,6 @@
 //! User administration (admins): create users, set roles, deactivate, reset passwords.
 
+pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod store;
 

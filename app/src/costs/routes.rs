@@ -1,52 +1,23 @@
-//! Cost files over HTTP: the upload form (multipart, works without JavaScript) streamed
-//! straight into the importer, and the report's CSV export.
+//! The cost area's routes: every endpoint it serves with its policy entry, and the plain
+//! handlers (the upload form's streamed import and the report's CSV export).
 
 use crate::paths;
-use leptos::prelude::*;
+use crate::policy::{Access::*, Body, Endpoint, Permission::*};
 
 /// Largest cost file accepted over HTTP (CUR files run to gigabytes; the import streams).
 pub const MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
-/// The upload form. Hydrated, it sends the file with a progress bar (the upload; the server
-/// imports once the whole file has arrived); without JavaScript the form posts itself.
-#[component]
-pub fn CostUploadForm() -> impl IntoView {
-    let progress = RwSignal::new(None::<f64>);
-    let error = RwSignal::new(None::<String>);
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        #[cfg(feature = "hydrate")]
-        crate::upload::send_with_progress(
-            ev,
-            paths::COST_UPLOAD,
-            MAX_UPLOAD_BYTES,
-            progress,
-            error,
-        );
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
-    view! {
-        <form method="post" action=paths::COST_UPLOAD enctype="multipart/form-data" class="grid-form" id="cost-upload-form" on:submit=on_submit>
-            <div class="span-all"><label for="cost-file">"Cost file"</label>
-                <input id="cost-file" type="file" name="file" required accept=".csv,.gz,text/csv,application/gzip"/></div>
-            <div class="span-all">
-                {move || error.get().map(|e| view! { <p class="error" role="alert" id="upload-error">{e}</p> })}
-                <progress max="100" hidden=move || progress.get().is_none() aria-label="Upload progress"
-                    value=move || format!("{:.0}", progress.get().unwrap_or(0.0) * 100.0)></progress>
-                <span class="muted" hidden=move || progress.get().is_none()>
-                    {move || progress.get().map(|p| if p >= 1.0 {
-                        " Uploaded; importing…".to_string()
-                    } else {
-                        format!(" {:.0}% uploaded", p * 100.0)
-                    })}
-                </span>
-                <button type="submit" class="primary" disabled=move || progress.get().is_some()>
-                    {move || if progress.get().is_some() { "Importing…" } else { "Import" }}
-                </button>
-            </div>
-        </form>
-    }
-}
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint::page(paths::COSTS, Perm(ViewCosts)),
+    Endpoint::page(paths::COST_DATA, Perm(ViewCosts)),
+    Endpoint::get_api(paths::COST_EXPORT, Perm(ViewCosts)),
+    // Spooled at the client's pace under its own size and idle limits, then imported.
+    Endpoint::write_fn(paths::COST_UPLOAD, Perm(ManageCosts)).body(Body::Streamed),
+    Endpoint::read_fn("/api/cost_report", Perm(ViewCosts)),
+    Endpoint::read_fn("/api/list_cost_batches", Perm(ViewCosts)),
+    Endpoint::read_fn("/api/cost_sync_status", Perm(ViewCosts)),
+    Endpoint::write_fn("/api/start_cost_sync", Perm(ManageCosts)),
+];
 
 #[cfg(feature = "ssr")]
 pub use ssr::*;
@@ -65,7 +36,15 @@ mod ssr {
     use axum::extract::{Query, State};
     use axum::http::{header, HeaderMap, StatusCode};
     use axum::response::{IntoResponse, Redirect, Response};
-    use axum::Extension;
+    use axum::routing::{get, post};
+    use axum::{Extension, Router};
+
+    pub fn router<S: Clone + Send + Sync + 'static>(state: AppState) -> Router<S> {
+        Router::new()
+            .route(paths::COST_UPLOAD, post(upload))
+            .route(paths::COST_EXPORT, get(export))
+            .with_state(state)
+    }
 
     /// Bytes of multipart framing allowed beside the file.
     const FRAMING_BYTES: u64 = 64 * 1024;

@@ -1,0 +1,20 @@
+//! The sign-in area's routes: every endpoint it serves, with its policy entry. It has no plain
+//! routes (its pages are `App`'s, its server functions are at `/api/<name>`), so its router is
+//! empty; a plain route added here is declared in `ENDPOINTS` and routed in `router`.
+
+use crate::paths;
+use crate::policy::{Access::*, Endpoint};
+
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint::page(paths::LOGIN, Public),
+    Endpoint::page(paths::ACCOUNT, SignedIn),
+    Endpoint::write_fn("/api/login", Public),
+    Endpoint::write_fn("/api/logout", SignedIn),
+    Endpoint::write_fn("/api/change_password", SignedIn),
+    Endpoint::read_fn("/api/me", Public),
+];
+
+#[cfg(feature = "ssr")]
+pub fn router<S: Clone + Send + Sync + 'static>(state: crate::state::AppState) -> axum::Router<S> {
+    axum::Router::new().with_state(state)
+}

@@ -1,0 +1,212 @@
+//! The controls area's routes: every endpoint it serves with its policy entry, and the plain
+//! handlers for files: framework and control imports (multipart forms that work without
+//! JavaScript) and CSV exports. The server's policy guard has already checked the role; the
+//! handlers check again so they never rely on routing alone.
+
+use crate::paths;
+use crate::policy::{Access::*, Body, Endpoint, Permission::*};
+
+/// The largest framework or controls file accepted (the NIST catalogs are 1–10 MB).
+pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
+
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint::page(paths::FRAMEWORKS, Perm(ViewCompliance)),
+    Endpoint::page(paths::FRAMEWORK, Perm(ViewCompliance)),
+    Endpoint::page(paths::CONTROLS, Perm(ViewCompliance)),
+    Endpoint::page(paths::CONTROL, Perm(ViewCompliance)),
+    Endpoint::page(paths::MY_CONTROLS, Perm(ViewCompliance)),
+    Endpoint::get_api(paths::FRAMEWORK_EXPORT, Perm(ViewCompliance)),
+    Endpoint::get_api(paths::CONTROL_EXPORT, Perm(ViewCompliance)),
+    // Read whole (an OSCAL catalog is parsed as one document).
+    Endpoint::write_fn(paths::FRAMEWORK_IMPORT, Perm(ManageCompliance))
+        .body(Body::Limit(MAX_IMPORT_BYTES)),
+    Endpoint::write_fn(paths::CONTROL_IMPORT, Perm(ManageCompliance))
+        .body(Body::Limit(MAX_IMPORT_BYTES)),
+    Endpoint::read_fn("/api/list_frameworks", Perm(ViewCompliance)),
+    Endpoint::write_fn("/api/import_builtin_framework", Perm(ManageCompliance)),
+    Endpoint::read_fn("/api/list_requirements", Perm(ViewCompliance)),
+    Endpoint::read_fn("/api/list_controls", Perm(ViewCompliance)),
+    Endpoint::read_fn("/api/get_control", Perm(ViewCompliance)),
+    Endpoint::write_fn("/api/save_control", Perm(ManageCompliance)),
+    Endpoint::write_fn("/api/map_control", Perm(ManageCompliance)),
+    Endpoint::write_fn("/api/unmap_control", Perm(ManageCompliance)),
+    Endpoint::write_fn("/api/set_due_soon_days", Perm(ManageCompliance)),
+];
+
+#[cfg(feature = "ssr")]
+pub use ssr::*;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::*;
+    use crate::context::{RequestMeta, SessionUser};
+    use crate::controls::csvio;
+    use crate::error::AppError;
+    use crate::policy::Permission;
+    use crate::state::AppState;
+    use axum::extract::{Multipart, Path, State};
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Redirect, Response};
+    use axum::routing::{get, post};
+    use axum::{Extension, Router};
+
+    pub fn router<S: Clone + Send + Sync + 'static>(state: AppState) -> Router<S> {
+        Router::new()
+            .route(paths::FRAMEWORK_IMPORT, post(import_framework))
+            .route(paths::CONTROL_IMPORT, post(import_controls))
+            .route(paths::FRAMEWORK_EXPORT, get(export_framework))
+            .route(paths::CONTROL_EXPORT, get(export_controls))
+            .with_state(state)
+    }
+
+    /// Browsers go back to the page with the message; other clients get a status and text.
+    fn finish(html: bool, result: Result<(String, String), (String, AppError)>) -> Response {
+        match result {
+            Ok((to, msg)) if html => Redirect::to(&format!(
+                "{to}{}imported={}",
+                if to.contains('?') { "&" } else { "?" },
+                crate::util::urlencode(&msg)
+            ))
+            .into_response(),
+            Ok((_, msg)) => (StatusCode::OK, msg).into_response(),
+            Err((back, e)) if html => Redirect::to(&format!(
+                "{back}?error={}",
+                crate::util::urlencode(&e.to_string())
+            ))
+            .into_response(),
+            Err((_, e)) => (
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                e.to_string(),
+            )
+                .into_response(),
+        }
+    }
+
+    /// Reads the form: the file (bounded) and the small text fields.
+    async fn read_form(
+        mut mp: Multipart,
+    ) -> Result<(String, Vec<u8>, std::collections::HashMap<String, String>), AppError> {
+        let mut file = None;
+        let mut fields = std::collections::HashMap::new();
+        while let Some(mut field) = mp
+            .next_field()
+            .await
+            .map_err(|e| AppError::invalid(format!("The upload could not be read: {e}")))?
+        {
+            let name = field.name().unwrap_or("").to_string();
+            if name == "file" {
+                let fname = field.file_name().unwrap_or("upload").to_string();
+                let mut buf = Vec::new();
+                while let Some(chunk) = field
+                    .chunk()
+                    .await
+                    .map_err(|e| AppError::invalid(format!("The upload could not be read: {e}")))?
+                {
+                    if buf.len() + chunk.len() > MAX_IMPORT_BYTES {
+                        return Err(AppError::invalid(format!(
+                            "The file is larger than {} MiB.",
+                            MAX_IMPORT_BYTES / 1024 / 1024
+                        )));
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                file = Some((fname, buf));
+            } else {
+                let v = field
+                    .text()
+                    .await
+                    .map_err(|e| AppError::invalid(format!("The form could not be read: {e}")))?;
+                fields.insert(name, v.chars().take(500).collect());
+            }
+        }
+        let (fname, bytes) = file.ok_or_else(|| AppError::invalid("Choose a file to import."))?;
+        if bytes.is_empty() {
+            return Err(AppError::invalid("The file is empty."));
+        }
+        Ok((fname, bytes, fields))
+    }
+
+    pub async fn import_framework(
+        State(state): State<AppState>,
+        Extension(su): Extension<SessionUser>,
+        Extension(meta): Extension<RequestMeta>,
+        headers: HeaderMap,
+        mp: Multipart,
+    ) -> Response {
+        let html = crate::context::wants_html(&headers);
+        let result = async {
+            if !su.user.can(Permission::ManageCompliance) {
+                return Err(AppError::Forbidden);
+            }
+            let (fname, bytes, fields) = read_form(mp).await?;
+            let nonempty = |k: &str| fields.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+            let out = csvio::import_framework_file(
+                &state.db,
+                &crate::state::audit_ctx_for(&state, &meta, Some(&su.user)),
+                &bytes,
+                &fname,
+                nonempty("name"),
+                nonempty("version"),
+            )
+            .await?;
+            Ok((format!("/frameworks/{}", out.framework_id), out.describe()))
+        }
+        .await;
+        finish(html, result.map_err(|e| ("/frameworks".to_string(), e)))
+    }
+
+    pub async fn import_controls(
+        State(state): State<AppState>,
+        Extension(su): Extension<SessionUser>,
+        Extension(meta): Extension<RequestMeta>,
+        headers: HeaderMap,
+        mp: Multipart,
+    ) -> Response {
+        let html = crate::context::wants_html(&headers);
+        let result = async {
+            if !su.user.can(Permission::ManageCompliance) {
+                return Err(AppError::Forbidden);
+            }
+            let (_, bytes, _) = read_form(mp).await?;
+            let out = csvio::import_controls(
+                &state.db,
+                &crate::state::audit_ctx_for(&state, &meta, Some(&su.user)),
+                &bytes,
+            )
+            .await?;
+            Ok(("/controls".to_string(), out.describe()))
+        }
+        .await;
+        finish(html, result.map_err(|e| ("/controls".to_string(), e)))
+    }
+
+    pub async fn export_framework(
+        State(state): State<AppState>,
+        Extension(su): Extension<SessionUser>,
+        Path(id): Path<String>,
+    ) -> Response {
+        if !su.user.can(Permission::ViewCompliance) {
+            return crate::state::error_response(AppError::Forbidden);
+        }
+        let Ok(id) = id.parse::<i64>() else {
+            return crate::state::error_response(AppError::NotFound);
+        };
+        match csvio::export_framework(state.db.pool(), id).await {
+            Ok((name, body)) => crate::state::csv_attachment(&name, body),
+            Err(e) => crate::state::error_response(e),
+        }
+    }
+
+    pub async fn export_controls(
+        State(state): State<AppState>,
+        Extension(su): Extension<SessionUser>,
+    ) -> Response {
+        if !su.user.can(Permission::ViewCompliance) {
+            return crate::state::error_response(AppError::Forbidden);
+        }
+        match csvio::export_controls(state.db.pool()).await {
+            Ok(body) => crate::state::csv_attachment("controls.csv", body),
+            Err(e) => crate::state::error_response(e),
+        }
+    }
+}

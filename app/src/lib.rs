@@ -27,6 +27,8 @@ pub mod ingest;
 mod module_graph;
 pub mod paths;
 pub mod policy;
+#[cfg(feature = "ssr")]
+pub mod reply;
 pub mod routes;
 pub mod settings;
 #[cfg(feature = "ssr")]

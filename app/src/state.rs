@@ -68,22 +68,6 @@ pub fn audit_ctx_for(state: &AppState, meta: &RequestMeta, user: Option<&Current
     }
 }
 
-/// Finishes a server function: on error, sets the HTTP status (except for plain form posts,
-/// which must stay redirects so the browser comes back to the form with the message).
-pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    if let Err(e) = &result {
-        if !request_meta().html_form_post {
-            if let (Some(opts), Ok(code)) = (
-                use_context::<leptos_axum::ResponseOptions>(),
-                http::StatusCode::from_u16(e.status()),
-            ) {
-                opts.set_status(code);
-            }
-        }
-    }
-    result
-}
-
 /// A CSV file as a download (`attachment`, ASCII-safe file name).
 pub fn csv_attachment(name: &str, body: Vec<u8>) -> axum::response::Response {
     use axum::response::IntoResponse;
@@ -107,14 +91,4 @@ pub fn csv_attachment(name: &str, body: Vec<u8>) -> axum::response::Response {
         h.insert(http::header::CONTENT_DISPOSITION, v);
     }
     r
-}
-
-/// An error as a plain-text response with its status (for plain axum handlers).
-pub fn error_response(e: AppError) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    (
-        http::StatusCode::from_u16(e.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
-        e.to_string(),
-    )
-        .into_response()
 }

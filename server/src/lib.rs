@@ -348,6 +348,8 @@ pub fn router(state: ServerState, site_root: PathBuf) -> Router {
                 .layer(axum::middleware::from_fn(timeout))
                 .layer(mw(state.clone(), middleware::csrf))
                 .layer(mw(state.clone(), middleware::guard))
+                // Errors of plain routes as a browser should see them (`app::reply`).
+                .layer(mw(state.app.clone(), app::reply::error_reply))
                 // Innermost: per-endpoint body limits (axum's own default is replaced).
                 .layer(axum::extract::DefaultBodyLimit::disable())
                 .layer(axum::middleware::from_fn(middleware::body_limit))

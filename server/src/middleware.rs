@@ -372,39 +372,23 @@ fn redirect_to_login(next: &str, clear: bool, sec: &app::context::Security) -> R
 }
 
 pub fn api_error(e: &AppError) -> Response {
-    let code = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = serde_json::to_string(e).unwrap_or_default();
-    (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-fn simple_page(code: StatusCode, title: &str, text: &str) -> Response {
-    let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-         content=\"width=device-width, initial-scale=1\"><title>{title} · Steward</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/steward.css\"></head><body><main class=\"content\" id=\"main\">\
-         <h1>{title}</h1><p>{text}</p><p><a href=\"/\">Back to the dashboard</a></p></main></body></html>"
-    );
-    (
-        code,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        html,
-    )
-        .into_response()
+    e.clone().into_response()
 }
 
 fn forbidden_page() -> Response {
-    simple_page(
-        StatusCode::FORBIDDEN,
-        "Not allowed",
-        "Your role does not give access to this page. Ask an administrator if you need it.",
+    app::reply::error_page(
+        &AppError::Denied(
+            "Your role does not give access to this page. Ask an administrator if you need it."
+                .into(),
+        ),
+        "/",
     )
 }
 
 pub fn not_found() -> Response {
-    simple_page(
-        StatusCode::NOT_FOUND,
-        "Page not found",
-        "There is nothing at this address.",
+    app::reply::error_page(
+        &AppError::Missing("There is nothing at this address.".into()),
+        "/",
     )
 }
 

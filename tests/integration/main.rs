@@ -8,6 +8,7 @@ mod controls;
 mod cost_reports;
 mod cost_sync;
 mod costs;
+mod errors;
 mod evidence;
 mod hardening;
 mod invariants;

@@ -56,7 +56,7 @@ pub const PAGE_SIZE: i64 = 50;
 
 #[server(endpoint = "list_audit_events")]
 pub async fn list_audit_events(filter: AuditFilter) -> Result<AuditPage, AppError> {
-    crate::state::respond(ssr::list(filter).await)
+    ssr::list(filter).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,7 +70,7 @@ pub struct ChainCheck {
 
 #[server(endpoint = "verify_audit_chain")]
 pub async fn verify_audit_chain() -> Result<ChainCheck, AppError> {
-    crate::state::respond(ssr::verify().await)
+    ssr::verify().await
 }
 
 #[cfg(feature = "ssr")]

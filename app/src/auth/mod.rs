@@ -84,12 +84,12 @@ pub async fn login(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    crate::state::respond(service::login(username, password, next).await)
+    service::login(username, password, next).await
 }
 
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    crate::state::respond(service::logout().await)
+    service::logout().await
 }
 
 #[server(endpoint = "change_password")]
@@ -98,9 +98,7 @@ pub async fn change_password(
     new_password: String,
     confirm_password: String,
 ) -> Result<(), AppError> {
-    crate::state::respond(
-        service::change_password(current_password, new_password, confirm_password).await,
-    )
+    service::change_password(current_password, new_password, confirm_password).await
 }
 
 /// The signed-in user, or `None`.

@@ -618,12 +618,12 @@ mod ssr {
 
 #[server(endpoint = "list_frameworks")]
 pub async fn list_frameworks() -> Result<FrameworkList, AppError> {
-    crate::state::respond(ssr::frameworks().await)
+    ssr::frameworks().await
 }
 
 #[server(endpoint = "import_builtin_framework")]
 pub async fn import_builtin_framework(key: String) -> Result<ImportOutcome, AppError> {
-    crate::state::respond(ssr::import_builtin(key).await)
+    ssr::import_builtin(key).await
 }
 
 #[server(endpoint = "list_requirements")]
@@ -632,23 +632,23 @@ pub async fn list_requirements(
     q: String,
     page: i64,
 ) -> Result<RequirementPage, AppError> {
-    crate::state::respond(ssr::requirements(framework, q, page).await)
+    ssr::requirements(framework, q, page).await
 }
 
 #[server(endpoint = "list_controls")]
 pub async fn list_controls(filter: ControlFilter) -> Result<ControlList, AppError> {
-    crate::state::respond(ssr::controls(filter).await)
+    ssr::controls(filter).await
 }
 
 #[server(endpoint = "get_control")]
 pub async fn get_control(id: i64) -> Result<ControlDetail, AppError> {
-    crate::state::respond(ssr::control(id).await)
+    ssr::control(id).await
 }
 
 #[server(endpoint = "save_control")]
 pub async fn save_control(form: ControlForm) -> Result<i64, AppError> {
     let editing = form.id;
-    let r = crate::state::respond(ssr::save(form).await);
+    let r = ssr::save(form).await;
     if let Ok(id) = &r {
         if editing.is_none() {
             leptos_axum::redirect(&format!("/controls/{id}"));
@@ -663,15 +663,15 @@ pub async fn map_control(
     framework_id: i64,
     requirements: String,
 ) -> Result<usize, AppError> {
-    crate::state::respond(ssr::map(control_id, framework_id, requirements).await)
+    ssr::map(control_id, framework_id, requirements).await
 }
 
 #[server(endpoint = "unmap_control")]
 pub async fn unmap_control(control_id: i64, requirement_id: i64) -> Result<(), AppError> {
-    crate::state::respond(ssr::unmap(control_id, requirement_id).await)
+    ssr::unmap(control_id, requirement_id).await
 }
 
 #[server(endpoint = "set_due_soon_days")]
 pub async fn set_due_soon_days(days: i64) -> Result<(), AppError> {
-    crate::state::respond(ssr::set_window(days).await)
+    ssr::set_window(days).await
 }

@@ -45,8 +45,8 @@ mod ssr {
     use crate::policy::Permission;
     use crate::state::AppState;
     use axum::extract::{Multipart, Path, State};
-    use axum::http::{HeaderMap, StatusCode};
-    use axum::response::{IntoResponse, Redirect, Response};
+    use axum::http::HeaderMap;
+    use axum::response::Response;
     use axum::routing::{get, post};
     use axum::{Extension, Router};
 
@@ -57,29 +57,6 @@ mod ssr {
             .route(paths::FRAMEWORK_EXPORT, get(export_framework))
             .route(paths::CONTROL_EXPORT, get(export_controls))
             .with_state(state)
-    }
-
-    /// Browsers go back to the page with the message; other clients get a status and text.
-    fn finish(html: bool, result: Result<(String, String), (String, AppError)>) -> Response {
-        match result {
-            Ok((to, msg)) if html => Redirect::to(&format!(
-                "{to}{}imported={}",
-                if to.contains('?') { "&" } else { "?" },
-                crate::util::urlencode(&msg)
-            ))
-            .into_response(),
-            Ok((_, msg)) => (StatusCode::OK, msg).into_response(),
-            Err((back, e)) if html => Redirect::to(&format!(
-                "{back}?error={}",
-                crate::util::urlencode(&e.to_string())
-            ))
-            .into_response(),
-            Err((_, e)) => (
-                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-                e.to_string(),
-            )
-                .into_response(),
-        }
     }
 
     /// Reads the form: the file (bounded) and the small text fields.
@@ -133,7 +110,6 @@ mod ssr {
         headers: HeaderMap,
         mp: Multipart,
     ) -> Response {
-        let html = crate::context::wants_html(&headers);
         let result = async {
             if !su.user.can(Permission::ManageCompliance) {
                 return Err(AppError::Forbidden);
@@ -149,10 +125,13 @@ mod ssr {
                 nonempty("version"),
             )
             .await?;
-            Ok((format!("/frameworks/{}", out.framework_id), out.describe()))
+            Ok((paths::framework(out.framework_id), out.describe()))
         }
         .await;
-        finish(html, result.map_err(|e| ("/frameworks".to_string(), e)))
+        match result {
+            Ok((to, msg)) => crate::reply::done(&headers, &to, &msg),
+            Err(e) => e.back_to(paths::FRAMEWORKS),
+        }
     }
 
     pub async fn import_controls(
@@ -162,7 +141,6 @@ mod ssr {
         headers: HeaderMap,
         mp: Multipart,
     ) -> Response {
-        let html = crate::context::wants_html(&headers);
         let result = async {
             if !su.user.can(Permission::ManageCompliance) {
                 return Err(AppError::Forbidden);
@@ -174,39 +152,36 @@ mod ssr {
                 &bytes,
             )
             .await?;
-            Ok(("/controls".to_string(), out.describe()))
+            Ok((paths::CONTROLS.to_string(), out.describe()))
         }
         .await;
-        finish(html, result.map_err(|e| ("/controls".to_string(), e)))
+        match result {
+            Ok((to, msg)) => crate::reply::done(&headers, &to, &msg),
+            Err(e) => e.back_to(paths::CONTROLS),
+        }
     }
 
     pub async fn export_framework(
         State(state): State<AppState>,
         Extension(su): Extension<SessionUser>,
         Path(id): Path<String>,
-    ) -> Response {
+    ) -> Result<Response, AppError> {
         if !su.user.can(Permission::ViewCompliance) {
-            return crate::state::error_response(AppError::Forbidden);
+            return Err(AppError::Forbidden);
         }
-        let Ok(id) = id.parse::<i64>() else {
-            return crate::state::error_response(AppError::NotFound);
-        };
-        match csvio::export_framework(state.db.pool(), id).await {
-            Ok((name, body)) => crate::state::csv_attachment(&name, body),
-            Err(e) => crate::state::error_response(e),
-        }
+        let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+        let (name, body) = csvio::export_framework(state.db.pool(), id).await?;
+        Ok(crate::state::csv_attachment(&name, body))
     }
 
     pub async fn export_controls(
         State(state): State<AppState>,
         Extension(su): Extension<SessionUser>,
-    ) -> Response {
+    ) -> Result<Response, AppError> {
         if !su.user.can(Permission::ViewCompliance) {
-            return crate::state::error_response(AppError::Forbidden);
+            return Err(AppError::Forbidden);
         }
-        match csvio::export_controls(state.db.pool()).await {
-            Ok(body) => crate::state::csv_attachment("controls.csv", body),
-            Err(e) => crate::state::error_response(e),
-        }
+        let body = csvio::export_controls(state.db.pool()).await?;
+        Ok(crate::state::csv_attachment("controls.csv", body))
     }
 }

@@ -22,7 +22,7 @@ pub async fn cost_report(query: ReportQuery) -> Result<Report, AppError> {
         super::report::build(&state.db, &state.cost_cube, query, state.clock.now().date()).await
     }
     .await;
-    crate::state::respond(r)
+    r
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,7 +109,7 @@ pub async fn list_cost_batches() -> Result<BatchList, AppError> {
         })
     }
     .await;
-    crate::state::respond(r)
+    r
 }
 
 #[server(endpoint = "cost_sync_status")]
@@ -124,7 +124,7 @@ pub async fn cost_sync_status() -> Result<super::sync::SyncStatus, AppError> {
         sync_status(&state, su.user.can(Permission::ManageCosts)).await
     }
     .await;
-    crate::state::respond(r)
+    r
 }
 
 #[cfg(feature = "ssr")]
@@ -177,7 +177,7 @@ pub async fn start_cost_sync() -> Result<super::sync::SyncStatus, AppError> {
         Ok(st)
     }
     .await;
-    crate::state::respond(r)
+    r
 }
 
 fn query_from(q: &leptos_router::params::ParamsMap) -> ReportQuery {

@@ -34,8 +34,8 @@ mod ssr {
     use crate::state::AppState;
     use axum::body::Body;
     use axum::extract::{Query, State};
-    use axum::http::{header, HeaderMap, StatusCode};
-    use axum::response::{IntoResponse, Redirect, Response};
+    use axum::http::{header, HeaderMap};
+    use axum::response::Response;
     use axum::routing::{get, post};
     use axum::{Extension, Router};
 
@@ -64,35 +64,6 @@ mod ssr {
         }
     }
 
-    fn reply(html: bool, json: bool, result: Result<String, AppError>) -> Response {
-        let to = |k: &str, m: &str| format!("/costs/import?{k}={}", crate::util::urlencode(m));
-        if json {
-            // The hydrated form: where to go next, or the message to show.
-            return match result {
-                Ok(m) => (
-                    StatusCode::CREATED,
-                    axum::Json(serde_json::json!({ "location": to("imported", &m) })),
-                )
-                    .into_response(),
-                Err(e) => (
-                    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-                    axum::Json(serde_json::json!({ "error": e.to_string() })),
-                )
-                    .into_response(),
-            };
-        }
-        match (html, result) {
-            (true, Ok(m)) => Redirect::to(&to("imported", &m)).into_response(),
-            (true, Err(e)) => Redirect::to(&to("error", &e.to_string())).into_response(),
-            (false, Ok(m)) => (StatusCode::OK, m).into_response(),
-            (false, Err(e)) => (
-                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-                e.to_string(),
-            )
-                .into_response(),
-        }
-    }
-
     /// Receives the file into the spool folder first, at the client's pace, and only then
     /// imports it: the import's write lock is never held while a client sends (a slow or
     /// stalled upload would hold up every other writer). A refused or abandoned upload leaves
@@ -104,8 +75,6 @@ mod ssr {
         headers: HeaderMap,
         body: Body,
     ) -> Response {
-        let html = crate::context::wants_html(&headers);
-        let json = crate::context::accept(&headers).starts_with("application/json");
         let result = async {
             if !su.user.can(Permission::ManageCosts) {
                 return Err(AppError::Forbidden);
@@ -157,14 +126,17 @@ mod ssr {
             Ok(report.to_text().lines().collect::<Vec<_>>().join("; "))
         }
         .await;
-        reply(html, json, result)
+        match result {
+            Ok(msg) => crate::reply::done(&headers, paths::COST_DATA, &msg),
+            Err(e) => e.back_to(paths::COST_DATA),
+        }
     }
 
     pub async fn export(
         State(state): State<AppState>,
         Extension(su): Extension<SessionUser>,
         Query(q): Query<ReportQuery>,
-    ) -> Response {
+    ) -> Result<Response, AppError> {
         let result = async {
             if !su.user.can(Permission::ViewCosts) {
                 return Err(AppError::Forbidden);
@@ -180,9 +152,6 @@ mod ssr {
             Ok((name, body))
         }
         .await;
-        match result {
-            Ok((name, body)) => crate::state::csv_attachment(&name, body),
-            Err(e) => crate::state::error_response(e),
-        }
+        result.map(|(name, body)| crate::state::csv_attachment(&name, body))
     }
 }

@@ -56,7 +56,7 @@ pub struct AuditSummary {
 
 #[server(endpoint = "dashboard")]
 pub async fn get_dashboard() -> Result<DashboardData, AppError> {
-    crate::state::respond(load().await)
+    load().await
 }
 
 #[cfg(feature = "ssr")]

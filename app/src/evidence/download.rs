@@ -9,10 +9,9 @@ use crate::error::AppError;
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use futures_util::StreamExt;
 use http::header::{self, HeaderValue};
-use http::StatusCode;
 use sha2::{Digest, Sha256};
 use std::io;
 use tokio::io::AsyncReadExt;
@@ -71,78 +70,57 @@ async fn hash_blob(state: &AppState, sha256: &str) -> Result<String, StoreError>
     Ok(hex::encode(h.finalize()))
 }
 
-fn plain_error(status: StatusCode, msg: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        msg.to_string(),
-    )
-        .into_response()
-}
-
 pub(super) async fn download(
     State(state): State<AppState>,
     Path((id, version)): Path<(String, String)>,
     req: Request,
-) -> Response {
-    let not_found = || plain_error(StatusCode::NOT_FOUND, "No such evidence file.");
+) -> Result<Response, AppError> {
+    let not_found = || AppError::Missing("No such evidence file.".into());
     let (Ok(id), Ok(version)) = (id.parse::<i64>(), version.parse::<i64>()) else {
-        return not_found();
+        return Err(not_found());
     };
-    let Some(su) = req.extensions().get::<SessionUser>().cloned() else {
-        return plain_error(StatusCode::UNAUTHORIZED, "Please sign in.");
-    };
+    let su = req
+        .extensions()
+        .get::<SessionUser>()
+        .cloned()
+        .ok_or(AppError::Unauthenticated)?;
     let meta = req
         .extensions()
         .get::<RequestMeta>()
         .cloned()
         .unwrap_or_default();
-    let fv = match store::file_version(state.db.pool(), id, version).await {
-        Ok(Some(Some(fv))) => fv,
-        Ok(Some(None)) => {
-            return plain_error(
-                StatusCode::NOT_FOUND,
-                "This version is a link, not a file: open it from the evidence page.",
-            )
+    let fv = match store::file_version(state.db.pool(), id, version).await? {
+        Some(Some(fv)) => fv,
+        Some(None) => {
+            return Err(AppError::Missing(
+                "This version is a link, not a file: open it from the evidence page.".into(),
+            ))
         }
-        Ok(None) => return not_found(),
-        Err(e) => return plain_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        None => return Err(not_found()),
     };
     let refused = || {
-        plain_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &format!(
-                "The stored file of evidence #{id} version {version} failed its integrity check \
-                 (its SHA-256 no longer matches what was uploaded), so it is not served. \
-                 The failure has been recorded in the audit log."
-            ),
-        )
+        AppError::Damaged(format!(
+            "The stored file of evidence #{id} version {version} failed its integrity check \
+             (its SHA-256 no longer matches what was uploaded), so it is not served. \
+             The failure has been recorded in the audit log."
+        ))
     };
     // Verify the whole file before sending any of it.
     let found = match hash_blob(&state, &fv.sha256).await {
         Ok(h) => h,
         Err(StoreError::NotFound(_)) => "(file missing)".to_string(),
-        Err(e) => {
-            return plain_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &AppError::internal(e).to_string(),
-            )
-        }
+        Err(e) => return Err(AppError::internal(e)),
     };
     if found != fv.sha256 {
         let ctx = crate::state::audit_ctx_for(&state, &meta, Some(&su.user));
         record_integrity_failure(&state, ctx, id, version, &fv.filename, &fv.sha256, &found).await;
-        return refused();
+        return Err(refused());
     }
-    let reader = match state.blobs.open(&fv.sha256).await {
-        Ok(r) => r,
-        Err(e) => {
-            return plain_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &AppError::internal(e).to_string(),
-            )
-        }
-    };
+    let reader = state
+        .blobs
+        .open(&fv.sha256)
+        .await
+        .map_err(AppError::internal)?;
     let size = reader.size;
     // Hash again while sending: if the file changed since the check, the response is cut off
     // with an error (the client sees a failed download) and the failure is recorded.
@@ -196,5 +174,5 @@ pub(super) async fn download(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
-    res
+    Ok(res)
 }

@@ -4,7 +4,6 @@ use super::filecheck::{self, FileProblem};
 use crate::context::CurrentUser;
 use crate::error::AppError;
 use crate::ingest::{BodyError, FormError};
-use http::StatusCode;
 use std::time::Duration;
 
 /// All text fields together (titles, notes, test details); also the allowance for multipart
@@ -32,21 +31,21 @@ pub enum UploadError {
     App(AppError),
 }
 
-impl UploadError {
-    pub(super) fn status(&self) -> StatusCode {
-        match self {
-            UploadError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            UploadError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            UploadError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            UploadError::Forbidden(_) => StatusCode::FORBIDDEN,
-            UploadError::NotFound(_) => StatusCode::NOT_FOUND,
-            UploadError::Stalled(_) => StatusCode::REQUEST_TIMEOUT,
-            UploadError::App(e) => {
-                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-            }
+impl From<UploadError> for AppError {
+    fn from(e: UploadError) -> Self {
+        match e {
+            UploadError::TooLarge(m) => AppError::TooLarge(m),
+            UploadError::Invalid(m) => AppError::Invalid(m),
+            UploadError::Unsupported(m) => AppError::Unsupported(m),
+            UploadError::Forbidden(m) => AppError::Denied(m),
+            UploadError::NotFound(m) => AppError::Missing(m),
+            UploadError::Stalled(_) => AppError::Stalled(e.to_string()),
+            UploadError::App(e) => e,
         }
     }
+}
 
+impl UploadError {
     pub(super) fn file(name: &str, p: FileProblem) -> Self {
         match p {
             FileProblem::TooLarge(_) => UploadError::TooLarge(format!("{name}: {p}.")),

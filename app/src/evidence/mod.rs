@@ -119,7 +119,7 @@ pub async fn list_evidence(filter: EvidenceFilter) -> Result<Vec<EvidenceSummary
         crate::context::require_user()?;
         store::list(state.db.pool(), &filter).await
     };
-    crate::state::respond(run.await)
+    run.await
 }
 
 #[server(endpoint = "get_evidence")]
@@ -129,7 +129,7 @@ pub async fn get_evidence(id: i64) -> Result<EvidenceDetail, AppError> {
         let su = crate::context::require_user()?;
         store::detail(state.db.pool(), id, &su.user).await
     };
-    crate::state::respond(run.await)
+    run.await
 }
 
 #[server(endpoint = "evidence_options")]
@@ -151,7 +151,7 @@ pub async fn get_evidence_options() -> Result<EvidenceOptions, AppError> {
             today: state.clock.now().date().to_string(),
         })
     };
-    crate::state::respond(run.await)
+    run.await
 }
 
 /// File types the picker offers (the server checks the content regardless).

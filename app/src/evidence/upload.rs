@@ -12,10 +12,9 @@ use crate::error::AppError;
 use crate::ingest::{self, Form, FormLimits};
 use crate::paths;
 use crate::state::AppState;
-use crate::util::urlencode;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use http::header::{self, HeaderValue};
+use http::header::{self};
 use http::StatusCode;
 use std::io;
 
@@ -420,69 +419,9 @@ async fn record(
     Ok((evidence_id, version))
 }
 
-fn json_error(e: &UploadError) -> Response {
-    let body = serde_json::json!({ "error": e.to_string() }).to_string();
-    (
-        e.status(),
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response()
-}
-
-fn html_page(status: StatusCode, title: &str, message: &str, back: &str) -> Response {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-         content=\"width=device-width, initial-scale=1\"><title>{t} · Steward</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/steward.css\"></head><body><main class=\"content\" id=\"main\">\
-         <h1>{t}</h1><p class=\"error\" role=\"alert\">{m}</p><p><a href=\"{b}\">Back</a></p></main></body></html>",
-        t = esc(title),
-        m = esc(message),
-        b = esc(back)
-    );
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        html,
-    )
-        .into_response()
-}
-
-fn see_other(location: &str) -> Response {
-    match HeaderValue::from_str(location) {
-        Ok(v) => (StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
-}
-
-/// The page the form was on (same origin only), without a previous error.
-fn referer_path(headers: &http::HeaderMap, origin: &str) -> Option<String> {
-    let r = headers.get(header::REFERER)?.to_str().ok()?;
-    let path = r.strip_prefix(origin)?;
-    if !path.starts_with('/') || path.starts_with("//") {
-        return None;
-    }
-    let (p, q) = path.split_once('?').unwrap_or((path, ""));
-    let kept: Vec<&str> = q
-        .split('&')
-        .filter(|kv| !kv.is_empty() && !kv.starts_with("error="))
-        .collect();
-    Some(if kept.is_empty() {
-        p.to_string()
-    } else {
-        format!("{p}?{}", kept.join("&"))
-    })
-}
-
 pub(super) async fn upload(State(state): State<AppState>, req: Request) -> Response {
     let Some(su) = req.extensions().get::<SessionUser>().cloned() else {
-        return json_error(&UploadError::App(AppError::Unauthenticated));
+        return AppError::Unauthenticated.into_response();
     };
     let meta = req
         .extensions()
@@ -490,7 +429,6 @@ pub(super) async fn upload(State(state): State<AppState>, req: Request) -> Respo
         .cloned()
         .unwrap_or_default();
     let wants_html = crate::context::wants_html(req.headers());
-    let back = referer_path(req.headers(), &state.security.public_origin);
     match receive(&state, &su.user, &meta, req).await {
         Ok(done) => {
             let location = done
@@ -498,7 +436,7 @@ pub(super) async fn upload(State(state): State<AppState>, req: Request) -> Respo
                 .clone()
                 .unwrap_or_else(|| paths::evidence_item(done.evidence_id));
             if wants_html {
-                see_other(&location)
+                crate::reply::see_other(&location)
             } else {
                 let body = serde_json::json!({
                     "evidence_id": done.evidence_id,
@@ -515,46 +453,11 @@ pub(super) async fn upload(State(state): State<AppState>, req: Request) -> Respo
             }
         }
         Err(e) => {
-            tracing::info!(status = e.status().as_u16(), error = %e, "evidence upload refused");
-            match (wants_html, back, &e) {
-                // Too large: the body was not read, so answer with the status itself.
-                (true, back, UploadError::TooLarge(m)) => html_page(
-                    e.status(),
-                    "Upload too large",
-                    m,
-                    back.as_deref().unwrap_or("/evidence/new"),
-                ),
-                (true, Some(back), _) => {
-                    let sep = if back.contains('?') { '&' } else { '?' };
-                    see_other(&format!("{back}{sep}error={}", urlencode(&e.to_string())))
-                }
-                (true, None, _) => html_page(
-                    e.status(),
-                    "Upload refused",
-                    &e.to_string(),
-                    "/evidence/new",
-                ),
-                (false, _, _) => json_error(&e),
-            }
+            let e = AppError::from(e);
+            tracing::info!(status = e.status(), error = %e, "evidence upload refused");
+            // A browser's form goes back to the page it came from, with the message
+            // (`error_reply`); scripts get the error as JSON.
+            e.into_response()
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn referer_must_be_this_site() {
-        let mut h = http::HeaderMap::new();
-        h.insert(
-            header::REFERER,
-            HeaderValue::from_static("http://s.test/evidence/new?control=3&error=old"),
-        );
-        assert_eq!(
-            referer_path(&h, "http://s.test").as_deref(),
-            Some("/evidence/new?control=3")
-        );
-        assert_eq!(referer_path(&h, "http://other.test"), None);
     }
 }

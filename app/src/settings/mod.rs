@@ -48,13 +48,13 @@ pub struct CheckpointOutcome {
 
 #[server(endpoint = "signing_settings")]
 pub async fn signing_settings() -> Result<SigningOverview, AppError> {
-    crate::state::respond(ssr::settings().await)
+    ssr::settings().await
 }
 
 /// Signs a checkpoint of the audit chain now (administrators).
 #[server(endpoint = "create_checkpoint")]
 pub async fn create_checkpoint() -> Result<CheckpointOutcome, AppError> {
-    crate::state::respond(ssr::create().await)
+    ssr::create().await
 }
 
 #[cfg(feature = "ssr")]

@@ -49,7 +49,7 @@ pub struct UserChange {
 #[server(endpoint = "list_users")]
 pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
     let state = crate::state::app_state()?;
-    crate::state::respond(store::list(&state.db).await)
+    store::list(&state.db).await
 }
 
 #[server(endpoint = "create_user")]
@@ -69,7 +69,7 @@ pub async fn create_user(user: NewUser) -> Result<(), AppError> {
         .await?;
         Ok(())
     };
-    crate::state::respond(run.await)
+    run.await
 }
 
 #[server(endpoint = "update_user")]
@@ -80,7 +80,7 @@ pub async fn update_user(change: UserChange) -> Result<(), AppError> {
         let ctx = crate::state::audit_ctx(&state, Some(&admin.user));
         store::update(&state.db, &ctx, change, state.clock.now()).await
     };
-    crate::state::respond(run.await)
+    run.await
 }
 
 #[server(endpoint = "reset_password")]
@@ -99,7 +99,7 @@ pub async fn reset_password(id: i64, password: String) -> Result<(), AppError> {
         )
         .await
     };
-    crate::state::respond(run.await)
+    run.await
 }
 
 fn matches(u: &UserRow, needle: &str) -> bool {

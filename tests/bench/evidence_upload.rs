@@ -5,10 +5,8 @@
 //! Run: `cargo build --release -p server && cargo bench -p steward-tests --bench evidence_upload`.
 
 use futures_util::StreamExt;
-use std::io::BufReader;
-use std::process::{Command, Stdio};
 use std::time::Instant;
-use steward_tests::{banner_password, free_port, read_banner, wait_ready};
+use steward_tests::{release_bin, SpawnedServer};
 
 const MIB: usize = 1024 * 1024;
 const FILE_MIB: usize = 1024;
@@ -45,38 +43,24 @@ fn block(first: bool) -> bytes::Bytes {
 
 #[tokio::main]
 async fn main() {
-    let exe = std::env::current_exe().unwrap();
-    let (bin, build) = match exe
-        .ancestors()
-        .map(|p| p.join("release/steward"))
-        .find(|p| p.is_file())
-    {
+    let (bin, build) = match release_bin() {
         Some(b) => (b, "release"),
         None => (
             steward_tests::steward_bin(),
             "debug (no release build found)",
         ),
     };
-    let port = free_port();
-    let dir = std::env::temp_dir().join(format!("steward-bench-upload-{port}"));
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(&bin)
-        .arg("serve")
-        .env("STEWARD_DATA_DIR", &dir)
-        .env("STEWARD_BIND", format!("127.0.0.1:{port}"))
-        .env("STEWARD_LOG_LEVEL", "warn")
-        .env("STEWARD_MAX_UPLOAD_MB", "2048")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Kept open: the server prints after the banner.
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let banner = read_banner(&mut stdout);
-    let password = banner_password(&banner, "admin").expect("admin password printed");
-    wait_ready(&base).await;
-    let pid = child.id();
+    let mut server = SpawnedServer::spawn_with(
+        &bin,
+        &[],
+        &[
+            ("STEWARD_LOG_LEVEL", "warn"),
+            ("STEWARD_MAX_UPLOAD_MB", "2048"),
+        ],
+        |_| {},
+    )
+    .await;
+    let (base, dir, pid) = (server.base.clone(), server.data_dir.clone(), server.pid());
 
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&format!("sqlite://{}", dir.join("steward.db").display()))
@@ -92,18 +76,7 @@ async fn main() {
     .unwrap();
     pool.close().await;
 
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let r = c
-        .post(format!("{base}/api/login"))
-        .header("Origin", &base)
-        .form(&[("username", "admin"), ("password", password.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let c = server.client_as("admin").await;
     let idle_rss = proc_status_kib(pid, "VmRSS:");
     let hwm_before = proc_status_kib(pid, "VmHWM:");
 
@@ -162,10 +135,8 @@ async fn main() {
     assert_eq!(got, FILE_MIB * MIB);
     let hwm_after = proc_status_kib(pid, "VmHWM:");
 
-    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-    let _ = child.wait();
-    drop(stdout);
-    let _ = std::fs::remove_dir_all(&dir);
+    server.terminate();
+    drop(server);
 
     let mib = |k: u64| k as f64 / 1024.0;
     println!(

@@ -2,10 +2,9 @@
 //! idle RSS, sign-in latency (argon2-dominated), page latency, RSS after load, and the browser
 //! bundle's size. Run `scripts/build.sh --release` first.
 
-use std::io::BufReader;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-use steward_tests::{banner_password, free_port, read_banner, wait_ready};
+use steward_tests::{release_bin, SpawnedServer};
 
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -41,47 +40,21 @@ async fn timed_gets(c: &reqwest::Client, url: &str, n: usize) -> Vec<Duration> {
 
 #[tokio::main]
 async fn main() {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .ancestors()
-        .map(|p| p.join("release/steward"))
-        .find(|p| p.is_file())
-        .expect("target/release/steward: run scripts/build.sh --release first");
-    let port = free_port();
-    let dir = std::env::temp_dir().join(format!("steward-bench-{port}"));
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(&bin)
-        .arg("serve")
-        .env("STEWARD_DATA_DIR", &dir)
-        .env("STEWARD_BIND", format!("127.0.0.1:{port}"))
-        .env("STEWARD_LOG_LEVEL", "warn")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let banner = read_banner(&mut BufReader::new(child.stdout.take().unwrap()));
-    let password = banner_password(&banner, "admin").expect("admin password printed");
-    wait_ready(&base).await;
+    let bin = release_bin().expect("target/release/steward: run scripts/build.sh --release first");
+    let mut server =
+        SpawnedServer::spawn_with(&bin, &[], &[("STEWARD_LOG_LEVEL", "warn")], |_| {}).await;
+    let base = server.base.clone();
+    let password = server.password("admin");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let idle = rss_kib(child.id());
+    let idle = rss_kib(server.pid());
 
     // Sign-in: each one a new client, as a person signing in.
     let mut logins = Vec::new();
     let mut signed_in = None;
     for _ in 0..30 {
-        let c = reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .unwrap();
+        let c = server.client();
         let t = Instant::now();
-        let r = c
-            .post(format!("{base}/api/login"))
-            .header("Origin", &base)
-            .form(&[("username", "admin"), ("password", password.as_str())])
-            .send()
-            .await
-            .unwrap();
+        let r = server.login(&c, "admin", &password).await;
         assert_eq!(r.status(), 200);
         logins.push(t.elapsed());
         signed_in = Some(c);
@@ -93,10 +66,9 @@ async fn main() {
     let anon = reqwest::Client::new();
     let plain = timed_gets(&anon, &format!("{base}/login"), 300).await;
     let health = timed_gets(&anon, &format!("{base}/healthz"), 300).await;
-    let loaded = rss_kib(child.id());
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&dir);
+    let loaded = rss_kib(server.pid());
+    server.terminate();
+    drop(server);
 
     let wasm = bin.parent().unwrap().join("../site/pkg/steward.wasm");
     let raw = std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0);

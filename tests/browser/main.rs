@@ -6,12 +6,42 @@
 //! - compliance: import a framework, create and map a control, upload evidence, see it effective.
 //! - finance: import the FOCUS sample, report by service, download the CSV.
 //!
-//! All run on SQLite and on PostgreSQL.
+//! All run on SQLite and on PostgreSQL: each is written once, in `browser_test!`.
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use steward_tests::{free_port, Backend, TestApp};
+
+/// Defines the tests `<name>_sqlite` and `<name>_postgres`, running the same body on a fresh
+/// server on each database (PostgreSQL skipped when unreachable outside CI, as `both_dbs!`).
+/// `browser_test!(name, |app| { … })`, or with changed server options:
+/// `browser_test!(name, spawn = |o| …, |app| { … })`.
+macro_rules! browser_test {
+    ($name:ident, |$app:ident| $body:block) => {
+        browser_test!($name, spawn = |_| {}, |$app| $body);
+    };
+    ($name:ident, spawn = $tweak:expr, |$app:ident| $body:block) => {
+        paste::paste! {
+            async fn [<$name _body>]($app: TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn [<$name _sqlite>]() {
+                let app = TestApp::spawn_with(Backend::Sqlite, $tweak)
+                    .await
+                    .expect("sqlite app");
+                [<$name _body>](app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn [<$name _postgres>]() {
+                if let Some(app) = TestApp::spawn_with(Backend::Postgres, $tweak).await {
+                    [<$name _body>](app).await;
+                }
+            }
+        }
+    };
+}
 
 struct Driver {
     child: Child,
@@ -205,11 +235,8 @@ fn artifact(name: &str) -> std::path::PathBuf {
     dir.join(name)
 }
 
-async fn hydrated_flow(backend: Backend) {
-    // The user list needs every role's demo user from the start.
-    let Some(app) = TestApp::spawn_with(backend, |o| o.demo = true).await else {
-        return;
-    };
+async fn hydrated_flow(app: TestApp) {
+    let backend = app.db.backend;
     assert!(
         server::find_site_root(None).is_some(),
         "the wasm bundle is built (scripts/build.sh --site-only)"
@@ -279,10 +306,15 @@ async fn hydrated_flow(backend: Backend) {
     app.stop().await;
 }
 
-async fn no_javascript_flow(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+// The user list needs every role's demo user from the start.
+browser_test!(
+    hydrated_sign_in_filter_sign_out,
+    spawn = |o| o.demo = true,
+    |app| { hydrated_flow(app).await }
+);
+
+async fn no_javascript_flow(app: TestApp) {
+    let backend = app.db.backend;
     let (_driver, c) = start(false).await;
     // With JavaScript off, a wrong password comes back as a rendered error.
     visit(&c, &app.url("/login")).await;
@@ -361,6 +393,10 @@ async fn no_javascript_flow(backend: Backend) {
     app.stop().await;
 }
 
+browser_test!(forms_without_javascript, |app| {
+    no_javascript_flow(app).await
+});
+
 async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
@@ -394,10 +430,8 @@ async fn wait_for(c: &Client, css: &str) {
 
 /// A compliance officer imports the built-in baseline, creates a control, maps it, uploads
 /// evidence from the control's page and sees its status turn effective.
-async fn compliance_flow(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+async fn compliance_flow(app: TestApp) {
+    let backend = app.db.backend;
     let (_driver, c) = start(true).await;
     sign_in(&c, &app, "compliance").await;
 
@@ -487,21 +521,14 @@ async fn compliance_flow(backend: Backend) {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compliance_officer_maps_a_control_and_evidence_makes_it_effective_sqlite() {
-    compliance_flow(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compliance_officer_maps_a_control_and_evidence_makes_it_effective_postgres() {
-    compliance_flow(Backend::Postgres).await;
-}
+browser_test!(
+    compliance_officer_maps_a_control_and_evidence_makes_it_effective,
+    |app| { compliance_flow(app).await }
+);
 
 /// Finance imports the FOCUS sample, opens the report grouped by service and downloads the CSV.
-async fn finance_flow(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+async fn finance_flow(app: TestApp) {
+    let backend = app.db.backend;
     let (driver, c) = start(true).await;
     sign_in(&c, &app, "finance").await;
     visit(&c, &app.url("/costs/import")).await;
@@ -563,42 +590,15 @@ async fn finance_flow(backend: Backend) {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn finance_imports_reports_by_service_and_downloads_csv_sqlite() {
-    finance_flow(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn finance_imports_reports_by_service_and_downloads_csv_postgres() {
-    finance_flow(Backend::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hydrated_sign_in_filter_sign_out_sqlite() {
-    hydrated_flow(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hydrated_sign_in_filter_sign_out_postgres() {
-    hydrated_flow(Backend::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forms_without_javascript_sqlite() {
-    no_javascript_flow(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forms_without_javascript_postgres() {
-    no_javascript_flow(Backend::Postgres).await;
-}
+browser_test!(
+    finance_imports_reports_by_service_and_downloads_csv,
+    |app| { finance_flow(app).await }
+);
 
 /// Evidence upload in a real browser: the hydrated form (sent with XMLHttpRequest, which
 /// checks the size limit before sending) and the plain multipart form without JavaScript.
-async fn evidence_upload_flow(backend: Backend, javascript: bool) {
-    let Some(app) = TestApp::spawn_with(backend, |o| o.max_upload_bytes = 1024 * 1024).await else {
-        return;
-    };
+async fn evidence_upload_flow(app: TestApp, javascript: bool) {
+    let backend = app.db.backend;
     let control: i64 = {
         let pool = app.db.pool().await;
         let now = app::util::ts(time::OffsetDateTime::now_utc());
@@ -718,32 +718,25 @@ async fn evidence_upload_flow(backend: Backend, javascript: bool) {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn evidence_upload_hydrated_sqlite() {
-    evidence_upload_flow(Backend::Sqlite, true).await;
+/// A 1 MiB upload limit, for the evidence tests.
+fn small_uploads(o: &mut server::ServeOptions) {
+    o.max_upload_bytes = 1024 * 1024;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn evidence_upload_hydrated_postgres() {
-    evidence_upload_flow(Backend::Postgres, true).await;
-}
+browser_test!(evidence_upload_hydrated, spawn = small_uploads, |app| {
+    evidence_upload_flow(app, true).await
+});
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn evidence_upload_without_javascript_sqlite() {
-    evidence_upload_flow(Backend::Sqlite, false).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn evidence_upload_without_javascript_postgres() {
-    evidence_upload_flow(Backend::Postgres, false).await;
-}
+browser_test!(
+    evidence_upload_without_javascript,
+    spawn = small_uploads,
+    |app| { evidence_upload_flow(app, false).await }
+);
 
 /// An administrator signs a checkpoint from the Settings page; it shows as verified. Hydrated,
 /// without a page load; without JavaScript, through the plain form post.
-async fn settings_flow(backend: Backend, javascript: bool) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+async fn settings_flow(app: TestApp, javascript: bool) {
+    let backend = app.db.backend;
     let (_driver, c) = start(javascript).await;
     sign_in(&c, &app, "admin").await;
     visit(&c, &app.url("/settings")).await;
@@ -784,17 +777,10 @@ async fn settings_flow(backend: Backend, javascript: bool) {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn settings_sign_checkpoint_hydrated_sqlite() {
-    settings_flow(Backend::Sqlite, true).await;
-}
+browser_test!(settings_sign_checkpoint_hydrated, |app| {
+    settings_flow(app, true).await
+});
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn settings_sign_checkpoint_hydrated_postgres() {
-    settings_flow(Backend::Postgres, true).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn settings_sign_checkpoint_without_javascript_sqlite() {
-    settings_flow(Backend::Sqlite, false).await;
-}
+browser_test!(settings_sign_checkpoint_without_javascript, |app| {
+    settings_flow(app, false).await
+});

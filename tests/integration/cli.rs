@@ -2,49 +2,35 @@
 //! `create-admin`, `verify-audit`, demo users only with `--demo`.
 
 use super::*;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-use steward_tests::{banner_password, free_port, read_banner, wait_ready};
+use steward_tests::{free_port, SpawnedServer};
 
 async fn serve_and_stop(backend: Backend) {
     let Some(db) = steward_tests::TestDb::new(backend).await else {
         return;
     };
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let dir = std::env::temp_dir().join(format!("steward-cli-{port}"));
-    let mut child = Command::new(steward_tests::steward_bin())
-        .args(["serve", "--demo"])
-        .env("DATABASE_URL", &db.url)
-        .env("STEWARD_DATA_DIR", &dir)
-        .env("STEWARD_BIND", format!("127.0.0.1:{port}"))
-        .env("STEWARD_LOG_FORMAT", "json")
-        .current_dir(std::env::temp_dir()) // works from any directory
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn steward serve");
-    wait_ready(&base).await;
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let banner = read_banner(&mut stdout);
+    let mut server = SpawnedServer::spawn_with(
+        &steward_tests::steward_bin(),
+        &["--demo"],
+        &[
+            ("DATABASE_URL", db.url.as_str()),
+            ("STEWARD_LOG_FORMAT", "json"),
+        ],
+        |cmd| {
+            cmd.current_dir(std::env::temp_dir()) // works from any directory
+                .stderr(Stdio::piped());
+        },
+    )
+    .await;
+    let base = server.base.clone();
+    let banner = server.banner.clone();
     assert!(banner.contains(&format!("Sign in at {base}")), "{banner}");
-    let admin_pw = banner_password(&banner, "admin").expect("admin password printed");
     for role in ["compliance", "finance", "auditor"] {
         assert!(banner.contains(role), "demo user {role} printed");
     }
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let r = c
-        .post(format!("{base}/api/login"))
-        .header("Origin", &base)
-        .form(&[("username", "admin"), ("password", admin_pw.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    // The admin's password is printed and signs in.
+    let c = server.client_as("admin").await;
     let r = c
         .get(format!("{base}/"))
         .header("X-Request-Id", "cli-test-42")
@@ -57,19 +43,12 @@ async fn serve_and_stop(backend: Backend) {
         "the bundle-less page still renders"
     );
 
-    // SIGTERM: stops gracefully with exit code 0.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "did not stop after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    // SIGTERM: stops gracefully (within 20 s) with exit code 0.
+    let status = server.terminate();
     assert!(status.success(), "{status:?}");
     let mut logs = String::new();
-    child
+    server
+        .child
         .stderr
         .take()
         .unwrap()
@@ -109,7 +88,6 @@ async fn serve_and_stop(backend: Backend) {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already taken"));
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

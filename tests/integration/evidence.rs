@@ -821,42 +821,22 @@ pub fn vm_hwm_kib(pid: u32) -> u64 {
 /// A server that buffered the body would raise its peak by hundreds of MiB.
 async fn oversized_upload_refused_without_buffering(backend: Backend) {
     use futures_util::StreamExt;
-    use std::io::BufReader;
-    use std::process::{Command, Stdio};
-    use steward_tests::{banner_password, free_port, read_banner, wait_ready};
     let Some(db) = steward_tests::TestDb::new(backend).await else {
         return;
     };
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(steward_tests::steward_bin())
-        .arg("serve")
-        .env("DATABASE_URL", &db.url)
-        .env("STEWARD_DATA_DIR", db.data_dir())
-        .env("STEWARD_BIND", format!("127.0.0.1:{port}"))
-        .env("STEWARD_MAX_UPLOAD_MB", "1")
-        .env("STEWARD_LOG_LEVEL", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn steward serve");
-    // Kept open until the end: the server prints after the banner, and a closed pipe kills it.
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let banner = read_banner(&mut stdout);
-    let password = banner_password(&banner, "admin").expect("admin password");
-    wait_ready(&base).await;
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let r = c
-        .post(format!("{base}/api/login"))
-        .header("Origin", &base)
-        .form(&[("username", "admin"), ("password", password.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let data_dir = db.data_dir().display().to_string();
+    let server = steward_tests::SpawnedServer::spawn(
+        &[],
+        &[
+            ("DATABASE_URL", db.url.as_str()),
+            ("STEWARD_DATA_DIR", &data_dir),
+            ("STEWARD_MAX_UPLOAD_MB", "1"),
+            ("STEWARD_LOG_LEVEL", "warn"),
+        ],
+    )
+    .await;
+    let base = server.base.clone();
+    let c = server.client_as("admin").await;
     let control: i64 = {
         let pool = db.pool().await;
         let now = app::util::ts(time::OffsetDateTime::now_utc());
@@ -889,7 +869,7 @@ async fn oversized_upload_refused_without_buffering(backend: Backend) {
     let r = send(small.into(), None).await.unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
 
-    let pid = child.id();
+    let pid = server.pid();
     let before = vm_hwm_kib(pid);
     const MIB: usize = 1024 * 1024;
     for declared in [true, false] {
@@ -937,9 +917,6 @@ async fn oversized_upload_refused_without_buffering(backend: Backend) {
     pool.close().await;
     let (stored, staging) = blob_files(&db.data_dir());
     assert_eq!((stored.len(), staging), (1, 0));
-    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-    let _ = child.wait();
-    drop(stdout);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -506,6 +506,189 @@ pub fn steward_bin() -> PathBuf {
     bin
 }
 
+/// The release `steward` binary, when built (`scripts/build.sh --release`): for benchmarks.
+pub fn release_bin() -> Option<PathBuf> {
+    let exe = std::env::current_exe().expect("exe");
+    exe.ancestors()
+        .map(|p| p.join("release/steward"))
+        .find(|p| p.is_file())
+}
+
+/// A `steward serve` process of its own, for tests and benchmarks of the binary itself: bound
+/// to a port that was free, with a fresh data directory (removed afterwards) unless `env`
+/// names one, and no `DATABASE_URL` from the environment (so SQLite in the data directory)
+/// unless `env` gives one. Killed on drop.
+///
+/// `SpawnedServer::spawn(args, env)` starts it, reads its first-run box and waits until it is
+/// ready; `start` only starts it, for tests about what it prints.
+pub struct SpawnedServer {
+    pub child: std::process::Child,
+    pub addr: std::net::SocketAddr,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub data_dir: PathBuf,
+    /// The first-run box, once read (`spawn`, `read_banner`).
+    pub banner: String,
+    /// Kept open once the banner is read: a server whose stdout is closed prints nothing more.
+    stdout: Option<std::io::BufReader<std::process::ChildStdout>>,
+    own_data_dir: bool,
+}
+
+impl SpawnedServer {
+    /// `steward serve ARGS` (the debug binary next to the tests), read its first-run box,
+    /// wait until it is ready.
+    pub async fn spawn(args: &[&str], env: &[(&str, &str)]) -> SpawnedServer {
+        Self::spawn_with(&steward_bin(), args, env, |_| {}).await
+    }
+
+    /// `spawn` with another binary (a benchmark's release build) and changes to the command
+    /// (`stderr`, `current_dir`, …) made before it starts.
+    pub async fn spawn_with(
+        bin: &std::path::Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        configure: impl FnOnce(&mut std::process::Command),
+    ) -> SpawnedServer {
+        let mut s = Self::start_with(bin, args, env, configure);
+        s.read_banner();
+        s.wait_ready().await;
+        s
+    }
+
+    /// Only starts `steward serve ARGS`: stdout piped and unread (in `child.stdout`), stderr
+    /// discarded.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> SpawnedServer {
+        Self::start_with(&steward_bin(), args, env, |_| {})
+    }
+
+    pub fn start_with(
+        bin: &std::path::Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        configure: impl FnOnce(&mut std::process::Command),
+    ) -> SpawnedServer {
+        use std::process::{Command, Stdio};
+        let port = free_port();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let given_dir = env
+            .iter()
+            .find(|(k, _)| *k == "STEWARD_DATA_DIR")
+            .map(|(_, v)| PathBuf::from(v));
+        let own_data_dir = given_dir.is_none();
+        let data_dir =
+            given_dir.unwrap_or_else(|| std::env::temp_dir().join(random_name("steward-serve-")));
+        let mut cmd = Command::new(bin);
+        cmd.arg("serve")
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env("STEWARD_DATA_DIR", &data_dir)
+            .env("STEWARD_BIND", addr.to_string())
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        configure(&mut cmd);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {} serve: {e}", bin.display()));
+        SpawnedServer {
+            child,
+            addr,
+            base: format!("http://{addr}"),
+            data_dir,
+            banner: String::new(),
+            stdout: None,
+            own_data_dir,
+        }
+    }
+
+    /// Reads the first-run box from stdout (once), keeping the pipe open afterwards.
+    pub fn read_banner(&mut self) -> &str {
+        if let Some(out) = self.child.stdout.take() {
+            let mut out = std::io::BufReader::new(out);
+            self.banner = read_banner(&mut out);
+            self.stdout = Some(out);
+        }
+        &self.banner
+    }
+
+    pub async fn wait_ready(&self) {
+        wait_ready(&self.base).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A password from the first-run box (`admin`; the demo users with `--demo`).
+    pub fn password(&self, username: &str) -> String {
+        banner_password(&self.banner, username)
+            .unwrap_or_else(|| panic!("{username}'s password printed: {}", self.banner))
+    }
+
+    /// A client that keeps cookies.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client")
+    }
+
+    /// Signs in through the sign-in form's endpoint, as a browser's form post (same origin).
+    pub async fn login(
+        &self,
+        client: &reqwest::Client,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        client
+            .post(self.url("/api/login"))
+            .header("Origin", &self.base)
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    /// A new client signed in as a user of the first-run box; the sign-in must answer 200.
+    pub async fn client_as(&self, username: &str) -> reqwest::Client {
+        let c = self.client();
+        let r = self.login(&c, username, &self.password(username)).await;
+        assert_eq!(r.status(), 200, "sign in as {username}");
+        c
+    }
+
+    /// SIGTERM, then waits (at most 20 s) for the process to exit: its exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        // SAFETY: signals our own child, which has not been reaped yet.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                return s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "steward serve did not stop within 20 s of SIGTERM"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for SpawnedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if self.own_data_dir {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
+    }
+}
+
 /// Defines `<name>_sqlite` and `<name>_postgres` tests running the same body on each backend.
 #[macro_export]
 macro_rules! both_dbs {

@@ -61,29 +61,21 @@ async fn random_requests(base: &str, n: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn made_up_methods_and_paths_leave_metrics_and_memory_flat() {
-    use std::process::{Command, Stdio};
-    let dir = std::env::temp_dir().join(format!("steward-metrics-{}", steward_tests::free_port()));
-    let port = steward_tests::free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(steward_tests::steward_bin())
-        .arg("serve")
-        .env("STEWARD_DATA_DIR", &dir)
-        .env("STEWARD_BIND", format!("127.0.0.1:{port}"))
-        .env("STEWARD_METRICS_TOKEN", "metrics-token-for-this-test")
-        .env("STEWARD_LOG_LEVEL", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn steward serve");
-    steward_tests::wait_ready(&base).await;
+    let server = steward_tests::SpawnedServer::spawn(
+        &[],
+        &[
+            ("STEWARD_METRICS_TOKEN", "metrics-token-for-this-test"),
+            ("STEWARD_LOG_LEVEL", "warn"),
+        ],
+    )
+    .await;
+    let base = server.base.clone();
     random_requests(&base, 2_000).await;
     series(&base).await; // the scrape's own series appears from the next scrape on
-    let (series_before, rss_before) = (series(&base).await, rss_kib(child.id()));
+    let (series_before, rss_before) = (series(&base).await, rss_kib(server.pid()));
     random_requests(&base, 10_000).await;
-    let (series_after, rss_after) = (series(&base).await, rss_kib(child.id()));
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = std::fs::remove_dir_all(dir);
+    let (series_after, rss_after) = (series(&base).await, rss_kib(server.pid()));
+    drop(server);
     assert_eq!(
         series_after, series_before,
         "made-up requests add no series"
@@ -216,26 +208,10 @@ fn secrets_are_not_printed_by_help() {
 
 /// `steward serve` on an empty database: the first-run box it prints.
 async fn first_run_banner(extra: &[&str], env: &[(&str, &str)]) -> String {
-    use std::io::BufReader;
-    use std::process::{Command, Stdio};
-    let dir = std::env::temp_dir().join(format!("steward-first-{}", steward_tests::free_port()));
-    let port = steward_tests::free_port();
-    let mut child = Command::new(steward_tests::steward_bin())
-        .arg("serve")
-        .args(extra)
-        .env("STEWARD_DATA_DIR", &dir)
-        .env("STEWARD_BIND", format!("127.0.0.1:{port}"))
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn steward serve");
-    steward_tests::wait_ready(&format!("http://127.0.0.1:{port}")).await;
-    let banner = steward_tests::read_banner(&mut BufReader::new(child.stdout.take().unwrap()));
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = std::fs::remove_dir_all(dir);
-    banner
+    steward_tests::SpawnedServer::spawn(extra, env)
+        .await
+        .banner
+        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -268,34 +244,21 @@ async fn demo_users_only_when_asked_for() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_survives_whoever_started_it_no_longer_reading() {
     use std::io::BufReader;
-    use std::process::{Command, Stdio};
-    let dir = std::env::temp_dir().join(format!("steward-pipe-{}", steward_tests::free_port()));
-    let port = steward_tests::free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(steward_tests::steward_bin())
-        .args(["serve", "--demo"])
-        .env("STEWARD_DATA_DIR", &dir)
-        .env("STEWARD_BIND", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn steward serve");
+    let mut server = steward_tests::SpawnedServer::start(&["--demo"], &[]);
     // Read one line of the first-run box, then close the pipe: the rest goes nowhere.
     let mut first = String::new();
     std::io::BufRead::read_line(
-        &mut BufReader::new(child.stdout.take().unwrap()),
+        &mut BufReader::new(server.child.stdout.take().unwrap()),
         &mut first,
     )
     .unwrap();
-    steward_tests::wait_ready(&base).await;
+    server.wait_ready().await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let alive = child.try_wait().unwrap().is_none();
-    let health = reqwest::get(format!("{base}/healthz"))
+    let alive = server.child.try_wait().unwrap().is_none();
+    let health = reqwest::get(server.url("/healthz"))
         .await
         .map(|r| r.status().as_u16());
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = std::fs::remove_dir_all(dir);
+    drop(server);
     assert!(alive, "steward serve died when its stdout closed");
     assert_eq!(health.ok(), Some(200));
 }

@@ -13,30 +13,32 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use steward_tests::{free_port, Backend, TestApp};
 
-/// Defines the tests `<name>_sqlite` and `<name>_postgres`, running the same body on a fresh
-/// server on each database (PostgreSQL skipped when unreachable outside CI, as `both_dbs!`).
-/// `browser_test!(name, |app| { … })`, or with changed server options:
+/// Defines the tests `<name>::sqlite` and `<name>::postgres` (as `both_dbs!` does), running the
+/// same body on a fresh server on each database (PostgreSQL skipped when unreachable outside
+/// CI). `browser_test!(name, |app| { … })`, or with changed server options:
 /// `browser_test!(name, spawn = |o| …, |app| { … })`.
 macro_rules! browser_test {
     ($name:ident, |$app:ident| $body:block) => {
         browser_test!($name, spawn = |_| {}, |$app| $body);
     };
     ($name:ident, spawn = $tweak:expr, |$app:ident| $body:block) => {
-        paste::paste! {
-            async fn [<$name _body>]($app: TestApp) $body
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($app: TestApp) $body
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn [<$name _sqlite>]() {
+            async fn sqlite() {
                 let app = TestApp::spawn_with(Backend::Sqlite, $tweak)
                     .await
                     .expect("sqlite app");
-                [<$name _body>](app).await;
+                run(app).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn [<$name _postgres>]() {
+            async fn postgres() {
                 if let Some(app) = TestApp::spawn_with(Backend::Postgres, $tweak).await {
-                    [<$name _body>](app).await;
+                    run(app).await;
                 }
             }
         }

@@ -50,16 +50,17 @@ pub fn parse_ts(s: &str) -> Option<OffsetDateTime> {
         .or_else(|| OffsetDateTime::parse(s, &Rfc3339).ok())
 }
 
-/// Percent-encodes a query value; keeps unreserved characters and `/` (readable paths).
+/// What `urlencode` escapes: everything but unreserved characters and `/` (readable paths).
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+/// Percent-encodes a query value (UTF-8); keeps unreserved characters and `/`.
 pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
 
 /// A timestamp for people: `2026-11-27 14:03 UTC`.
@@ -189,6 +190,12 @@ pub fn human_size(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_values_are_percent_encoded_as_utf8() {
+        assert_eq!(urlencode("a b/é&c=d~_.-"), "a%20b/%C3%A9%26c%3Dd~_.-");
+        assert_eq!(urlencode(""), "");
+    }
 
     #[test]
     fn ts_by_hand_matches_the_storage_format() {

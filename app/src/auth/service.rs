@@ -174,7 +174,7 @@ pub async fn logout() -> Result<(), AppError> {
     .await?;
     tx.commit().await?;
     set_response_header(SET_COOKIE, session::clear_session_cookie(&state.security));
-    leptos_axum::redirect("/login");
+    leptos_axum::redirect(crate::paths::LOGIN);
     Ok(())
 }
 

@@ -35,19 +35,22 @@ pub fn read_cookie(headers: &http::HeaderMap, name: &str) -> Option<String> {
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_string())
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn cookie(sec: &Security, name: &str, value: &str, max_age_secs: i64) -> HeaderValue {
-    let secure = if sec.https { "; Secure" } else { "" };
-    let s = format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
-    );
-    HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static(""))
+    let c = cookie::Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .max_age(time::Duration::seconds(max_age_secs))
+        .secure(sec.https)
+        .build();
+    HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 pub fn session_cookie(sec: &Security, token: &str) -> HeaderValue {
@@ -246,4 +249,44 @@ pub async fn trust_device(
         .execute(tx.conn())
         .await?;
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_written_hardened_and_read_back() {
+        let mut sec = Security::new("https://steward.example".into());
+        let token = "ab".repeat(32);
+        let set = session_cookie(&sec, &token);
+        let set = set.to_str().unwrap();
+        for part in [
+            "HttpOnly",
+            "SameSite=Strict",
+            "Path=/",
+            "Secure",
+            "Max-Age=28800",
+        ] {
+            assert!(set.contains(part), "{set} lacks {part}");
+        }
+        sec.https = false;
+        assert!(!session_cookie(&sec, &token)
+            .to_str()
+            .unwrap()
+            .contains("Secure"));
+        let name = cookie_name(&sec);
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            http::header::COOKIE,
+            HeaderValue::from_str(&format!("other=1; {name}={token}; x=\"y\"")).unwrap(),
+        );
+        assert_eq!(read_cookie(&h, name), Some(token));
+        // Only a well-formed token is accepted.
+        h.insert(
+            http::header::COOKIE,
+            HeaderValue::from_str(&format!("{name}=short")).unwrap(),
+        );
+        assert_eq!(read_cookie(&h, name), None);
+    }
 }

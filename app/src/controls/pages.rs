@@ -2,6 +2,7 @@
 
 use super::status::{Cadence, ControlStatus};
 use super::*;
+use crate::paths;
 use crate::util::display_ts;
 use leptos::form::ActionForm;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -75,13 +76,13 @@ pub fn FrameworksPage() -> impl IntoView {
                         <div class="tiles">
                         {l.frameworks.iter().map(|f| view! {
                             <article class="tile framework" data-key=f.key.clone()>
-                                <h2><a href=format!("/frameworks/{}", f.id)>{f.name.clone()}</a></h2>
+                                <h2><a href=paths::framework(f.id)>{f.name.clone()}</a></h2>
                                 <p class="muted">{format!("Version {} · {} requirements · {}", f.version, f.requirements, f.format.to_uppercase())}</p>
                                 <CoverageBar label="Covered" n=f.mapped of=f.requirements/>
                                 <CoverageBar label="Evidenced" n=f.fresh of=f.requirements/>
                                 {(f.retired > 0).then(|| view! { <p class="muted">{format!("{} retired requirement(s) kept for the record", f.retired)}</p> })}
                                 <p><a href=format!("/controls?framework={}", f.id)>"Controls"</a>" · "
-                                   <a href=format!("/frameworks/{}/export.csv", f.id) download="">"Export CSV"</a></p>
+                                   <a href=paths::framework_export(f.id) download="">"Export CSV"</a></p>
                             </article>
                         }).collect_view()}
                         </div>
@@ -97,7 +98,7 @@ pub fn FrameworksPage() -> impl IntoView {
                                 }).collect_view()}
                                 <h3>"From a file"</h3>
                                 <p class="hint">"An OSCAL catalog (JSON, including resolved profile catalogs) or a CSV with the columns id, title, description, group. Re-importing a newer version updates the framework and keeps mappings to requirements that still exist."</p>
-                                <form method="post" action="/frameworks/import" enctype="multipart/form-data" class="grid-form">
+                                <form method="post" action=paths::FRAMEWORK_IMPORT enctype="multipart/form-data" class="grid-form">
                                     <div><label for="fw-file">"File"</label><input id="fw-file" type="file" name="file" required accept=".json,.csv,application/json,text/csv"/></div>
                                     <div><label for="fw-name">"Name (CSV; optional for OSCAL)"</label><input id="fw-name" name="name"/></div>
                                     <div><label for="fw-version">"Version (CSV)"</label><input id="fw-version" name="version" placeholder="1"/></div>
@@ -156,9 +157,9 @@ pub fn FrameworkPage() -> impl IntoView {
                                 </section>
                             })}
                             <section class="card">
-                                <form method="get" action=format!("/frameworks/{id}") class="filters">
+                                <form method="get" action=paths::framework(id) class="filters">
                                     <div><label for="rq">"Search requirements"</label><input id="rq" type="search" name="q" value=q.clone() placeholder="id, title or text"/></div>
-                                    <div class="filter-actions"><button type="submit" class="primary">"Search"</button><a href=format!("/frameworks/{id}")>"Clear"</a></div>
+                                    <div class="filter-actions"><button type="submit" class="primary">"Search"</button><a href=paths::framework(id)>"Clear"</a></div>
                                 </form>
                                 <p class="muted" id="req-count">{format!("{} requirement(s)", p.total)}</p>
                                 <div class="table-wrap"><table class="data requirements">
@@ -170,7 +171,7 @@ pub fn FrameworkPage() -> impl IntoView {
                                             <td><details><summary>{r.title.clone()}</summary><pre class="statement">{r.statement.clone()}</pre></details></td>
                                             <td>{r.group_title.clone()}</td>
                                             <td>{if r.controls.is_empty() { view! { <span class="muted">"none"</span> }.into_any() } else {
-                                                r.controls.into_iter().map(|(cid, cref)| view! { <a href=format!("/controls/{cid}")>{cref}</a>" " }).collect_view().into_any()
+                                                r.controls.into_iter().map(|(cid, cref)| view! { <a href=paths::control(cid)>{cref}</a>" " }).collect_view().into_any()
                                             }}</td>
                                         </tr>
                                     }).collect_view()}
@@ -227,7 +228,11 @@ fn ControlsView(mine: bool) -> impl IntoView {
         },
         |(f, _)| list_controls(f),
     );
-    let base = if mine { "/my/controls" } else { "/controls" };
+    let base = if mine {
+        paths::MY_CONTROLS
+    } else {
+        paths::CONTROLS
+    };
     let field = move |k: &'static str| query.read().get(k).unwrap_or_default();
     view! {
         <leptos_meta::Title text=if mine { "My controls · Steward" } else { "Controls · Steward" }/>
@@ -269,7 +274,7 @@ fn ControlsView(mine: bool) -> impl IntoView {
                                 </form>
                                 <div class="toolbar">
                                     <p class="muted" id="control-count">{format!("{shown} control(s)")}</p>
-                                    <a href="/controls/export.csv" download="">"Export CSV"</a>
+                                    <a href=paths::CONTROL_EXPORT download="">"Export CSV"</a>
                                 </div>
                                 <div class="table-wrap"><table class="data controls">
                                     <thead><tr><th scope="col">"Ref"</th><th scope="col">"Control"</th><th scope="col">"Owner"</th><th scope="col">"Cadence"</th>
@@ -277,7 +282,7 @@ fn ControlsView(mine: bool) -> impl IntoView {
                                     <tbody>
                                     {l.rows.into_iter().map(|c| view! {
                                         <tr data-ref=c.r#ref.clone() data-status=c.status.as_str()>
-                                            <td class="nowrap"><a href=format!("/controls/{}", c.id)>{c.r#ref.clone()}</a></td>
+                                            <td class="nowrap"><a href=paths::control(c.id)>{c.r#ref.clone()}</a></td>
                                             <td>{c.title.clone()}</td>
                                             <td>{c.owner.clone().unwrap_or_else(|| "—".into())}</td>
                                             <td>{c.cadence.label()}</td>
@@ -299,7 +304,7 @@ fn ControlsView(mine: bool) -> impl IntoView {
                                 </section>
                                 <section class="card">
                                     <h2>"Import and settings"</h2>
-                                    <form method="post" action="/controls/import" enctype="multipart/form-data" class="grid-form">
+                                    <form method="post" action=paths::CONTROL_IMPORT enctype="multipart/form-data" class="grid-form">
                                         <div><label for="ci-file">"Controls CSV"</label><input id="ci-file" type="file" name="file" required accept=".csv,text/csv"/></div>
                                         <div><button type="submit">"Import controls"</button></div>
                                     </form>
@@ -446,7 +451,7 @@ pub fn ControlPage() -> impl IntoView {
                                     {d.evidence.iter().map(|e| view! {
                                         <li>
                                             <strong>{e.effective_date.clone()}</strong>" "
-                                            <a href=format!("/evidence/{}", e.evidence_id)>{e.title.clone()}</a>
+                                            <a href=paths::evidence_item(e.evidence_id)>{e.title.clone()}</a>
                                             {format!(" (version {}", e.version)}
                                             {e.filename.clone().map(|f| format!(", {f}"))}
                                             {e.url.clone().map(|u| format!(", {u}"))}

@@ -4,10 +4,11 @@
 //! Evidence whose effective date falls inside an occurrence satisfies it. After the latest
 //! satisfied occurrence, the next one must be satisfied by its end: that end is the due date.
 
+use crate::calendar;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
-use time::{Date, Month};
+use time::Date;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -164,21 +165,10 @@ pub struct Derived {
     pub last_evidence: Option<Date>,
 }
 
-fn month_index(d: Date) -> i32 {
-    d.year() * 12 + (d.month() as i32 - 1)
-}
-
-fn month_start(index: i32) -> Date {
-    let year = index.div_euclid(12);
-    let month = Month::try_from((index.rem_euclid(12) + 1) as u8).unwrap_or(Month::January);
-    Date::from_calendar_date(year, month, 1).unwrap_or(Date::MIN)
-}
-
 /// The occurrence `[start, end)` that contains `d`.
 pub fn occurrence(cadence: Cadence, d: Date) -> Option<(Date, Date)> {
-    let len = cadence.months()?;
-    let k = month_index(d).div_euclid(len);
-    Some((month_start(k * len), month_start((k + 1) * len)))
+    let p = calendar::period_containing(d, cadence.months()?);
+    Some((p.start, p.end))
 }
 
 pub fn derive(input: &StatusInput) -> Derived {
@@ -199,8 +189,9 @@ pub fn derive(input: &StatusInput) -> Derived {
     } else {
         match (input.cadence.months(), last_evidence) {
             (Some(len), Some(last)) => {
-                let k = month_index(last).div_euclid(len);
-                let due = month_start((k + 2) * len);
+                // Evidence satisfies its occurrence; the next one's is due by that one's end.
+                let current = calendar::period_containing(last, len);
+                let due = calendar::add_months(current.end, len);
                 next_due = Some(due);
                 let days_left = (due - input.today).whole_days();
                 if days_left <= 0 {

@@ -280,7 +280,7 @@ pub fn CostsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading the report…"</p> }>
             {move || Suspend::new(async move {
                 match report.await {
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p><p><a href="/costs">"Reset the report"</a></p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p><p><a href=paths::COSTS>"Reset the report"</a></p> }.into_any(),
                     Ok(r) => view! { <ReportView r/> }.into_any(),
                 }
             })}
@@ -292,7 +292,7 @@ pub fn CostsPage() -> impl IntoView {
 fn ReportView(r: Report) -> impl IntoView {
     let q = r.query.clone();
     let sel = |a: &str, b: &str| a == b;
-    let export = format!("/costs/export.csv?{}", q.to_query_string());
+    let export = format!("{}?{}", paths::COST_EXPORT, q.to_query_string());
     let options = |list: Vec<String>, current: String| {
         list.into_iter()
             .map(|v| {
@@ -304,7 +304,7 @@ fn ReportView(r: Report) -> impl IntoView {
     };
     view! {
         <section class="card">
-            <form method="get" action="/costs" class="filters" id="report-form">
+            <form method="get" action=paths::COSTS class="filters" id="report-form">
                 <div><label for="r-from">"From"</label><input id="r-from" type="date" name="from" value=q.from.clone()/></div>
                 <div><label for="r-to">"To (inclusive)"</label><input id="r-to" type="date" name="to" value=q.to.clone()/></div>
                 <div><label for="r-gran">"Granularity"</label><select id="r-gran" name="granularity">
@@ -333,11 +333,11 @@ fn ReportView(r: Report) -> impl IntoView {
                 </select></div>
                 <div><label for="r-svc">"Service"</label><select id="r-svc" name="service"><option value="">"All"</option>{options(r.services.clone(), q.service.clone())}</select></div>
                 <div><label for="r-reg">"Region"</label><select id="r-reg" name="region"><option value="">"All"</option>{options(r.regions.clone(), q.region.clone())}</select></div>
-                <div class="filter-actions"><button type="submit" class="primary">"Show"</button><a href="/costs">"Reset"</a></div>
+                <div class="filter-actions"><button type="submit" class="primary">"Show"</button><a href=paths::COSTS>"Reset"</a></div>
             </form>
         </section>
         {if !r.has_data {
-            view! { <p class="card empty">"No cost data yet. "<a href="/costs/import">"Import a FOCUS or AWS CUR file"</a>" to see spend here."</p> }.into_any()
+            view! { <p class="card empty">"No cost data yet. "<a href=paths::COST_DATA>"Import a FOCUS or AWS CUR file"</a>" to see spend here."</p> }.into_any()
         } else { view! {
             <section class="card">
                 <div class="toolbar">

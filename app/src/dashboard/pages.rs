@@ -1,0 +1,103 @@
+//! The dashboard page.
+
+#[allow(unused_imports)]
+use super::*;
+use crate::util::display_ts;
+use leptos::prelude::*;
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| get_dashboard());
+    view! {
+        <leptos_meta::Title text="Dashboard · Steward"/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(d) => view! { <DashboardView d/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DashboardView(d: DashboardData) -> impl IntoView {
+    let role = d.role;
+    view! {
+        <h1>{d.organisation.clone()}</h1>
+        <p class="lede">"Welcome, " {d.display_name.clone()} ". You are signed in as " <strong>{role.label()}</strong> "."</p>
+        <div class="tiles">
+            {d.posture.map(|p| {
+                let total: i64 = p.controls.iter().map(|(_, n)| n).sum();
+                view! {
+                <section class="tile" aria-labelledby="tile-posture" id="posture-tile">
+                    <h2 id="tile-posture">"Compliance posture"</h2>
+                    {if p.frameworks.is_empty() && total == 0 {
+                        view! { <p class="empty">"No frameworks or controls yet. "<a href="/frameworks">"Import a framework"</a>" and add controls: this tile then shows controls by status for each framework."</p> }.into_any()
+                    } else { view! {
+                        <p class="figure">{total}<span class="unit">" controls"</span></p>
+                        <ul class="breakdown">
+                            {p.controls.into_iter().filter(|(_, n)| *n > 0).map(|(s, n)| view! {
+                                <li><a href=format!("/controls?status={}", s.as_str())><span class=format!("status status-{}", s.as_str())>{s.label()}</span></a><span class="num">{n}</span></li>
+                            }).collect_view()}
+                        </ul>
+                        {p.frameworks.into_iter().map(|f| view! {
+                            <div class="posture-framework">
+                                <a href=format!("/frameworks/{}", f.id)><strong>{f.name.clone()}</strong></a>
+                                <crate::controls::CoverageBar label="Covered" n=f.mapped of=f.requirements/>
+                                <crate::controls::CoverageBar label="Evidenced" n=f.fresh of=f.requirements/>
+                                <p class="muted small">
+                                    {f.by_status.iter().filter(|(_, n)| *n > 0).map(|(s, n)| view! {
+                                        <a href=format!("/controls?framework={}&status={}", f.id, s.as_str())>{format!("{n} {}", s.label().to_lowercase())}</a>" "
+                                    }).collect_view()}
+                                </p>
+                            </div>
+                        }).collect_view()}
+                    }.into_any() }}
+                </section>
+            }})}
+            {d.spend.map(|sp| view! {
+                <section class="tile" aria-labelledby="tile-spend" id="spend-tile">
+                    <h2 id="tile-spend">"Cloud spend"</h2>
+                    {match sp.latest_day.clone() {
+                        None => view! { <p class="empty">"No cost data yet. "<a href="/costs/import">"Import a FOCUS or CUR file"</a>" to see spend here."</p> }.into_any(),
+                        Some(latest) => view! {
+                            <p class="figure" id="spend-mtd">{sp.month_to_date.clone()}<span class="unit">{format!(" {} month to date", sp.currency)}</span></p>
+                            <p>{format!("Last month: {} {}", sp.last_month, sp.currency)}</p>
+                            <p class:warn=sp.up>{match &sp.trend {
+                                Some(t) => format!("{} {t} against the same days last month ({})", if sp.up { "▲" } else { "▼" }, sp.last_month_same_days),
+                                None => "No spend in the same days last month to compare with.".to_string(),
+                            }}</p>
+                            <p class="muted">{format!("Latest cost data: {latest}")}</p>
+                            <a href="/costs">"Open the cost explorer →"</a>
+                        }.into_any(),
+                    }}
+                </section>
+            })}
+            {d.users_by_role.map(|by_role| {
+                let total: i64 = by_role.iter().map(|(_, n)| n).sum();
+                view! {
+                    <section class="tile" aria-labelledby="tile-users">
+                        <h2 id="tile-users">"People"</h2>
+                        <p class="figure">{total}<span class="unit">" active users"</span></p>
+                        <ul class="breakdown">
+                            {by_role.into_iter().map(|(r, n)| view! { <li><span>{r.label()}</span><span class="num">{n}</span></li> }).collect_view()}
+                        </ul>
+                        {d.inactive_users.filter(|n| *n > 0).map(|n| view! { <p class="muted">{format!("{n} deactivated")}</p> })}
+                        <a href="/admin/users">"Manage users →"</a>
+                    </section>
+                }
+            })}
+            {d.audit.map(|a| { let warn = a.failed_logins_24h >= 10; view! {
+                <section class="tile" aria-labelledby="tile-audit">
+                    <h2 id="tile-audit">"Audit trail"</h2>
+                    <p class="figure">{a.events}<span class="unit">" events"</span></p>
+                    <p class="muted">{a.last_at.as_deref().map(|t| format!("Latest: {}", display_ts(t))).unwrap_or_else(|| "No events yet".into())}</p>
+                    <p class:warn=warn>{format!("{} failed sign-ins in the last 24 hours", a.failed_logins_24h)}</p>
+                    <a href="/audit">"Open the audit log →"</a>
+                </section>
+            }})}
+        </div>
+    }
+}

@@ -38,6 +38,14 @@ if [[ ! -f "$SITE/steward.wasm" || "$RAW" -nt "$SITE/steward.wasm" ]]; then
   wasm-bindgen --target web --no-typescript --out-dir "$TMP" --out-name steward "$RAW"
   wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals "$TMP/steward_bg.wasm" -o "$TMP/steward.wasm"
+  # A full disk has left a truncated module behind with every tool exiting 0: check it parses
+  # before it replaces the bundle (a stale-but-whole bundle is rebuilt on the next run).
+  if ! wasm-opt --quiet --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals "$TMP/steward.wasm" -o /dev/null 2>/dev/null; then
+    echo "[build] wasm-opt wrote an unreadable module (disk full?)" >&2
+    rm -rf "$TMP"
+    exit 1
+  fi
   mv "$TMP/steward.js" "$SITE/steward.js"
   mv "$TMP/steward.wasm" "$SITE/steward.wasm"
   rm -rf "$TMP"

@@ -112,42 +112,33 @@ pub struct EvidenceOptions {
 
 #[server(endpoint = "list_evidence")]
 pub async fn list_evidence(filter: EvidenceFilter) -> Result<Vec<EvidenceSummary>, AppError> {
-    let run = async {
-        let state = crate::state::app_state()?;
-        crate::context::require_user()?;
-        store::list(state.db.pool(), &filter).await
-    };
-    run.await
+    let state = crate::state::app_state()?;
+    crate::context::require_user()?;
+    store::list(state.db.pool(), &filter).await
 }
 
 #[server(endpoint = "get_evidence")]
 pub async fn get_evidence(id: i64) -> Result<EvidenceDetail, AppError> {
-    let run = async {
-        let state = crate::state::app_state()?;
-        let su = crate::context::require_user()?;
-        store::detail(state.db.pool(), id, &su.user).await
-    };
-    run.await
+    let state = crate::state::app_state()?;
+    let su = crate::context::require_user()?;
+    store::detail(state.db.pool(), id, &su.user).await
 }
 
 #[server(endpoint = "evidence_options")]
 pub async fn get_evidence_options() -> Result<EvidenceOptions, AppError> {
-    let run = async {
-        use crate::policy::Permission;
-        let state = crate::state::app_state()?;
-        let su = crate::context::require_user()?;
-        let can_submit = su.user.can(Permission::SubmitEvidence);
-        Ok(EvidenceOptions {
-            controls: store::all_controls(state.db.pool()).await?,
-            attachable: if can_submit {
-                store::attachable_ids(state.db.pool(), &su.user).await?
-            } else {
-                Vec::new()
-            },
-            can_submit,
-            max_upload_bytes: state.max_upload_bytes,
-            today: state.clock.now().date().to_string(),
-        })
-    };
-    run.await
+    use crate::policy::Permission;
+    let state = crate::state::app_state()?;
+    let su = crate::context::require_user()?;
+    let can_submit = su.user.can(Permission::SubmitEvidence);
+    Ok(EvidenceOptions {
+        controls: store::all_controls(state.db.pool()).await?,
+        attachable: if can_submit {
+            store::attachable_ids(state.db.pool(), &su.user).await?
+        } else {
+            Vec::new()
+        },
+        can_submit,
+        max_upload_bytes: state.max_upload_bytes,
+        today: state.clock.now().date().to_string(),
+    })
 }

@@ -54,50 +54,41 @@ pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
 
 #[server(endpoint = "create_user")]
 pub async fn create_user(user: NewUser) -> Result<(), AppError> {
-    let run = async {
-        let state = crate::state::app_state()?;
-        let admin = crate::context::require_user()?;
-        let ctx = crate::state::audit_ctx(&state, Some(&admin.user));
-        store::create(
-            &state.db,
-            &state.hasher,
-            &ctx,
-            user,
-            true,
-            state.clock.now(),
-        )
-        .await?;
-        Ok(())
-    };
-    run.await
+    let state = crate::state::app_state()?;
+    let admin = crate::context::require_user()?;
+    let ctx = crate::state::audit_ctx(&state, Some(&admin.user));
+    store::create(
+        &state.db,
+        &state.hasher,
+        &ctx,
+        user,
+        true,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(())
 }
 
 #[server(endpoint = "update_user")]
 pub async fn update_user(change: UserChange) -> Result<(), AppError> {
-    let run = async {
-        let state = crate::state::app_state()?;
-        let admin = crate::context::require_user()?;
-        let ctx = crate::state::audit_ctx(&state, Some(&admin.user));
-        store::update(&state.db, &ctx, change, state.clock.now()).await
-    };
-    run.await
+    let state = crate::state::app_state()?;
+    let admin = crate::context::require_user()?;
+    let ctx = crate::state::audit_ctx(&state, Some(&admin.user));
+    store::update(&state.db, &ctx, change, state.clock.now()).await
 }
 
 #[server(endpoint = "reset_password")]
 pub async fn reset_password(id: i64, password: String) -> Result<(), AppError> {
-    let run = async {
-        let state = crate::state::app_state()?;
-        let admin = crate::context::require_user()?;
-        let ctx = crate::state::audit_ctx(&state, Some(&admin.user));
-        store::reset_password(
-            &state.db,
-            &state.hasher,
-            &ctx,
-            id,
-            &password,
-            state.clock.now(),
-        )
-        .await
-    };
-    run.await
+    let state = crate::state::app_state()?;
+    let admin = crate::context::require_user()?;
+    let ctx = crate::state::audit_ctx(&state, Some(&admin.user));
+    store::reset_password(
+        &state.db,
+        &state.hasher,
+        &ctx,
+        id,
+        &password,
+        state.clock.now(),
+    )
+    .await
 }

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 /// Rows per chunk (one insert statement, one progress report): small at first, so progress
 /// shows at once, then large, so per-statement costs vanish.
 const FIRST_CHUNK_ROWS: usize = 250;
-const CHUNK_ROWS: usize = 4000;
+const CHUNK_ROWS: usize = 2000;
 /// Rows read before chunks grow.
 const SMALL_CHUNKS_UNTIL: u64 = 2000;
 

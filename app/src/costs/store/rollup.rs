@@ -55,12 +55,44 @@ pub(crate) struct SliceInfo {
     pub(crate) rows: i64,
 }
 
-/// provider, billing account, billing period start, day, sub account id and name, service
-/// name and category, region, charge category, currency (interned).
-type DailyKey = [u32; 11];
-/// provider, billing account, billing period start, day, service name, currency, tag key, tag
+/// provider, billing account, billing period start, sub account id and name, service name
+/// and category, region, charge category, currency (interned; the day is kept apart).
+type DailyDims = [u32; 10];
+/// provider, billing account, billing period start, service name, currency, tag key, tag
 /// value (interned). No sub-account: with it the tag rollup grows towards the line items.
-type TagKey = [u32; 8];
+type TagDims = [u32; 7];
+
+/// Distinct dimension sets without the day, as small ids: a batch has a few thousand, and a
+/// rollup entry is then (set, day) → sums, 8 bytes of key instead of 32–44. The entries are
+/// what the import's memory grows with (distinct day × dimension combinations).
+struct Combos<const N: usize> {
+    ids: HashMap<[u32; N], u32>,
+    dims: Vec<[u32; N]>,
+}
+
+impl<const N: usize> Default for Combos<N> {
+    fn default() -> Self {
+        Combos {
+            ids: HashMap::default(),
+            dims: Vec::new(),
+        }
+    }
+}
+
+impl<const N: usize> Combos<N> {
+    fn id(&mut self, dims: [u32; N]) -> u32 {
+        if let Some(&i) = self.ids.get(&dims) {
+            return i;
+        }
+        let i = self.dims.len() as u32;
+        self.dims.push(dims);
+        self.ids.insert(dims, i);
+        i
+    }
+}
+
+/// (dimension set, day): one rollup row.
+type RowKey = (u32, u32);
 
 /// Dimension values as small ids, so rollup keys are cheap to hash and hold.
 #[derive(Default)]
@@ -90,8 +122,10 @@ impl Interner {
 pub(crate) struct Rollup {
     pub(crate) rows: u64,
     pub(crate) names: Interner,
-    daily: HashMap<DailyKey, Sums>,
-    tags: HashMap<TagKey, Sums>,
+    daily_dims: Combos<10>,
+    tag_dims: Combos<7>,
+    daily: HashMap<RowKey, Sums>,
+    tags: HashMap<RowKey, Sums>,
     pub(crate) slices: BTreeMap<SliceKey, SliceInfo>,
     pub(crate) totals: BTreeMap<String, Sums>,
     pub(crate) period: Option<(String, String)>,
@@ -110,11 +144,10 @@ impl Rollup {
             n.id(&it.service_name),
             n.id(&it.currency),
         );
-        let key: DailyKey = [
+        let dims: DailyDims = [
             provider,
             account,
             period,
-            day,
             n.id(&it.sub_account_id),
             n.id(&it.sub_account_name),
             service,
@@ -123,18 +156,19 @@ impl Rollup {
             n.id(&it.charge_category),
             currency,
         ];
+        let key = (self.daily_dims.id(dims), day);
         self.daily.entry(key).or_default().add(it)?;
         for (k, v) in &it.tags {
-            let key: TagKey = [
+            let dims: TagDims = [
                 provider,
                 account,
                 period,
-                day,
                 service,
                 currency,
                 n.id(k),
                 n.id(v),
             ];
+            let key = (self.tag_dims.id(dims), day);
             self.tags.entry(key).or_default().add(it)?;
         }
         let slice = self.slices.entry([provider, account, period]).or_default();
@@ -173,16 +207,17 @@ impl Rollup {
     /// tag separately from its line items, so they cannot be folded from them).
     pub(crate) fn add_tag(&mut self, key: TagRow<'_>, sums: &Sums) -> Result<(), String> {
         let n = &mut self.names;
-        let k: TagKey = [
+        let dims: TagDims = [
             n.id(key.provider),
             n.id(key.billing_account_id),
             n.id(key.billing_period_start),
-            n.id(key.day),
             n.id(key.service_name),
             n.id(key.currency),
             n.id(key.tag_key),
             n.id(key.tag_value),
         ];
+        let day = n.id(key.day);
+        let k = (self.tag_dims.id(dims), day);
         self.tags.entry(k).or_default().add_amounts(
             sums.billed,
             sums.effective,
@@ -261,6 +296,7 @@ pub(crate) async fn insert_rollups(
         DAILY_COLUMNS,
         batch_id,
         names,
+        &acc.daily_dims,
         &acc.daily,
     )
     .await?;
@@ -271,13 +307,16 @@ pub(crate) async fn insert_rollups(
         TAG_COLUMNS,
         batch_id,
         names,
+        &acc.tag_dims,
         &acc.tags,
     )
     .await
 }
 
-/// Writes one rollup: `columns` are batch_id, the key's names, then the sums. Both rollup keys
-/// hold the day at index 3; rows go in day order, so the (batch_id, day) index only appends.
+/// Writes one rollup: `columns` are batch_id, the dimensions with the day fourth (after
+/// provider, account and billing period), then the sums. Rows go in day order, so the
+/// (batch_id, day) index only appends.
+#[allow(clippy::too_many_arguments)] // one call per rollup table, every part named
 async fn insert_sums<const N: usize>(
     w: &mut NativeWriteTx,
     dialect: Dialect,
@@ -285,14 +324,19 @@ async fn insert_sums<const N: usize>(
     columns: &[&str],
     batch_id: i64,
     names: &Interner,
-    sums: &HashMap<[u32; N], Sums>,
+    combos: &Combos<N>,
+    sums: &HashMap<RowKey, Sums>,
 ) -> Result<(), sqlx::Error> {
-    let mut rows: Vec<(&[u32; N], &Sums)> = sums.iter().collect();
-    rows.sort_unstable_by_key(|(k, _)| names.name(k[3]));
+    let mut rows: Vec<(&RowKey, &Sums)> = sums.iter().collect();
+    rows.sort_unstable_by_key(|((_, day), _)| names.name(*day));
     for chunk in rows.chunks(ROLLUP_CHUNK_ROWS) {
         let mut p = Packer::new(dialect, batch_id, columns.len() - 1, chunk.len());
-        for (key, s) in chunk {
-            for k in key.iter() {
+        for ((combo, day), s) in chunk {
+            let dims = &combos.dims[*combo as usize];
+            for (i, k) in dims.iter().enumerate() {
+                if i == 3 {
+                    p.str(names.name(*day));
+                }
                 p.str(names.name(*k));
             }
             p.display(s.billed);

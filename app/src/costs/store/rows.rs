@@ -186,6 +186,11 @@ impl std::fmt::Write for Bytes<'_> {
 /// escaped (nothing else is special; an empty string stays an empty string, not NULL).
 fn push_copy_text(out: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
+    // Almost every value has none of them: two vectorised scans instead of a byte loop.
+    if memchr::memchr3(b'\\', b'\t', b'\n', b).is_none() && memchr::memchr(b'\r', b).is_none() {
+        out.extend_from_slice(b);
+        return;
+    }
     let mut plain = 0;
     for (i, c) in b.iter().enumerate() {
         let esc: &[u8] = match c {

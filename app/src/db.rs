@@ -152,10 +152,13 @@ impl Db {
         let native_pg = match dialect {
             Dialect::Sqlite => None,
             // Few connections: only bulk writers use them, and writers queue on the chain head.
+            // Never reused: a write cancelled mid-COPY (a dropped import) leaves its connection
+            // in the middle of the protocol, and sqlx would hand it to the next writer.
             Dialect::Postgres => Some(
                 PgPoolOptions::new()
                     .max_connections(4)
                     .acquire_timeout(Duration::from_secs(10))
+                    .after_release(|_, _| Box::pin(async { Ok(false) }))
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute("SET TIME ZONE 'UTC'").await?;

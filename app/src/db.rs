@@ -1,12 +1,19 @@
 //! Database plumbing shared by every area: one `Any` pool for SQLite or PostgreSQL, the
 //! per-dialect migrations, and `WriteTx`, the only way to change business data: it serialises
 //! writers on the audit chain head and refuses to commit without an audit event.
+//!
+//! Bulk writers that need a dialect's own protocol (PostgreSQL `COPY`) get a `NativeWriteTx`:
+//! the same lock and audit rules on a native connection. Statements that must run on either
+//! kind of connection (the audit chain, the cost writer) go through the small `Sql` trait.
 
 use crate::audit::chain::{self, NewEvent};
 use crate::error::AppError;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::{Any, AnyConnection, AnyPool, Database, Executor, Postgres, Row, Transaction};
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -88,6 +95,8 @@ mod tests {
 pub struct Db {
     pool: AnyPool,
     dialect: Dialect,
+    /// PostgreSQL only: native connections for `COPY` (connected on first use).
+    native_pg: Option<PgPool>,
 }
 
 impl Db {
@@ -140,7 +149,30 @@ impl Db {
             }),
         };
         let pool = opts.connect(&url).await?;
-        Ok(Db { pool, dialect })
+        let native_pg = match dialect {
+            Dialect::Sqlite => None,
+            // Few connections: only bulk writers use them, and writers queue on the chain head.
+            // Never reused: a write cancelled mid-COPY (a dropped import) leaves its connection
+            // in the middle of the protocol, and sqlx would hand it to the next writer.
+            Dialect::Postgres => Some(
+                PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_release(|_, _| Box::pin(async { Ok(false) }))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("SET TIME ZONE 'UTC'").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_lazy(&url)?,
+            ),
+        };
+        Ok(Db {
+            pool,
+            dialect,
+            native_pg,
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -181,16 +213,30 @@ impl Db {
             Dialect::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
         };
         let (seq, hash): (i64, String) = sqlx::query_as(sql).fetch_one(&mut *tx).await?;
-        Ok(WriteTx {
-            tx,
-            head_seq: seq,
-            head_hash: hash,
-            events: 0,
-        })
+        Ok(WriteTx::new(tx, seq, hash))
+    }
+
+    /// Begins a business write on a connection of the dialect's own driver where a bulk
+    /// writer needs one (PostgreSQL: `COPY`), else as `write`. Same queueing, same audit rule.
+    pub async fn write_native(&self) -> Result<NativeWriteTx, AppError> {
+        match &self.native_pg {
+            None => Ok(NativeWriteTx::Any(self.write().await?)),
+            Some(pg) => {
+                let mut tx = pg.begin().await?;
+                let (seq, hash): (i64, String) =
+                    sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                Ok(NativeWriteTx::Postgres(WriteTx::new(tx, seq, hash)))
+            }
+        }
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(pg) = &self.native_pg {
+            pg.close().await;
+        }
     }
 }
 
@@ -209,16 +255,29 @@ fn sqlite_path(url: &str) -> Option<String> {
     (!path.is_empty() && path != ":memory:").then(|| path.to_string())
 }
 
-/// A write transaction that must record at least one audit event before it commits.
-pub struct WriteTx {
-    tx: Transaction<'static, Any>,
+/// A write transaction that must record at least one audit event before it commits. `DB` is
+/// `Any` everywhere but in bulk writers (`NativeWriteTx`).
+pub struct WriteTx<DB: Database = Any> {
+    tx: Transaction<'static, DB>,
     head_seq: i64,
     head_hash: String,
     events: usize,
 }
 
-impl WriteTx {
-    pub fn conn(&mut self) -> &mut AnyConnection {
+impl<DB: Database> WriteTx<DB>
+where
+    DB::Connection: Sql,
+{
+    fn new(tx: Transaction<'static, DB>, head_seq: i64, head_hash: String) -> Self {
+        WriteTx {
+            tx,
+            head_seq,
+            head_hash,
+            events: 0,
+        }
+    }
+
+    pub fn conn(&mut self) -> &mut DB::Connection {
         &mut self.tx
     }
 
@@ -230,7 +289,7 @@ impl WriteTx {
     /// Appends an event to the chain inside this transaction.
     pub async fn audit(&mut self, ev: NewEvent) -> Result<i64, AppError> {
         let seq = self.head_seq + 1;
-        let hash = chain::insert(&mut self.tx, seq, &self.head_hash, &ev).await?;
+        let hash = chain::insert(&mut *self.tx, seq, &self.head_hash, &ev).await?;
         self.head_seq = seq;
         self.head_hash = hash;
         self.events += 1;
@@ -244,12 +303,136 @@ impl WriteTx {
                 "write transaction committed without an audit event",
             ));
         }
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(self.head_seq)
-            .bind(&self.head_hash)
-            .execute(&mut *self.tx)
-            .await?;
+        let conn: &mut DB::Connection = &mut self.tx;
+        conn.execute_args(
+            "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+            &[Arg::Int(self.head_seq), Arg::Text(&self.head_hash)],
+        )
+        .await?;
         self.tx.commit().await?;
         Ok(())
     }
+}
+
+/// A `WriteTx` on the connection kind a bulk writer wants: `Any` (SQLite, whose bulk path is
+/// `crate::bulk`) or a native PostgreSQL connection (for `COPY`).
+pub enum NativeWriteTx {
+    Any(WriteTx<Any>),
+    Postgres(WriteTx<Postgres>),
+}
+
+impl NativeWriteTx {
+    /// The connection, for statements written once for both kinds.
+    pub fn sql(&mut self) -> &mut dyn Sql {
+        match self {
+            NativeWriteTx::Any(w) => w.conn(),
+            NativeWriteTx::Postgres(w) => w.conn(),
+        }
+    }
+
+    pub async fn audit(&mut self, ev: NewEvent) -> Result<i64, AppError> {
+        match self {
+            NativeWriteTx::Any(w) => w.audit(ev).await,
+            NativeWriteTx::Postgres(w) => w.audit(ev).await,
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), AppError> {
+        match self {
+            NativeWriteTx::Any(w) => w.commit().await,
+            NativeWriteTx::Postgres(w) => w.commit().await,
+        }
+    }
+}
+
+/// A value bound to a `Sql` statement.
+#[derive(Debug, Clone, Copy)]
+pub enum Arg<'a> {
+    Int(i64),
+    OptInt(Option<i64>),
+    Text(&'a str),
+    OptText(Option<&'a str>),
+}
+
+pub type SqlFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, sqlx::Error>> + Send + 'a>>;
+
+/// Statements written once for the `Any` connection and a native PostgreSQL one (sqlx's
+/// typed queries are per database; these few shapes are all the shared writers need).
+pub trait Sql: Send {
+    /// Runs a statement; returns the rows affected.
+    fn execute_args<'a>(&'a mut self, sql: &'a str, args: &'a [Arg<'a>]) -> SqlFuture<'a, u64>;
+    /// Every row of a query whose columns are all integers (NULL as `None`).
+    fn fetch_ints<'a>(
+        &'a mut self,
+        sql: &'a str,
+        args: &'a [Arg<'a>],
+    ) -> SqlFuture<'a, Vec<Vec<Option<i64>>>>;
+}
+
+macro_rules! impl_sql {
+    ($conn:ty, $db:ty) => {
+        impl Sql for $conn {
+            fn execute_args<'a>(
+                &'a mut self,
+                sql: &'a str,
+                args: &'a [Arg<'a>],
+            ) -> SqlFuture<'a, u64> {
+                Box::pin(async move {
+                    let mut q = sqlx::query::<$db>(sql);
+                    for a in args {
+                        q = match *a {
+                            Arg::Int(v) => q.bind(v),
+                            Arg::OptInt(v) => q.bind(v),
+                            Arg::Text(v) => q.bind(v),
+                            Arg::OptText(v) => q.bind(v),
+                        };
+                    }
+                    Ok(q.execute(&mut *self).await?.rows_affected())
+                })
+            }
+
+            fn fetch_ints<'a>(
+                &'a mut self,
+                sql: &'a str,
+                args: &'a [Arg<'a>],
+            ) -> SqlFuture<'a, Vec<Vec<Option<i64>>>> {
+                Box::pin(async move {
+                    let mut q = sqlx::query::<$db>(sql);
+                    for a in args {
+                        q = match *a {
+                            Arg::Int(v) => q.bind(v),
+                            Arg::OptInt(v) => q.bind(v),
+                            Arg::Text(v) => q.bind(v),
+                            Arg::OptText(v) => q.bind(v),
+                        };
+                    }
+                    let rows = q.fetch_all(&mut *self).await?;
+                    rows.iter()
+                        .map(|r| {
+                            (0..r.len())
+                                .map(|i| r.try_get::<Option<i64>, _>(i))
+                                .collect()
+                        })
+                        .collect()
+                })
+            }
+        }
+    };
+}
+
+impl_sql!(AnyConnection, Any);
+impl_sql!(PgConnection, Postgres);
+
+/// Shorthands over `Sql::fetch_ints`.
+pub async fn fetch_int(
+    conn: &mut (impl Sql + ?Sized),
+    sql: &str,
+    args: &[Arg<'_>],
+) -> Result<Option<i64>, sqlx::Error> {
+    let rows = conn.fetch_ints(sql, args).await?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next())
+        .flatten())
 }

@@ -1,23 +1,23 @@
-//! Cost import benchmark: generates an N-row FOCUS 1.0 file (default 1,000,000;
-//! `STEWARD_BENCH_ROWS` to change), imports it with the release `steward import-costs` into a
-//! fresh SQLite database, and prints rows/s and the importer's peak RSS beside `sqlite3 .import`
-//! of the same file into a plain table (no parsing of amounts or times, no rollups, no indexes).
-//! With a reachable PostgreSQL (`STEWARD_TEST_PG_URL` or the test default) it does the same on
-//! PostgreSQL beside `psql \copy`.
-//! Run `scripts/build.sh --release` first. Installs nothing: skips a comparison whose tool
-//! (`sqlite3`, `psql`) is not on PATH.
+//! Cost import benchmark: generates a FOCUS 1.0 file shaped like the FinOps sample (its 44
+//! columns, 12 months, 50 sub-accounts; `gen_focus.rs`), imports it with the release
+//! `steward import-costs` into a fresh SQLite database and a fresh PostgreSQL database, and
+//! prints, side by side, rows/s beside `sqlite3 .import` and `psql \copy` of the same file into
+//! a table of 44 text columns (no parsing, no rollups, no indexes), the ratio, and the
+//! importer's peak RSS.
 //!
-//! The importer stores more than the plain copies (typed columns, the rest of the row as JSON,
-//! two rollup tables, the audit event) and SQLite writes through the WAL. Figures: README.md
-//! ("Benchmarks").
+//! Sizes: 1M and 3M rows; `STEWARD_BENCH_ROWS=1000000` (or `1000000,3000000`) picks.
+//! `STEWARD_BENCH_DB=sqlite` or `postgres` runs one database only. PostgreSQL is used when
+//! reachable (`STEWARD_TEST_PG_URL` or the test default). Run `scripts/build.sh --release`
+//! first. Installs nothing: skips a comparison whose tool (`sqlite3`, `psql`) is not on PATH.
+//! Figures: README.md ("Benchmarks").
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[path = "gen_focus.rs"]
 mod gen_focus;
-use gen_focus::{gen_focus, HEADER};
+use gen_focus::{gen_focus, COLUMNS};
 
 fn on_path(tool: &str) -> bool {
     Command::new("sh")
@@ -28,7 +28,7 @@ fn on_path(tool: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Runs a command to completion; returns its wall time and peak RSS (KiB) from wait4.
+/// Runs a command to completion; returns its wall time, peak RSS (KiB, from wait4) and stdout.
 fn run_measured(cmd: &mut Command) -> (Duration, u64, String) {
     let t = Instant::now();
     let child = cmd
@@ -37,7 +37,7 @@ fn run_measured(cmd: &mut Command) -> (Duration, u64, String) {
         .spawn()
         .expect("spawn");
     let pid = child.id() as libc::pid_t;
-    // Read output on threads so a full pipe cannot block the child.
+    // Read output on threads so a full pipe cannot block the child (reaped by wait4 below).
     let mut child = child;
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
@@ -64,19 +64,10 @@ fn run_measured(cmd: &mut Command) -> (Duration, u64, String) {
     (took, usage.ru_maxrss as u64, stdout)
 }
 
-fn rate(rows: u64, d: Duration) -> f64 {
-    rows as f64 / d.as_secs_f64()
-}
-
-fn print_row(label: &str, rows: u64, d: Duration, rss_kib: Option<u64>) {
-    println!(
-        "{label:<44} {:>8.2} s {:>10.0} rows/s{}",
-        d.as_secs_f64(),
-        rate(rows, d),
-        rss_kib
-            .map(|k| format!("   peak RSS {:.1} MiB", k as f64 / 1024.0))
-            .unwrap_or_default()
-    );
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
 }
 
 fn release_steward() -> PathBuf {
@@ -87,127 +78,194 @@ fn release_steward() -> PathBuf {
         .expect("target/release/steward: run scripts/build.sh --release first")
 }
 
-fn main() {
-    let rows: u64 = std::env::var("STEWARD_BENCH_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let bin = release_steward();
-    let dir = std::env::temp_dir().join(format!("steward-costs-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    // STEWARD_BENCH_CSV: write the generated file there and keep it (for profiling).
-    let csv = std::env::var_os("STEWARD_BENCH_CSV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dir.join("focus.csv"));
-    let t = Instant::now();
-    let size = gen_focus(&csv, rows, 1).unwrap();
-    println!(
-        "generated {rows} FOCUS 1.0 rows, {:.1} MiB, in {:.1} s",
-        size as f64 / 1048576.0,
-        t.elapsed().as_secs_f64()
-    );
+/// One comparison: the importer beside the plain loader.
+struct Line {
+    rows: u64,
+    db: &'static str,
+    steward: Duration,
+    rss_kib: u64,
+    plain: Option<Duration>,
+    load: String,
+}
 
-    // SQLite: migrate first so the import measures the import only.
-    let db = dir.join("steward.db");
-    let url = format!("sqlite://{}", db.display());
-    run_measured(Command::new(&bin).arg("migrate").env("DATABASE_URL", &url));
+impl Line {
+    fn print(&self) {
+        let rate = |d: Duration| self.rows as f64 / d.as_secs_f64();
+        let (plain, ratio) = match self.plain {
+            Some(p) => (
+                format!("{:>7.2} s {:>8.0}/s", p.as_secs_f64(), rate(p)),
+                format!("{:>5.2}x", p.as_secs_f64() / self.steward.as_secs_f64()),
+            ),
+            None => (format!("{:>20}", "skipped"), "    -".into()),
+        };
+        println!(
+            "{:>9} {:<10} {:>7.2} s {:>8.0}/s {plain} {ratio} {:>8.1} MiB   {}",
+            self.rows,
+            self.db,
+            self.steward.as_secs_f64(),
+            rate(self.steward),
+            self.rss_kib as f64 / 1024.0,
+            self.load
+        );
+    }
+}
+
+fn header() {
+    println!(
+        "{:>9} {:<10} {:>20} {:>20} {:>6} {:>12}   load before (1/5/15 min)",
+        "rows", "database", "steward import-costs", "plain loader", "ratio", "peak RSS"
+    );
+}
+
+fn import(bin: &Path, csv: &Path, url: &str, rows: u64) -> (Duration, u64) {
+    run_measured(Command::new(bin).arg("migrate").env("DATABASE_URL", url));
     let (took, rss, out) = run_measured(
-        Command::new(&bin)
+        Command::new(bin)
             .arg("import-costs")
-            .arg(&csv)
-            .env("DATABASE_URL", &url)
+            .arg(csv)
+            .env("DATABASE_URL", url)
             .env("STEWARD_LOG_LEVEL", "warn"),
     );
     assert!(
         out.contains(&format!("rows: {rows} read, {rows} accepted")),
         "{out}"
     );
-    print_row("steward import-costs (SQLite)", rows, took, Some(rss));
-    let steward_sqlite = took;
-    if on_path("sqlite3") {
+    (took, rss)
+}
+
+fn sqlite(bin: &Path, csv: &Path, dir: &Path, rows: u64) -> Line {
+    let db = dir.join("steward.db");
+    let load = load();
+    let (steward, rss_kib) = import(bin, csv, &format!("sqlite://{}", db.display()), rows);
+    // Removed before the plain load: at 3M rows both databases at once need ~10 GB of disk.
+    for f in ["steward.db", "steward.db-wal", "steward.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    let plain = on_path("sqlite3").then(|| {
         let plain = dir.join("plain.db");
-        let (took, rss, _) = run_measured(
+        // `.import` into a new table creates it from the header: 44 TEXT columns.
+        let (took, _, _) = run_measured(
             Command::new("sqlite3")
                 .arg(&plain)
                 .arg(".mode csv")
                 .arg(format!(".import {} focus_raw", csv.display())),
         );
-        print_row(
-            "sqlite3 .import (plain table, text only)",
-            rows,
-            took,
-            Some(rss),
-        );
-        println!(
-            "  steward / sqlite3 speed: {:.2}x",
-            took.as_secs_f64() / steward_sqlite.as_secs_f64()
-        );
-    } else {
-        println!("sqlite3 not on PATH: comparison skipped (apt-get install sqlite3)");
+        let _ = std::fs::remove_file(plain);
+        took
+    });
+    Line {
+        rows,
+        db: "SQLite",
+        steward,
+        rss_kib,
+        plain,
+        load,
     }
+}
 
-    // PostgreSQL, when one is reachable.
+fn psql_ok(url: &str, sql: &str) -> bool {
+    Command::new("psql")
+        .arg(url)
+        .arg("-qc")
+        .arg(sql)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn postgres(bin: &Path, csv: &Path, admin: &str, rows: u64) -> Line {
+    let name = format!("steward_bench_{}", std::process::id());
+    let psql = |url: &str, sql: &str| assert!(psql_ok(url, sql), "psql: {sql}");
+    psql(
+        admin,
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    );
+    psql(admin, &format!("CREATE DATABASE {name}"));
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
+    let url = format!("{base}/{name}");
+    let load = load();
+    let (steward, rss_kib) = import(bin, csv, &url, rows);
+    // A fresh database for the plain load (disk: see `sqlite`).
+    psql(
+        admin,
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    );
+    psql(admin, &format!("CREATE DATABASE {name}"));
+    let cols: Vec<String> = COLUMNS.iter().map(|c| format!("\"{c}\" text")).collect();
+    psql(
+        &url,
+        &format!("CREATE TABLE focus_raw ({})", cols.join(", ")),
+    );
+    let (plain, _, _) = run_measured(Command::new("psql").arg(&url).arg("-qc").arg(format!(
+        "\\copy focus_raw FROM '{}' WITH (FORMAT csv, HEADER true)",
+        csv.display()
+    )));
+    psql(
+        admin,
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    );
+    Line {
+        rows,
+        db: "PostgreSQL",
+        steward,
+        rss_kib,
+        plain: Some(plain),
+        load,
+    }
+}
+
+fn main() {
+    let sizes: Vec<u64> = std::env::var("STEWARD_BENCH_ROWS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .filter(|v: &Vec<u64>| !v.is_empty())
+        .unwrap_or_else(|| vec![1_000_000, 3_000_000]);
+    let only = std::env::var("STEWARD_BENCH_DB").unwrap_or_default();
+    let bin = release_steward();
+    let dir = std::env::temp_dir().join(format!("steward-costs-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
     let admin = steward_tests::pg_admin_url();
-    if on_path("psql")
-        && Command::new("psql")
-            .arg(&admin)
-            .arg("-qc")
-            .arg("SELECT 1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    {
-        let name = format!("steward_bench_{}", std::process::id());
-        let psql = |url: &str, sql: &str| {
-            let ok = Command::new("psql")
-                .arg(url)
-                .arg("-qc")
-                .arg(sql)
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "psql: {sql}");
-        };
-        psql(&admin, &format!("CREATE DATABASE {name}"));
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-        let url = format!("{base}/{name}");
-        run_measured(Command::new(&bin).arg("migrate").env("DATABASE_URL", &url));
-        let (took, rss, out) = run_measured(
-            Command::new(&bin)
-                .arg("import-costs")
-                .arg(&csv)
-                .env("DATABASE_URL", &url)
-                .env("STEWARD_LOG_LEVEL", "warn"),
-        );
-        assert!(out.contains(&format!("rows: {rows} read")), "{out}");
-        print_row("steward import-costs (PostgreSQL)", rows, took, Some(rss));
-        let cols: Vec<String> = HEADER.split(',').map(|c| format!("\"{c}\" text")).collect();
-        psql(
-            &url,
-            &format!("CREATE TABLE focus_raw ({})", cols.join(", ")),
-        );
-        let (took_copy, _, _) =
-            run_measured(Command::new("psql").arg(&url).arg("-qc").arg(format!(
-                "\\copy focus_raw FROM '{}' WITH (FORMAT csv, HEADER true)",
-                csv.display()
-            )));
-        print_row(
-            "psql \\copy (plain table, text only)",
-            rows,
-            took_copy,
-            None,
-        );
-        println!(
-            "  steward / psql speed: {:.2}x",
-            took_copy.as_secs_f64() / took.as_secs_f64()
-        );
-        psql(
-            &admin,
-            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        );
-    } else {
+    let pg = only != "sqlite" && on_path("psql") && psql_ok(&admin, "SELECT 1");
+    if !pg && only != "sqlite" {
         println!("PostgreSQL or psql not available: PostgreSQL figures skipped");
+    }
+    if !on_path("sqlite3") {
+        println!("sqlite3 not on PATH: that comparison is skipped (apt-get install sqlite3)");
+    }
+    let mut lines = Vec::new();
+    for &rows in &sizes {
+        // STEWARD_BENCH_CSV: write the generated file there and keep it (for profiling).
+        let csv = std::env::var_os("STEWARD_BENCH_CSV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dir.join("focus.csv"));
+        let t = Instant::now();
+        let size = gen_focus(&csv, rows, 12).unwrap();
+        println!(
+            "generated {rows} FOCUS 1.0 rows (44 columns, 12 months, 50 sub-accounts), \
+             {:.0} MiB, in {:.1} s",
+            size as f64 / 1048576.0,
+            t.elapsed().as_secs_f64()
+        );
+        if only != "postgres" {
+            let l = sqlite(&bin, &csv, &dir, rows);
+            l.print();
+            lines.push(l);
+        }
+        if pg {
+            let l = postgres(&bin, &csv, &admin, rows);
+            l.print();
+            lines.push(l);
+        }
+        if std::env::var_os("STEWARD_BENCH_CSV").is_none() {
+            let _ = std::fs::remove_file(&csv);
+        }
+    }
+    println!();
+    println!("plain loaders: sqlite3 .import and psql \\copy into 44 text columns; ratio = their time / steward's (>= 1 is as fast or faster)");
+    header();
+    for l in &lines {
+        l.print();
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

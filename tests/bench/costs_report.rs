@@ -171,12 +171,12 @@ async fn main() {
             ],
         ),
         (
-            "month by tag team, daily",
+            "month by tag business_unit, daily",
             &[
                 ("from", "2024-09-01"),
                 ("to", "2024-09-30"),
                 ("granularity", "daily"),
-                ("group_by", "tag:team"),
+                ("group_by", "tag:business_unit"),
             ],
         ),
         (
@@ -200,12 +200,12 @@ async fn main() {
             ],
         ),
         (
-            "year by tag team, monthly, one service",
+            "year by tag business_unit, monthly, one service",
             &[
                 ("from", "2023-10-01"),
                 ("to", "2024-09-30"),
                 ("granularity", "monthly"),
-                ("group_by", "tag:team"),
+                ("group_by", "tag:business_unit"),
                 ("service", "Amazon Simple Storage Service"),
             ],
         ),

@@ -351,3 +351,141 @@ async fn stub_throttling_and_errors_sqlite() {
 async fn stub_throttling_and_errors_postgres() {
     throttling_flow(Backend::Postgres).await;
 }
+
+/// A stub answering every request with the same groups for the first day asked for.
+async fn fixed_stub(groups: Value) -> String {
+    use axum::http::HeaderMap;
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::post(move |_: HeaderMap, body: String| {
+            let groups = groups.clone();
+            async move {
+                let req: Value = serde_json::from_str(&body).unwrap();
+                let start = req["TimePeriod"]["Start"].as_str().unwrap().to_string();
+                let body = json!({"ResultsByTime": [result(&start, false, groups)], "DimensionValueAttributes": []});
+                ([("content-type", "application/x-amz-json-1.1")], body.to_string())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// One writer: the same costs through the sync and through a FOCUS file give the same rollup
+/// rows and totals.
+async fn one_writer_flow(backend: Backend) {
+    let groups = [
+        ("AWS Lambda", "333333333333", "1.23", "1.20", "1.10"),
+        (
+            "Amazon Simple Storage Service",
+            "333333333333",
+            "0.000000125",
+            "0.0000001",
+            "0.0000001",
+        ),
+        ("AWS Lambda", "444444444444", "7.5", "7.5", "7.25"),
+    ];
+    let json_groups = Value::Array(
+        groups
+            .iter()
+            .map(|(svc, acct, u, n, a)| group([svc, acct], u, n, a))
+            .collect(),
+    );
+    let endpoint = fixed_stub(json_groups).await;
+    let Some(app) = TestApp::spawn_with(backend, |o| o.aws = Some(settings(endpoint, &[]))).await
+    else {
+        return;
+    };
+    let run = sync_now(&app).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let sync_batch = run["batch_id"].as_i64().unwrap();
+    let start = run["range_from"].as_str().unwrap().to_string();
+
+    // The same rows as a FOCUS file: billed = net unblended, effective = amortized, list =
+    // unblended, as the sync maps them.
+    let date =
+        time::Date::parse(&start, &time::format_description::well_known::Iso8601::DATE).unwrap();
+    let month = app::calendar::month_of(date);
+    let mut csv = String::from(
+        "BilledCost,EffectiveCost,ListCost,BillingCurrency,ChargePeriodStart,ChargePeriodEnd,\
+         BillingPeriodStart,BillingPeriodEnd,ProviderName,BillingAccountId,ChargeCategory,\
+         ServiceName,SubAccountId\n",
+    );
+    for (svc, acct, u, n, a) in groups {
+        csv.push_str(&format!(
+            "{n},{a},{u},USD,{date}T00:00:00Z,{}T00:00:00Z,{}T00:00:00Z,{}T00:00:00Z,AWS,\
+             123456789012,Usage,{svc},{acct}\n",
+            date.next_day().unwrap(),
+            month.start,
+            month.end
+        ));
+    }
+    let path =
+        std::env::temp_dir().join(format!("steward-one-writer-{}.csv", rand::random::<u64>()));
+    std::fs::write(&path, csv).unwrap();
+    let ctx = app::audit::chain::AuditCtx {
+        actor: "finance".into(),
+        at: app::util::ts(app.state().app.clock.now()),
+        ..Default::default()
+    };
+    let report = app::costs::import::import_file(&app.state().app.db, &path, ctx, |_| {})
+        .await
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+
+    let pool = app.db.pool().await;
+    let daily = |batch: i64| {
+        let pool = pool.clone();
+        async move {
+            // One text per row (tuples this wide have no PartialEq).
+            let rows: Vec<String> = sqlx::query_scalar(
+                "SELECT provider || '|' || billing_account_id || '|' || billing_period_start
+                        || '|' || day || '|' || sub_account_id || '|' || sub_account_name
+                        || '|' || service_name || '|' || service_category || '|' || region_id
+                        || '|' || charge_category || '|' || currency || '|' || billed_cost
+                        || '|' || effective_cost || '|' || list_cost
+                        || '|' || CAST(row_count AS TEXT)
+                 FROM cost_daily WHERE batch_id = $1
+                 ORDER BY day, sub_account_id, service_name",
+            )
+            .bind(batch)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            rows
+        }
+    };
+    let from_sync = daily(sync_batch).await;
+    let from_file = daily(report.batch_id).await;
+    assert_eq!(from_sync.len(), 3);
+    assert_eq!(
+        from_sync, from_file,
+        "the same rollup rows from both sources"
+    );
+    let totals = |batch: i64| {
+        let pool = pool.clone();
+        async move {
+            let t: String = sqlx::query_scalar("SELECT totals FROM cost_batches WHERE id = $1")
+                .bind(batch)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            t
+        }
+    };
+    assert_eq!(totals(sync_batch).await, totals(report.batch_id).await);
+    pool.close().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_and_import_write_the_same_rollups_sqlite() {
+    one_writer_flow(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_and_import_write_the_same_rollups_postgres() {
+    one_writer_flow(Backend::Postgres).await;
+}

@@ -784,3 +784,83 @@ both_dbs!(a_cancelled_or_failed_import_leaves_nothing, |app| {
     let report = import(&app, &sample()).await.unwrap();
     assert_eq!(report.rows_accepted, 1000);
 });
+
+/// `rows` data rows: the FOCUS sample over and over; `bad` replaces one field of one row.
+fn repeated_sample(rows: usize, bad: Option<(usize, &str, &str)>) -> PathBuf {
+    let mut rdr = csv::Reader::from_path(sample()).unwrap();
+    let header = rdr.headers().unwrap().clone();
+    let records: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    let path = std::env::temp_dir().join(format!("steward-costs-{}.csv", rand::random::<u64>()));
+    let mut w = csv::Writer::from_path(&path).unwrap();
+    w.write_record(&header).unwrap();
+    for i in 0..rows {
+        let rec = &records[i % records.len()];
+        match bad {
+            Some((row, column, value)) if row == i + 1 => {
+                let col = header.iter().position(|h| h == column).unwrap();
+                let fields: Vec<&str> = rec
+                    .iter()
+                    .enumerate()
+                    .map(|(j, f)| if j == col { value } else { f })
+                    .collect();
+                w.write_record(&fields).unwrap();
+            }
+            _ => w.write_record(rec).unwrap(),
+        }
+    }
+    w.flush().unwrap();
+    path
+}
+
+// The bulk paths (PostgreSQL COPY, SQLite's bulk function) run inside the import's one
+// transaction: a row that fails after many chunks were written leaves nothing, and a good
+// import commits its rows with its audit event.
+both_dbs!(a_late_bad_row_after_bulk_chunks_leaves_nothing, |app| {
+    let before = counts(&app).await;
+    let late = repeated_sample(12_000, Some((11_500, "EffectiveCost", "12,50")));
+    let err = import(&app, &late).await.unwrap_err();
+    let _ = std::fs::remove_file(&late);
+    match &err {
+        ImportError::Row { row, column, .. } => {
+            assert_eq!((*row, column.as_str()), (11_500, "EffectiveCost"), "{err}")
+        }
+        other => panic!("expected a row error, got {other:?}"),
+    }
+    assert_eq!(counts(&app).await, before, "nothing written: {TABLES:?}");
+
+    let good = repeated_sample(12_000, None);
+    let report = import(&app, &good).await.unwrap();
+    let _ = std::fs::remove_file(&good);
+    assert_eq!(report.rows_accepted, 12_000);
+    let pool = app.db.pool().await;
+    let items: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cost_line_items WHERE batch_id = $1")
+        .bind(report.batch_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(items, 12_000);
+    // The audit event went in with the rows, and the chain head moved with it.
+    let (seq, object): (i64, String) = sqlx::query_as(
+        "SELECT seq, object_id FROM audit_events WHERE action = 'costs.imported' \
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(object, report.batch_id.to_string());
+    let head: i64 = sqlx::query_scalar("SELECT seq FROM audit_head WHERE id = 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(head, seq);
+    // Money is exact through the bulk path: stored text sums to the report's totals.
+    let billed: Vec<String> =
+        sqlx::query_scalar("SELECT billed_cost FROM cost_line_items WHERE batch_id = $1")
+            .bind(report.batch_id)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    let sum = billed.iter().fold(Decimal::ZERO, |a, b| a + dec(b));
+    assert_eq!(sum, report.totals["USD"].billed);
+});

@@ -7,7 +7,7 @@
 //! refuses UPDATE and DELETE on `audit_events` (triggers); `verify` recomputes the chain in one
 //! read snapshot. Signed checkpoints (`checkpoint`) anchor it outside the database.
 
-use crate::db::{Db, Dialect};
+use crate::db::{Arg, Db, Dialect, Sql};
 use crate::error::AppError;
 use sha2::{Digest, Sha256};
 use sqlx::{Any, AnyConnection, Row, Transaction};
@@ -95,32 +95,34 @@ pub fn chain_hash(prev_hash_hex: &str, seq: i64, ev: &NewEvent) -> String {
     hex::encode(h.finalize())
 }
 
-/// Inserts event `seq` after `prev_hash`; returns its hash. Called only through `WriteTx`.
+/// Inserts event `seq` after `prev_hash`; returns its hash. Called only through `WriteTx`, on
+/// either kind of connection it holds.
 pub(crate) async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut (impl Sql + ?Sized),
     seq: i64,
     prev_hash: &str,
     ev: &NewEvent,
 ) -> Result<String, AppError> {
     let hash = chain_hash(prev_hash, seq, ev);
-    sqlx::query(
+    conn.execute_args(
         "INSERT INTO audit_events (seq, at, actor_id, actor, action, object_type, object_id, \
          summary, request_id, client_addr, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        &[
+            Arg::Int(seq),
+            Arg::Text(&ev.at),
+            Arg::OptInt(ev.actor_id),
+            Arg::Text(&ev.actor),
+            Arg::Text(&ev.action),
+            Arg::Text(&ev.object_type),
+            Arg::Text(&ev.object_id),
+            Arg::Text(&ev.summary),
+            Arg::OptText(ev.request_id.as_deref()),
+            Arg::OptText(ev.client_addr.as_deref()),
+            Arg::Text(prev_hash),
+            Arg::Text(&hash),
+        ],
     )
-    .bind(seq)
-    .bind(&ev.at)
-    .bind(ev.actor_id)
-    .bind(&ev.actor)
-    .bind(&ev.action)
-    .bind(&ev.object_type)
-    .bind(&ev.object_id)
-    .bind(&ev.summary)
-    .bind(&ev.request_id)
-    .bind(&ev.client_addr)
-    .bind(prev_hash)
-    .bind(&hash)
-    .execute(conn)
     .await?;
     Ok(hash)
 }

@@ -19,6 +19,7 @@
 //!
 //! - `formats`: header recognition and the row mapping for each source format.
 //! - `import`: the streaming, all-or-nothing importer (`import_file`, `import_reader`).
+//! - `store`: the one writer of line items and rollups (file imports and the sync).
 //! - `money`: the exact amount parser.
 //! - `cube`: the rollups held in memory for reports (refreshed per batch when data changes).
 //! - `report`: the cost explorer's sums, chart geometry and CSV; `pages`: its page, the
@@ -38,7 +39,7 @@ pub mod pages;
 pub mod report;
 pub mod routes;
 #[cfg(feature = "ssr")]
-mod store;
+pub(crate) mod store;
 pub mod sync;
 
 pub use pages::{CostImportPage, CostUploadForm, CostsPage};

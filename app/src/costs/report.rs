@@ -128,13 +128,14 @@ pub use ssr::*;
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::*;
+    use crate::calendar::{add_months, first_of_month, Period};
     use crate::costs::cube::{Buckets, Choices, Cube, Dim, Filters, Group, Metric, Snapshot, Sums};
     use crate::db::Db;
     use crate::error::AppError;
     use crate::util::{fmt_date, parse_date};
     use rust_decimal::Decimal;
     use std::collections::{BTreeMap, BTreeSet, HashMap};
-    use time::{Date, Duration};
+    use time::Date;
 
     /// Money for people: rounded half away from zero to cents, thousands separated.
     pub fn cents(d: Decimal) -> String {
@@ -155,12 +156,6 @@ mod ssr {
     fn sum(a: Decimal, b: Decimal) -> Result<Decimal, AppError> {
         a.checked_add(b)
             .ok_or_else(|| AppError::internal("amount overflow in report"))
-    }
-
-    pub(crate) struct Range {
-        pub from: Date,
-        /// Exclusive.
-        pub to: Date,
     }
 
     fn metric(m: &str) -> Result<Metric, AppError> {
@@ -256,24 +251,22 @@ mod ssr {
     }
 
     /// The report's periods, and each day's period as cube buckets.
-    fn periods(r: &Range, monthly: bool) -> (Vec<String>, Buckets) {
+    fn periods(r: &Period, monthly: bool) -> (Vec<String>, Buckets) {
         let mut out: Vec<String> = Vec::new();
         let mut of_day = Vec::new();
-        let mut d = r.from;
-        while d < r.to {
+        for d in r.iter_days() {
             let p = period_of(&fmt_date(d), monthly);
             if out.last() != Some(&p) {
                 out.push(p);
             }
             of_day.push(out.len() as u32 - 1);
-            d += Duration::days(1);
         }
         let count = out.len();
         (
             out,
             Buckets {
-                from: r.from,
-                to: r.to,
+                from: r.start,
+                to: r.end,
                 of_day,
                 count,
             },
@@ -285,20 +278,14 @@ mod ssr {
         choices: &Choices,
         mut q: ReportQuery,
         today: Date,
-    ) -> Result<(ReportQuery, Range, Vec<String>), AppError> {
+    ) -> Result<(ReportQuery, Period, Vec<String>), AppError> {
         let to = if q.to.trim().is_empty() {
             today
         } else {
             parse_date(&q.to).ok_or_else(|| AppError::invalid("To: a date (YYYY-MM-DD)."))?
         };
         let from = if q.from.trim().is_empty() {
-            let m = to.month().previous().previous();
-            let y = if (to.month() as u8) <= 2 {
-                to.year() - 1
-            } else {
-                to.year()
-            };
-            Date::from_calendar_date(y, m, 1).unwrap_or(to)
+            first_of_month(add_months(to, -2))
         } else {
             parse_date(&q.from).ok_or_else(|| AppError::invalid("From: a date (YYYY-MM-DD)."))?
         };
@@ -341,14 +328,12 @@ mod ssr {
                 currencies[0].clone()
             };
         }
-        Ok((
-            q,
-            Range {
-                from,
-                to: to + Duration::days(1),
-            },
-            currencies,
-        ))
+        // `to` is inclusive for people, the period half-open.
+        let range = to
+            .next_day()
+            .and_then(|end| Period::new(from, end))
+            .ok_or_else(|| AppError::invalid("To: a date (YYYY-MM-DD)."))?;
+        Ok((q, range, currencies))
     }
 
     /// The report for `q` from the cube (refreshed first if the data changed).
@@ -390,12 +375,8 @@ mod ssr {
             grand = sum(grand, *t)?;
         }
         // Movers: the same number of days just before.
-        let days = (range.to - range.from).whole_days();
-        let prev = Range {
-            from: range.from - Duration::days(days),
-            to: range.from,
-        };
-        let prev_data = group_sums(&snap, &q, &Buckets::single(prev.from, prev.to))?;
+        let prev = range.previous();
+        let prev_data = group_sums(&snap, &q, &Buckets::single(prev.start, prev.end))?;
         let mut prev_by: HashMap<String, Decimal> = HashMap::new();
         let mut prev_total = Decimal::ZERO;
         for (g, a) in prev_data {
@@ -518,8 +499,8 @@ mod ssr {
             period_totals: period_totals.iter().map(|d| cents(*d)).collect(),
             grand_total: cents(grand),
             grand_total_exact: grand.normalize().to_string(),
-            previous_from: fmt_date(prev.from),
-            previous_to: fmt_date(prev.to - Duration::days(1)),
+            previous_from: fmt_date(prev.start),
+            previous_to: fmt_date(prev.end.previous_day().unwrap_or(prev.start)),
             previous_total: cents(prev_total),
             movers: movers.into_iter().take(10).map(|(_, m)| m).collect(),
             bars,

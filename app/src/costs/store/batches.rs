@@ -1,7 +1,6 @@
-//! The cost area's SQL for its pages: the import history (the importer and the sync write
-//! through `import`; the reports read the cube).
+//! The import history for the cost data page (the reports read the cube).
 
-use super::BatchRow;
+use crate::costs::BatchRow;
 use sqlx::AnyPool;
 
 // Rows are read as a tuple in the order the query selects them.

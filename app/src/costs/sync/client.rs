@@ -209,11 +209,13 @@ async fn fetch_grouping(
     }
 }
 
-fn add(into: &mut Amounts, a: &Amounts) {
-    into.billed += a.billed;
-    into.effective += a.effective;
-    into.list += a.list;
+/// Adds exactly: a sum beyond the exact decimal range is an error, never a panic.
+fn add(into: &mut Amounts, a: &Amounts) -> Result<(), String> {
+    into.billed = crate::costs::money::add(into.billed, a.billed)?;
+    into.effective = crate::costs::money::add(into.effective, a.effective)?;
+    into.list = crate::costs::money::add(into.list, a.list)?;
     into.currency = a.currency.clone();
+    Ok(())
 }
 
 pub(super) async fn fetch(
@@ -236,6 +238,7 @@ pub(super) async fn fetch(
         .key("LINKED_ACCOUNT")
         .build();
     let mut accounts = BTreeMap::new();
+    let mut overflow: Option<String> = None;
     if let Err(e) = fetch_grouping(
         &c,
         s,
@@ -246,11 +249,16 @@ pub(super) async fn fetch(
         |day, _, keys, a| {
             let svc = keys.first().cloned().unwrap_or_default();
             let acct = keys.get(1).cloned().unwrap_or_default();
-            add(accounts.entry((day.to_string(), svc, acct)).or_default(), a);
+            if let Err(e) = add(accounts.entry((day.to_string(), svc, acct)).or_default(), a) {
+                overflow.get_or_insert(e);
+            }
         },
     )
     .await
     {
+        return Err((out, e));
+    }
+    if let Some(e) = overflow.take() {
         return Err((out, e));
     }
     out.accounts = accounts;
@@ -277,16 +285,20 @@ pub(super) async fn fetch(
                     .map(|(_, v)| v.to_string())
                     .unwrap_or(raw);
                 if !value.is_empty() {
-                    add(
-                        tags.entry((day.to_string(), svc, key.clone(), value))
-                            .or_default(),
-                        a,
-                    );
+                    let sum = tags
+                        .entry((day.to_string(), svc, key.clone(), value))
+                        .or_default();
+                    if let Err(e) = add(sum, a) {
+                        overflow.get_or_insert(e);
+                    }
                 }
             },
         )
         .await
         {
+            return Err((out, e));
+        }
+        if let Some(e) = overflow.take() {
             return Err((out, e));
         }
         out.tags.extend(tags);

@@ -4,6 +4,29 @@
 
 use super::*;
 
+/// A controls CSV sent as a browser's form without JavaScript, from `referer` if given.
+async fn form_post_csv(
+    app: &TestApp,
+    client: &reqwest::Client,
+    csv: &str,
+    referer: Option<&str>,
+) -> reqwest::Response {
+    let mut req = client
+        .post(app.url("/controls/import"))
+        .header("Origin", app.url(""))
+        .header("Accept", "text/html");
+    if let Some(r) = referer {
+        req = req.header("Referer", app.url(r));
+    }
+    req.multipart(reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("c.csv"),
+    ))
+    .send()
+    .await
+    .unwrap()
+}
+
 async fn json(r: reqwest::Response) -> serde_json::Value {
     r.json().await.expect("a JSON body")
 }
@@ -74,34 +97,13 @@ both_dbs!(
         // A controls CSV refused, sent by a form without JavaScript: back to the page it came
         // from, with the message.
         let bad = "ref,title,cadence\n,No reference,none\n";
-        let r = co
-            .post(app.url("/controls/import"))
-            .header("Origin", app.url(""))
-            .header("Accept", "text/html")
-            .header("Referer", app.url("/controls?error=old&q=x"))
-            .multipart(reqwest::multipart::Form::new().part(
-                "file",
-                reqwest::multipart::Part::bytes(bad.as_bytes().to_vec()).file_name("c.csv"),
-            ))
-            .send()
-            .await
-            .unwrap();
+        let r = form_post_csv(&app, &co, bad, Some("/controls?error=old&q=x")).await;
         assert_eq!(r.status(), 303);
         let loc = r.headers()["location"].to_str().unwrap().to_string();
         assert!(loc.starts_with("/controls?q=x&error="), "{loc}");
         assert!(!loc.contains("error=old"), "{loc}");
         // Without a Referer, the route's own page.
-        let r = co
-            .post(app.url("/controls/import"))
-            .header("Origin", app.url(""))
-            .header("Accept", "text/html")
-            .multipart(reqwest::multipart::Form::new().part(
-                "file",
-                reqwest::multipart::Part::bytes(bad.as_bytes().to_vec()).file_name("c.csv"),
-            ))
-            .send()
-            .await
-            .unwrap();
+        let r = form_post_csv(&app, &co, bad, None).await;
         assert_eq!(r.status(), 303);
         let loc = r.headers()["location"].to_str().unwrap().to_string();
         assert!(loc.starts_with("/controls?error="), "{loc}");

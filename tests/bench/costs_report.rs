@@ -11,10 +11,9 @@
 #[path = "gen_focus.rs"]
 mod gen_focus;
 
-use std::io::BufReader;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-use steward_tests::{banner_password, free_port, read_banner, wait_ready};
+use steward_tests::{free_port, SpawnedServer};
 
 /// A process's resident memory, from /proc.
 fn rss_of(pid: u32) -> String {
@@ -78,34 +77,21 @@ async fn main() {
     );
     let _ = std::fs::remove_file(&csv);
 
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(&bin)
-        .arg("serve")
-        .env("DATABASE_URL", &db)
-        .env("STEWARD_DATA_DIR", &dir)
-        .env("STEWARD_BIND", format!("127.0.0.1:{port}"))
-        .env("STEWARD_LOG_LEVEL", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let banner = read_banner(&mut out);
-    // Keep reading the server's output, so it never writes into a closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    let password = banner_password(&banner, "admin").expect("admin password printed");
-    wait_ready(&base).await;
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let r = c
-        .post(format!("{base}/api/login"))
-        .header("Origin", &base)
-        .form(&[("username", "admin"), ("password", password.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let mut server = SpawnedServer::spawn_with(
+        &bin,
+        &[],
+        &[
+            ("DATABASE_URL", db.as_str()),
+            ("STEWARD_DATA_DIR", dir.to_str().expect("a UTF-8 path")),
+            ("STEWARD_LOG_LEVEL", "warn"),
+        ],
+        |_| {},
+    )
+    .await;
+    server.drain_stdout();
+    let base = server.base.clone();
+    let c = server.client();
+    let r = server.login(&c, "admin", &server.password("admin")).await;
     assert!(r.status().is_success() || r.status().is_redirection());
     let (rollups, tags) = {
         let out = Command::new("sqlite3")
@@ -140,7 +126,7 @@ async fn main() {
     println!(
         "first report (loads the cube): {:.0} ms; server RSS after: {}",
         t.elapsed().as_secs_f64() * 1000.0,
-        rss_of(child.id())
+        rss_of(server.pid())
     );
     let reports: &[(&str, &[(&str, &str)])] = &[
         (
@@ -251,8 +237,7 @@ async fn main() {
         println!("{label:<40} {p50:>9.1} {p95:>9.1} {max:>9.1}");
     }
     println!("worst p95: {worst:.1} ms (target <= 50 ms)");
-    println!("server RSS at the end: {}", rss_of(child.id()));
-    let _ = child.kill();
-    let _ = child.wait();
+    println!("server RSS at the end: {}", rss_of(server.pid()));
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

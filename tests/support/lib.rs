@@ -615,6 +615,14 @@ impl SpawnedServer {
         wait_ready(&self.base).await
     }
 
+    /// Keeps reading the server's stdout after the first-run box, so a long run that logs
+    /// there never fills the pipe and blocks the server.
+    pub fn drain_stdout(&mut self) {
+        if let Some(mut out) = self.stdout.take() {
+            std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

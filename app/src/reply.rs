@@ -26,12 +26,17 @@ pub async fn error_reply(State(st): State<AppState>, req: Request, next: Next) -
                 v.starts_with("application/x-www-form-urlencoded")
                     || v.starts_with("multipart/form-data")
             });
-    let referer = referer_path(h, &st.security.public_origin);
+    // Only the header is kept: the path is worked out when there is an error to send back.
+    let referer = h.get(header::REFERER).cloned();
     let res = next.run(req).await;
     let Some(Failed(e)) = res.extensions().get::<Failed>().cloned() else {
         return res;
     };
-    let back = referer.or_else(|| res.extensions().get::<Back>().map(|b| b.0.clone()));
+    let from = referer
+        .as_ref()
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| referer_path(r, &st.security.public_origin));
+    let back = from.or_else(|| res.extensions().get::<Back>().map(|b| b.0.clone()));
     match back {
         // A refused body was not read: answer with the status itself, not a redirect the
         // browser may never see.
@@ -61,6 +66,31 @@ pub fn done(headers: &http::HeaderMap, to: &str, msg: &str) -> axum::response::R
     }
 }
 
+/// A CSV file as a download (`attachment`, ASCII-safe file name).
+pub fn csv_attachment(name: &str, body: Vec<u8>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if let Ok(v) = http::HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
+        h.insert(http::header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
 /// `path` with `key=value` added to its query.
 pub fn with_param(path: &str, key: &str, value: &str) -> String {
     let sep = if path.contains('?') { '&' } else { '?' };
@@ -74,10 +104,9 @@ pub fn see_other(location: &str) -> Response {
     }
 }
 
-/// The page the request was sent from (same origin only), without a previous error.
-pub fn referer_path(headers: &http::HeaderMap, origin: &str) -> Option<String> {
-    let r = headers.get(header::REFERER)?.to_str().ok()?;
-    let path = r.strip_prefix(origin)?;
+/// The page a `Referer` names (same origin only), without a previous error.
+pub fn referer_path(referer: &str, origin: &str) -> Option<String> {
+    let path = referer.strip_prefix(origin)?;
     if !path.starts_with('/') || path.starts_with("//") {
         return None;
     }
@@ -138,16 +167,12 @@ mod tests {
 
     #[test]
     fn referer_must_be_this_site() {
-        let mut h = http::HeaderMap::new();
-        h.insert(
-            header::REFERER,
-            HeaderValue::from_static("http://s.test/evidence/new?control=3&error=old"),
-        );
+        let r = "http://s.test/evidence/new?control=3&error=old";
         assert_eq!(
-            referer_path(&h, "http://s.test").as_deref(),
+            referer_path(r, "http://s.test").as_deref(),
             Some("/evidence/new?control=3")
         );
-        assert_eq!(referer_path(&h, "http://other.test"), None);
+        assert_eq!(referer_path(r, "http://other.test"), None);
     }
 
     #[test]

@@ -67,28 +67,3 @@ pub fn audit_ctx_for(state: &AppState, meta: &RequestMeta, user: Option<&Current
         at: crate::util::ts(state.clock.now()),
     }
 }
-
-/// A CSV file as a download (`attachment`, ASCII-safe file name).
-pub fn csv_attachment(name: &str, body: Vec<u8>) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let mut r = body.into_response();
-    let h = r.headers_mut();
-    h.insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if let Ok(v) = http::HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
-        h.insert(http::header::CONTENT_DISPOSITION, v);
-    }
-    r
-}

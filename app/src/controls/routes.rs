@@ -171,7 +171,7 @@ mod ssr {
         }
         let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
         let (name, body) = csvio::export_framework(state.db.pool(), id).await?;
-        Ok(crate::state::csv_attachment(&name, body))
+        Ok(crate::reply::csv_attachment(&name, body))
     }
 
     pub async fn export_controls(
@@ -182,6 +182,6 @@ mod ssr {
             return Err(AppError::Forbidden);
         }
         let body = csvio::export_controls(state.db.pool()).await?;
-        Ok(crate::state::csv_attachment("controls.csv", body))
+        Ok(crate::reply::csv_attachment("controls.csv", body))
     }
 }

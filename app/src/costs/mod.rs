@@ -52,10 +52,7 @@ use serde::{Deserialize, Serialize};
 #[server(endpoint = "cost_report")]
 pub async fn cost_report(query: ReportQuery) -> Result<Report, AppError> {
     use crate::policy::Permission;
-    let su = crate::context::require_user()?;
-    if !su.user.can(Permission::ViewCosts) {
-        return Err(AppError::Forbidden);
-    }
+    crate::context::require(Permission::ViewCosts)?;
     let state = crate::state::app_state()?;
     report::build(&state.db, &state.cost_cube, query, state.clock.now().date()).await
 }
@@ -88,10 +85,7 @@ pub struct BatchList {
 #[server(endpoint = "list_cost_batches")]
 pub async fn list_cost_batches() -> Result<BatchList, AppError> {
     use crate::policy::Permission;
-    let su = crate::context::require_user()?;
-    if !su.user.can(Permission::ViewCosts) {
-        return Err(AppError::Forbidden);
-    }
+    let su = crate::context::require(Permission::ViewCosts)?;
     let state = crate::state::app_state()?;
     Ok(BatchList {
         batches: store::batches(state.db.pool()).await?,
@@ -102,10 +96,7 @@ pub async fn list_cost_batches() -> Result<BatchList, AppError> {
 #[server(endpoint = "cost_sync_status")]
 pub async fn cost_sync_status() -> Result<sync::SyncStatus, AppError> {
     use crate::policy::Permission;
-    let su = crate::context::require_user()?;
-    if !su.user.can(Permission::ViewCosts) {
-        return Err(AppError::Forbidden);
-    }
+    let su = crate::context::require(Permission::ViewCosts)?;
     let state = crate::state::app_state()?;
     sync_status(&state, su.user.can(Permission::ManageCosts)).await
 }
@@ -134,10 +125,7 @@ async fn sync_status(
 #[server(endpoint = "start_cost_sync")]
 pub async fn start_cost_sync() -> Result<sync::SyncStatus, AppError> {
     use crate::policy::Permission;
-    let su = crate::context::require_user()?;
-    if !su.user.can(Permission::ManageCosts) {
-        return Err(AppError::Forbidden);
-    }
+    let su = crate::context::require(Permission::ManageCosts)?;
     let state = crate::state::app_state()?;
     if state.cost_sync.settings().is_none() {
         return Err(AppError::invalid(

@@ -152,6 +152,6 @@ mod ssr {
             Ok((name, body))
         }
         .await;
-        result.map(|(name, body)| crate::state::csv_attachment(&name, body))
+        result.map(|(name, body)| crate::reply::csv_attachment(&name, body))
     }
 }

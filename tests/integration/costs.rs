@@ -359,6 +359,25 @@ both_dbs!(a_newer_file_for_the_same_period_replaces_it, |app| {
             .fetch_all(&pool)
             .await
             .unwrap();
+    // The bulk tables have no foreign key (it cost a seventh of an import): the writer keeps
+    // every row with the batch it belongs to.
+    for table in ["cost_line_items", "cost_daily", "cost_daily_tags"] {
+        let orphans: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {table} t WHERE NOT EXISTS \
+             (SELECT 1 FROM cost_batches b WHERE b.id = t.batch_id)"
+        ))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(orphans, 0, "{table} rows without their batch");
+        let third_rows: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE batch_id = $1"))
+                .bind(third.batch_id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert!(third_rows > 0, "{table} holds the newest batch's rows");
+    }
     pool.close().await;
     assert_eq!(
         batches,

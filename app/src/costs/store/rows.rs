@@ -1,5 +1,5 @@
 //! Per-dialect bulk inserts: rows packed off the async path in the form their database takes
-//! fastest (SQLite: bound values for `crate::bulk`; PostgreSQL: `COPY` text), then written
+//! fastest (SQLite: bound values for `crate::bulk`; PostgreSQL: binary `COPY`), then written
 //! inside the caller's `NativeWriteTx`.
 
 use super::super::formats::LineItem;
@@ -38,8 +38,11 @@ pub(crate) const LINE_ITEM_COLUMNS: &[&str] = &[
 pub(crate) enum Packed {
     /// SQLite: values row after row (without `batch_id`, which goes into the SQL as a literal).
     Values { width: usize, values: Vec<Value> },
-    /// PostgreSQL: `COPY … FROM STDIN` text format, `batch_id` first on each line.
-    Copy { rows: usize, text: Vec<u8> },
+    /// PostgreSQL: `COPY … FROM STDIN (FORMAT binary)`, header and trailer included,
+    /// `batch_id` first in each tuple. Binary, not text: the server then splits no lines and
+    /// unescapes nothing, which measured a third less of its time per row (every column is
+    /// `BIGINT` or `TEXT`, so the encoding is a length and the bytes).
+    Copy { rows: usize, data: Vec<u8> },
 }
 
 impl Packed {
@@ -67,10 +70,11 @@ impl Packer {
                 width,
                 values: Vec::with_capacity(rows_hint * width),
             },
-            Dialect::Postgres => Packed::Copy {
-                rows: 0,
-                text: Vec::with_capacity(rows_hint * 512),
-            },
+            Dialect::Postgres => {
+                let mut data = Vec::with_capacity(COPY_HEADER.len() + rows_hint * 640 + 2);
+                data.extend_from_slice(COPY_HEADER);
+                Packed::Copy { rows: 0, data }
+            }
         };
         Packer {
             batch_id,
@@ -81,18 +85,18 @@ impl Packer {
         }
     }
 
-    /// Starts a value: the COPY line's batch id or separator.
+    /// Starts a value: for COPY, at the start of a tuple, its field count and batch id.
     fn sep(&mut self) -> Option<&mut Vec<u8>> {
         let first = self.col == 0;
         self.col += 1;
         match &mut self.out {
             Packed::Values { .. } => None,
-            Packed::Copy { text, .. } => {
+            Packed::Copy { data, .. } => {
                 if first {
-                    let _ = write!(Bytes(text), "{}", self.batch_id);
+                    data.extend_from_slice(&(self.width as i16 + 1).to_be_bytes());
+                    push_copy_int(data, self.batch_id);
                 }
-                text.push(b'\t');
-                Some(text)
+                Some(data)
             }
         }
     }
@@ -101,17 +105,12 @@ impl Packer {
         if self.col == self.width {
             self.col = 0;
             self.rows += 1;
-            if let Packed::Copy { text, .. } = &mut self.out {
-                text.push(b'\n');
-            }
         }
     }
 
     pub(crate) fn int(&mut self, v: i64) {
         match self.sep() {
-            Some(text) => {
-                let _ = write!(Bytes(text), "{v}");
-            }
+            Some(data) => push_copy_int(data, v),
             None => {
                 if let Packed::Values { values, .. } = &mut self.out {
                     values.push(Value::Int(v));
@@ -123,7 +122,7 @@ impl Packer {
 
     pub(crate) fn text(&mut self, s: String) {
         match self.sep() {
-            Some(text) => push_copy_text(text, &s),
+            Some(data) => push_copy_text(data, s.as_bytes()),
             None => {
                 if let Packed::Values { values, .. } = &mut self.out {
                     values.push(Value::Text(s));
@@ -135,7 +134,7 @@ impl Packer {
 
     pub(crate) fn str(&mut self, s: &str) {
         match self.sep() {
-            Some(text) => push_copy_text(text, s),
+            Some(data) => push_copy_text(data, s.as_bytes()),
             None => {
                 if let Packed::Values { values, .. } = &mut self.out {
                     values.push(Value::Text(s.to_string()));
@@ -148,9 +147,13 @@ impl Packer {
     /// A value's display form (amounts), without an intermediate string for COPY.
     pub(crate) fn display(&mut self, v: impl std::fmt::Display) {
         match self.sep() {
-            // Decimals and integers never hold COPY's special characters.
-            Some(text) => {
-                let _ = write!(Bytes(text), "{v}");
+            Some(data) => {
+                // The length goes before the bytes: reserve it, write, then fill it in.
+                let at = data.len();
+                data.extend_from_slice(&[0; 4]);
+                let _ = write!(Bytes(data), "{v}");
+                let len = (data.len() - at - 4) as i32;
+                data[at..at + 4].copy_from_slice(&len.to_be_bytes());
             }
             None => {
                 if let Packed::Values { values, .. } = &mut self.out {
@@ -163,10 +166,13 @@ impl Packer {
 
     pub(crate) fn finish(self) -> Packed {
         match self.out {
-            Packed::Copy { text, .. } => Packed::Copy {
-                rows: self.rows,
-                text,
-            },
+            Packed::Copy { mut data, .. } => {
+                data.extend_from_slice(&(-1i16).to_be_bytes());
+                Packed::Copy {
+                    rows: self.rows,
+                    data,
+                }
+            }
             values => values,
         }
     }
@@ -182,29 +188,20 @@ impl std::fmt::Write for Bytes<'_> {
     }
 }
 
-/// Appends `s` as a COPY text-format value: backslash, tab, newline and carriage return
-/// escaped (nothing else is special; an empty string stays an empty string, not NULL).
-fn push_copy_text(out: &mut Vec<u8>, s: &str) {
-    let b = s.as_bytes();
-    // Almost every value has none of them: two vectorised scans instead of a byte loop.
-    if memchr::memchr3(b'\\', b'\t', b'\n', b).is_none() && memchr::memchr(b'\r', b).is_none() {
-        out.extend_from_slice(b);
-        return;
-    }
-    let mut plain = 0;
-    for (i, c) in b.iter().enumerate() {
-        let esc: &[u8] = match c {
-            b'\\' => b"\\\\",
-            b'\t' => b"\\t",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            _ => continue,
-        };
-        out.extend_from_slice(&b[plain..i]);
-        out.extend_from_slice(esc);
-        plain = i + 1;
-    }
-    out.extend_from_slice(&b[plain..]);
+/// The binary COPY header: signature, flags (none), header extension length (none).
+const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// A `BIGINT` field: its length (8) and the value, big-endian.
+fn push_copy_int(out: &mut Vec<u8>, v: i64) {
+    out.extend_from_slice(&8i32.to_be_bytes());
+    out.extend_from_slice(&v.to_be_bytes());
+}
+
+/// A `TEXT` field: its length and its UTF-8 bytes (no escaping in binary COPY; the server
+/// still checks the encoding).
+fn push_copy_text(out: &mut Vec<u8>, s: &[u8]) {
+    out.extend_from_slice(&(s.len() as i32).to_be_bytes());
+    out.extend_from_slice(s);
 }
 
 /// Packs one line item in `LINE_ITEM_COLUMNS` order.
@@ -268,13 +265,16 @@ pub(crate) async fn insert_rows(
                 .execute(w.conn())
                 .await?;
         }
-        (NativeWriteTx::Postgres(w), Packed::Copy { text, .. }) => {
+        (NativeWriteTx::Postgres(w), Packed::Copy { data, .. }) => {
             // Inside the transaction: an error here (or a dropped future) leaves nothing.
             let mut copy = w
                 .conn()
-                .copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", columns.join(", ")))
+                .copy_in_raw(&format!(
+                    "COPY {table} ({}) FROM STDIN (FORMAT binary)",
+                    columns.join(", ")
+                ))
                 .await?;
-            copy.send(text).await?;
+            copy.send(data).await?;
             copy.finish().await?;
         }
         _ => {
@@ -291,21 +291,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn copy_text_escapes_only_what_copy_reads_specially() {
-        let mut out = Vec::new();
-        push_copy_text(&mut out, "a\tb\\c\nd\re \"q\" é");
-        assert_eq!(out, b"a\\tb\\\\c\\nd\\re \"q\" \xc3\xa9");
+    fn binary_copy_has_header_tuples_and_trailer() {
         let mut p = Packer::new(Dialect::Postgres, 7, 2, 1);
         p.int(1);
         p.str("x\ty");
-        p.int(2);
-        p.str("");
+        p.int(-2);
+        p.display(rust_decimal::Decimal::new(-1050, 2));
         match p.finish() {
-            Packed::Copy { rows, text } => {
+            Packed::Copy { rows, data } => {
                 assert_eq!(rows, 2);
-                assert_eq!(text, b"7\t1\tx\\ty\n7\t2\t\n");
+                let mut want = COPY_HEADER.to_vec();
+                for (n, text) in [(1i64, &b"x\ty"[..]), (-2, &b"-10.50"[..])] {
+                    want.extend_from_slice(&3i16.to_be_bytes());
+                    want.extend_from_slice(&8i32.to_be_bytes());
+                    want.extend_from_slice(&7i64.to_be_bytes());
+                    want.extend_from_slice(&8i32.to_be_bytes());
+                    want.extend_from_slice(&n.to_be_bytes());
+                    want.extend_from_slice(&(text.len() as i32).to_be_bytes());
+                    want.extend_from_slice(text);
+                }
+                want.extend_from_slice(&(-1i16).to_be_bytes());
+                assert_eq!(data, want);
+                assert_eq!(COPY_HEADER.len(), 19);
             }
-            Packed::Values { .. } => panic!("postgres packs COPY text"),
+            Packed::Values { .. } => panic!("postgres packs COPY rows"),
         }
     }
 }

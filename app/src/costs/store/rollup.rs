@@ -55,38 +55,68 @@ pub(crate) struct SliceInfo {
     pub(crate) rows: i64,
 }
 
-/// provider, billing account, billing period start, sub account id and name, service name
-/// and category, region, charge category, currency (interned; the day is kept apart).
-type DailyDims = [u32; 10];
-/// provider, billing account, billing period start, service name, currency, tag key, tag
-/// value (interned). No sub-account: with it the tag rollup grows towards the line items.
-type TagDims = [u32; 7];
+// The daily sets: provider, billing account, billing period start, sub account id and name,
+// service name and category, region, charge category, currency (the day is kept apart). The
+// tag sets: provider, billing account, billing period start, service name, currency, tag key,
+// tag value; no sub-account: with it the tag rollup grows towards the line items.
 
 /// Distinct dimension sets without the day, as small ids: a batch has a few thousand, and a
 /// rollup entry is then (set, day) → sums, 8 bytes of key instead of 32–44. The entries are
 /// what the import's memory grows with (distinct day × dimension combinations).
+///
+/// A row's set is found by ONE hash over its strings and a comparison with the set's stored
+/// names; its strings are interned only the first time the set is seen. (Interning every
+/// string of every row first, then looking the ids up, was a fifth of an import.)
 struct Combos<const N: usize> {
-    ids: HashMap<[u32; N], u32>,
+    table: hashbrown::HashTable<u32>,
+    hashes: Vec<u64>,
     dims: Vec<[u32; N]>,
 }
 
 impl<const N: usize> Default for Combos<N> {
     fn default() -> Self {
         Combos {
-            ids: HashMap::default(),
+            table: hashbrown::HashTable::new(),
+            hashes: Vec::new(),
             dims: Vec::new(),
         }
     }
 }
 
+/// Hashes dimension strings (each closed by a byte UTF-8 never holds, so "ab","c" ≠ "a","bc").
+#[derive(Clone, Default)]
+struct DimHash(rustc_hash::FxHasher);
+
+impl DimHash {
+    fn part(&mut self, s: &str) {
+        use std::hash::Hasher;
+        self.0.write(s.as_bytes());
+        self.0.write_u8(0xff);
+    }
+
+    fn finish(&self) -> u64 {
+        std::hash::Hasher::finish(&self.0)
+    }
+}
+
 impl<const N: usize> Combos<N> {
-    fn id(&mut self, dims: [u32; N]) -> u32 {
-        if let Some(&i) = self.ids.get(&dims) {
+    /// The id of the set `parts` (hashed as `hash`), added if new.
+    fn id(&mut self, names: &mut Interner, parts: [&str; N], hash: u64) -> u32 {
+        let dims = &self.dims;
+        let found = self.table.find(hash, |&i| {
+            dims[i as usize]
+                .iter()
+                .zip(parts)
+                .all(|(&d, p)| names.name(d) == p)
+        });
+        if let Some(&i) = found {
             return i;
         }
         let i = self.dims.len() as u32;
-        self.dims.push(dims);
-        self.ids.insert(dims, i);
+        self.dims.push(parts.map(|p| names.id(p)));
+        self.hashes.push(hash);
+        let hashes = &self.hashes;
+        self.table.insert_unique(hash, i, |&j| hashes[j as usize]);
         i
     }
 }
@@ -135,42 +165,61 @@ impl Rollup {
     /// Folds one line item into every rollup (its tags into the tag rollup).
     pub(crate) fn add(&mut self, it: &LineItem) -> Result<(), String> {
         self.rows += 1;
-        let n = &mut self.names;
-        let (provider, account, period, day, service, currency) = (
-            n.id(&it.provider),
-            n.id(&it.billing_account_id),
-            n.id(&it.billing_period_start),
-            n.id(&it.usage_date),
-            n.id(&it.service_name),
-            n.id(&it.currency),
-        );
-        let dims: DailyDims = [
-            provider,
-            account,
-            period,
-            n.id(&it.sub_account_id),
-            n.id(&it.sub_account_name),
-            service,
-            n.id(&it.service_category),
-            n.id(&it.region_id),
-            n.id(&it.charge_category),
-            currency,
+        let day = self.names.id(&it.usage_date);
+        // provider, account, billing period, service and currency: shared by the daily set
+        // and every tag set, hashed once.
+        let mut base = DimHash::default();
+        for s in [
+            &it.provider,
+            &it.billing_account_id,
+            &it.billing_period_start,
+            &it.service_name,
+            &it.currency,
+        ] {
+            base.part(s);
+        }
+        let mut h = base.clone();
+        for s in [
+            &it.sub_account_id,
+            &it.sub_account_name,
+            &it.service_category,
+            &it.region_id,
+            &it.charge_category,
+        ] {
+            h.part(s);
+        }
+        let parts: [&str; 10] = [
+            &it.provider,
+            &it.billing_account_id,
+            &it.billing_period_start,
+            &it.sub_account_id,
+            &it.sub_account_name,
+            &it.service_name,
+            &it.service_category,
+            &it.region_id,
+            &it.charge_category,
+            &it.currency,
         ];
-        let key = (self.daily_dims.id(dims), day);
+        let combo = self.daily_dims.id(&mut self.names, parts, h.finish());
+        let key = (combo, day);
         self.daily.entry(key).or_default().add(it)?;
         for (k, v) in &it.tags {
-            let dims: TagDims = [
-                provider,
-                account,
-                period,
-                service,
-                currency,
-                n.id(k),
-                n.id(v),
+            let mut h = base.clone();
+            h.part(k);
+            h.part(v);
+            let parts: [&str; 7] = [
+                &it.provider,
+                &it.billing_account_id,
+                &it.billing_period_start,
+                &it.service_name,
+                &it.currency,
+                k,
+                v,
             ];
-            let key = (self.tag_dims.id(dims), day);
+            let key = (self.tag_dims.id(&mut self.names, parts, h.finish()), day);
             self.tags.entry(key).or_default().add(it)?;
         }
+        let [provider, account, period, ..] = self.daily_dims.dims[combo as usize];
         let slice = self.slices.entry([provider, account, period]).or_default();
         slice.rows += 1;
         if it.billing_period_end > slice.period_end {
@@ -206,18 +255,21 @@ impl Rollup {
     /// Adds tag sums that come pre-aggregated from the source (Cost Explorer groups spend by
     /// tag separately from its line items, so they cannot be folded from them).
     pub(crate) fn add_tag(&mut self, key: TagRow<'_>, sums: &Sums) -> Result<(), String> {
-        let n = &mut self.names;
-        let dims: TagDims = [
-            n.id(key.provider),
-            n.id(key.billing_account_id),
-            n.id(key.billing_period_start),
-            n.id(key.service_name),
-            n.id(key.currency),
-            n.id(key.tag_key),
-            n.id(key.tag_value),
+        let parts: [&str; 7] = [
+            key.provider,
+            key.billing_account_id,
+            key.billing_period_start,
+            key.service_name,
+            key.currency,
+            key.tag_key,
+            key.tag_value,
         ];
-        let day = n.id(key.day);
-        let k = (self.tag_dims.id(dims), day);
+        let mut h = DimHash::default();
+        for p in parts {
+            h.part(p);
+        }
+        let day = self.names.id(key.day);
+        let k = (self.tag_dims.id(&mut self.names, parts, h.finish()), day);
         self.tags.entry(k).or_default().add_amounts(
             sums.billed,
             sums.effective,
@@ -366,4 +418,37 @@ pub(crate) fn totals_json(totals: &BTreeMap<String, Sums>) -> String {
         })
         .collect();
     serde_json::Value::Object(m).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dimension_set_is_told_apart_by_its_strings_not_its_hash() {
+        let mut names = Interner::default();
+        let mut combos = Combos::<2>::default();
+        // The same hash for every set: only the comparison of names tells them apart.
+        let a = combos.id(&mut names, ["aws", "eu"], 42);
+        let b = combos.id(&mut names, ["aws", "us"], 42);
+        let c = combos.id(&mut names, ["gcp", "eu"], 42);
+        assert_eq!(combos.id(&mut names, ["aws", "us"], 42), b);
+        assert_eq!(combos.id(&mut names, ["aws", "eu"], 42), a);
+        assert_eq!([a, b, c], [0, 1, 2]);
+        assert_eq!(
+            combos.dims[2].map(|i| names.name(i).to_string()),
+            ["gcp", "eu"]
+        );
+    }
+
+    #[test]
+    fn strings_are_hashed_with_their_boundaries() {
+        let hash = |parts: &[&str]| {
+            let mut h = DimHash::default();
+            parts.iter().for_each(|p| h.part(p));
+            h.finish()
+        };
+        assert_ne!(hash(&["ab", "c"]), hash(&["a", "bc"]));
+        assert_eq!(hash(&["ab", "c"]), hash(&["ab", "c"]));
+    }
 }

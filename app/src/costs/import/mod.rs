@@ -358,7 +358,8 @@ where
 
     tracing::debug!(batch_id, rows = writer.stored, elapsed = ?started.elapsed(), "cost import: line items stored");
     let replaced = store::replace_older_slices(&mut w, batch_id, &acc, &ctx.at).await?;
-    writer.finish(&mut w, &acc).await?;
+    let acc: Arc<store::Rollup> = Arc::from(acc);
+    writer.finish(&mut w, acc.clone()).await?;
     tracing::debug!(batch_id, daily = acc.daily_rows(), tags = acc.tag_rows(), elapsed = ?started.elapsed(), "cost import: rollups stored");
     let (period_start, period_end) = acc.period.clone().unzip();
     let totals = totals_json(&acc.totals);

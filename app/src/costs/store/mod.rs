@@ -71,7 +71,7 @@ impl BatchWriter {
     pub(crate) async fn finish(
         self,
         w: &mut NativeWriteTx,
-        acc: &Rollup,
+        acc: std::sync::Arc<Rollup>,
     ) -> Result<(), sqlx::Error> {
         rollup::insert_rollups(w, self.dialect, self.batch_id, acc).await?;
         let (first, last) = item_range(w.sql(), self.id_before).await?;

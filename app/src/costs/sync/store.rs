@@ -116,6 +116,6 @@ pub(super) async fn store(
         }
         writer.line_items(w, p.finish()).await?;
     }
-    writer.finish(w, &acc).await?;
+    writer.finish(w, std::sync::Arc::new(acc)).await?;
     Ok(batch)
 }

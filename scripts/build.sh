@@ -51,6 +51,12 @@ if [[ ! -f "$SITE/steward.wasm" || "$RAW" -nt "$SITE/steward.wasm" ]]; then
   rm -rf "$TMP"
 fi
 cp "$ROOT/style/main.css" "$SITE/steward.css"
+# Content-hashed names (pages name them; browsers keep them for good) with gzip and brotli
+# variants made here, once, not per request; prints raw, gzip and brotli sizes. Unchanged files
+# keep their names and are not compressed again. Always optimised: brotli's best level is slow
+# unoptimised.
+log "assets: hashed names, gzip and brotli"
+cargo run -q --release -p steward-assets -- "$ROOT/target/site"
 
 # --- the server -----------------------------------------------------------------------------
 if [[ $SITE_ONLY -eq 0 ]]; then

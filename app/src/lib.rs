@@ -6,6 +6,8 @@
 //! `settings`. Shared plumbing below them: `paths` (every route path), `policy` (the
 //! authorization table), `context` (the request context), `error`, `db`, `state`, `util`.
 
+#[cfg(feature = "ssr")]
+pub mod assets;
 pub mod audit;
 pub mod auth;
 #[cfg(feature = "ssr")]
@@ -46,13 +48,19 @@ use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-/// The bundle name: `/pkg/steward.js`, `/pkg/steward.wasm`, `/pkg/steward.css`.
+/// The bundle's working name: the build writes `pkg/steward.{js,wasm,css}`, then content-hashed
+/// copies (`assets`) that pages name.
 pub const OUTPUT_NAME: &str = "steward";
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     set_page_csp();
+    #[cfg(feature = "ssr")]
+    let stylesheet = assets::get().stylesheet.as_str();
+    // The shell is rendered on the server only.
+    #[cfg(not(feature = "ssr"))]
+    let stylesheet = "";
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -60,7 +68,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light"/>
-                <link rel="stylesheet" href="/pkg/steward.css"/>
+                <link rel="stylesheet" href=stylesheet/>
                 <link rel="icon" href="/favicon.ico"/>
                 <HydrationScripts options/>
                 <MetaTags/>

@@ -145,11 +145,12 @@ pub fn error_page(e: &AppError, back: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
          content=\"width=device-width, initial-scale=1\"><title>{t} · Steward</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/steward.css\"></head><body><main class=\"content\" id=\"main\">\
+         <link rel=\"stylesheet\" href=\"{css}\"></head><body><main class=\"content\" id=\"main\">\
          <h1>{t}</h1><p class=\"error\" role=\"alert\">{m}</p><p><a href=\"{b}\">Back</a></p></main></body></html>",
         t = esc(title),
         m = esc(&e.to_string()),
-        b = esc(back)
+        b = esc(back),
+        css = crate::assets::get().stylesheet
     );
     let mut r = (
         status,

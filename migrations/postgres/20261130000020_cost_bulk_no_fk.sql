@@ -2,9 +2,8 @@
 -- a trigger that runs a query for every inserted row: it was a seventh of a million-row
 -- import. Only the cost writer (app/src/costs/store) inserts into these tables, always for
 -- the batch it created in the same transaction, and batches are never deleted; the import
--- tests check that every row names its batch. SQLite keeps its foreign keys: there a check is
--- one lookup by rowid in a small table, too cheap to measure, and dropping one means copying
--- the table. (Columns stay the same on both: only constraints differ.)
+-- tests check that every row names its batch. SQLite keeps its foreign keys (see its file of
+-- the same version). Columns stay the same on both: only constraints differ.
 DO $$
 DECLARE c record;
 BEGIN

@@ -229,8 +229,10 @@ pub async fn start(
         None => tracing::warn!("no browser bundle found (pkg/steward.js); pages render but do not hydrate. Build it with scripts/build.sh"),
     }
     let site_root = site_root.unwrap_or_else(|| PathBuf::from("target/site"));
+    // The content-hashed names the build wrote; leptos names the loader and module by the stem.
+    let assets = app::assets::init(&site_root);
     let leptos_options = LeptosOptions::builder()
-        .output_name(app::OUTPUT_NAME)
+        .output_name(assets.bundle.as_str())
         .site_root(site_root.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .site_addr(addr)
@@ -329,10 +331,8 @@ pub fn router(state: ServerState, site_root: PathBuf) -> Router {
         .route(app::paths::HEALTHZ, get(ops::healthz))
         .route(app::paths::READYZ, get(ops::readyz))
         .route(app::paths::METRICS, get(ops::metrics))
-        .route(app::paths::FAVICON, get(ops::favicon))
         // The areas' plain routes (uploads, downloads, file imports and exports).
         .merge(app::routes::router(state.app.clone()))
-        .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -342,6 +342,7 @@ pub fn router(state: ServerState, site_root: PathBuf) -> Router {
         .fallback(|| async { middleware::not_found() })
         .layer(
             ServiceBuilder::new()
+                .layer(html_compression())
                 .layer(tower_http::catch_panic::CatchPanicLayer::new())
                 .layer(mw(state.clone(), middleware::request_context))
                 .layer(mw(state.clone(), middleware::security_headers))
@@ -355,7 +356,44 @@ pub fn router(state: ServerState, site_root: PathBuf) -> Router {
                 .layer(axum::middleware::from_fn(middleware::body_limit))
                 .layer(axum::middleware::from_fn(middleware::server_fn_status)),
         )
+        // Added after the stack, so outside it: static files need no session, nonce, CSRF
+        // check or database.
+        .merge(static_files(site_root))
         .with_state(state)
+}
+
+/// Pages and server-function replies compressed on the fly when the client accepts it and
+/// they are worth it (over 1 KiB): brotli or gzip at a level cheap enough per request (4).
+/// Only HTML and JSON: files people download (evidence, exports) go out as they are stored.
+fn html_compression(
+) -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{Predicate, SizeAbove};
+    use tower_http::compression::{CompressionLayer, CompressionLevel};
+    let textual =
+        |_: http::StatusCode, _: http::Version, headers: &http::HeaderMap, _: &http::Extensions| {
+            headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| t.starts_with("text/html") || t.starts_with("application/json"))
+        };
+    CompressionLayer::new()
+        .br(true)
+        .gzip(true)
+        .quality(CompressionLevel::Precise(4))
+        .compress_when(SizeAbove::new(1024).and(textual))
+}
+
+/// The bundle and the icon, as a static file server would send them: precompressed variants
+/// chosen by `Accept-Encoding` (made at build time by tools/assets, never per request),
+/// content-hashed names cached for good, anything else revalidated.
+fn static_files<S: Clone + Send + Sync + 'static>(site_root: PathBuf) -> Router<S> {
+    let pkg = ServeDir::new(site_root.join("pkg"))
+        .precompressed_br()
+        .precompressed_gzip();
+    Router::new()
+        .nest_service("/pkg", pkg)
+        .route(app::paths::FAVICON, get(ops::favicon))
+        .layer(axum::middleware::from_fn(middleware::static_headers))
 }
 
 /// Requests get 60 s to produce a response (503 after), except those whose endpoint streams its

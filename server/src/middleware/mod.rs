@@ -163,7 +163,6 @@ fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
 /// Headers for every response. Pages carry their own CSP with a nonce (set while rendering);
 /// everything else gets a strict default.
 pub async fn security_headers(State(st): State<ServerState>, req: Request, next: Next) -> Response {
-    let is_static = req.uri().path().starts_with("/pkg/") || req.uri().path() == "/favicon.ico";
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     let set = |h: &mut http::HeaderMap, k: HeaderName, v: &'static str| {
@@ -190,12 +189,7 @@ pub async fn security_headers(State(st): State<ServerState>, req: Request, next:
         HeaderName::from_static("permissions-policy"),
         "camera=(), microphone=(), geolocation=()",
     );
-    if is_static {
-        // Bundle files keep their names across builds: revalidate every time.
-        set(h, header::CACHE_CONTROL, "no-cache");
-    } else {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if st.app.security.https {
         set(
             h,
@@ -203,6 +197,34 @@ pub async fn security_headers(State(st): State<ServerState>, req: Request, next:
             "max-age=63072000; includeSubDomains",
         );
     }
+    res
+}
+
+/// Headers for static files (`/pkg/…`, the icon), which skip the stack above: a name that
+/// changes with the content is kept for a year without asking again; any other name (the
+/// working copies, the icon) is revalidated.
+pub async fn static_headers(req: Request, next: Next) -> Response {
+    let immutable = req
+        .uri()
+        .path()
+        .strip_prefix("/pkg/")
+        .is_some_and(app::assets::is_hashed_name);
+    let mut res = next.run(req).await;
+    let cache = if immutable && res.status().is_success() {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
     res
 }
 

@@ -9,6 +9,7 @@ pub mod error;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
+pub mod statics;
 
 use app::auth::password::PasswordHasher;
 use app::context::Security;
@@ -25,7 +26,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tower_http::services::ServeDir;
 
 /// Everything `serve` needs, independent of where it came from (flags, environment, tests).
 #[derive(Clone)]
@@ -383,16 +383,11 @@ fn html_compression(
         .compress_when(SizeAbove::new(1024).and(textual))
 }
 
-/// The bundle and the icon, as a static file server would send them: precompressed variants
-/// chosen by `Accept-Encoding` (made at build time by tools/assets, never per request),
-/// content-hashed names cached for good, anything else revalidated.
+/// The bundle (from memory, `statics`) and the icon, as a static file server would send them.
 fn static_files<S: Clone + Send + Sync + 'static>(site_root: PathBuf) -> Router<S> {
-    let pkg = ServeDir::new(site_root.join("pkg"))
-        .precompressed_br()
-        .precompressed_gzip();
     Router::new()
-        .nest_service("/pkg", pkg)
         .route(app::paths::FAVICON, get(ops::favicon))
+        .merge(statics::router(&site_root))
         .layer(axum::middleware::from_fn(middleware::static_headers))
 }
 

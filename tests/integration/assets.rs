@@ -115,6 +115,16 @@ both_dbs!(
         let r = fetch(&c, app.url("/pkg/steward.css"), "identity").await;
         assert_eq!(r.status(), 200);
         assert_eq!(header(&r, "cache-control").as_deref(), Some("no-cache"));
+        // Revalidation costs no body.
+        let etag = header(&r, "etag").expect("an ETag to revalidate with");
+        let r = c
+            .get(app.url("/pkg/steward.css"))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 304);
+        assert!(r.bytes().await.unwrap().is_empty());
         let r = fetch(&c, app.url("/pkg/steward.0000000000000000.css"), "br").await;
         assert_eq!(r.status(), 404);
         assert_ne!(header(&r, "cache-control").as_deref(), Some(IMMUTABLE));

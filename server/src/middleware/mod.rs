@@ -200,23 +200,14 @@ pub async fn security_headers(State(st): State<ServerState>, req: Request, next:
     res
 }
 
-/// Headers for static files (`/pkg/…`, the icon), which skip the stack above: a name that
-/// changes with the content is kept for a year without asking again; any other name (the
-/// working copies, the icon) is revalidated.
+/// Headers for static files (`/pkg/…`, the icon), which skip the stack above. The bundle
+/// sets its own caching (`crate::statics`); anything else here is revalidated.
 pub async fn static_headers(req: Request, next: Next) -> Response {
-    let immutable = req
-        .uri()
-        .path()
-        .strip_prefix("/pkg/")
-        .is_some_and(app::assets::is_hashed_name);
     let mut res = next.run(req).await;
-    let cache = if immutable && res.status().is_success() {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
     let h = res.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

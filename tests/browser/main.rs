@@ -786,3 +786,76 @@ browser_test!(settings_sign_checkpoint_hydrated, |app| {
 browser_test!(settings_sign_checkpoint_without_javascript, |app| {
     settings_flow(app, false).await
 });
+
+/// What a first visit moves, read from the browser's Performance API: every resource's bytes
+/// on the wire and decoded; then a second visit, which takes the content-named bundle from
+/// the cache without asking the server.
+async fn first_visit_transfer(app: TestApp) {
+    let (_driver, c) = start(true).await;
+    let entries = "const all = [performance.getEntriesByType('navigation')[0], \
+                   ...performance.getEntriesByType('resource')]; \
+                   const wasm = all.find(e => e && e.name.endsWith('.wasm')); \
+                   if (!wasm || !(wasm.responseEnd > 0)) return null; \
+                   return all.map(e => [e.name, e.transferSize, e.encodedBodySize, e.decodedBodySize]);";
+    let read = |c: Client| async move {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let v = c.execute(entries, vec![]).await.unwrap();
+            if let Some(list) = v.as_array() {
+                return list
+                    .iter()
+                    .map(|e| {
+                        let n = |i: usize| e[i].as_f64().unwrap_or(0.0) as u64;
+                        (e[0].as_str().unwrap_or("").to_string(), n(1), n(2), n(3))
+                    })
+                    .collect::<Vec<_>>();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the wasm module was never fetched"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    visit(&c, &app.url("/login")).await;
+    let first = read(c.clone()).await;
+    let (wire, decoded): (u64, u64) = first.iter().fold((0, 0), |(w, d), e| (w + e.1, d + e.3));
+    println!(
+        "first visit to /login: {} requests, {} KB on the wire, {} KB decoded",
+        first.len(),
+        wire / 1000,
+        decoded / 1000
+    );
+    for (name, transfer, encoded, decoded) in &first {
+        println!("  {name}: {transfer} B transferred, {encoded} B encoded, {decoded} B decoded");
+    }
+    let wasm = first.iter().find(|e| e.0.ends_with(".wasm")).unwrap();
+    let file = wasm.0.rsplit('/').next().unwrap();
+    assert!(
+        app::assets::is_hashed_name(file),
+        "the module has a content name: {file}"
+    );
+    assert!(
+        wasm.2 * 2 < wasm.3,
+        "the module travels compressed: {} of {} bytes",
+        wasm.2,
+        wasm.3
+    );
+    // Before content names and compression a first visit moved 1.85 MB.
+    assert!(wire < 900_000, "a first visit moves {wire} bytes");
+
+    // Again, in the same browser: the bundle comes from the cache, not the network.
+    visit(&c, &app.url("/login")).await;
+    let second = read(c.clone()).await;
+    for e in second.iter().filter(|e| e.0.contains("/pkg/steward.")) {
+        assert_eq!(e.1, 0, "{} was fetched again: {} bytes", e.0, e.1);
+    }
+    assert_clean_console(&c, "after the second visit").await;
+    c.close().await.unwrap();
+    app.stop().await;
+}
+
+browser_test!(
+    a_first_visit_moves_the_bundle_compressed_and_a_second_none,
+    |app| { first_visit_transfer(app).await }
+);

@@ -410,3 +410,68 @@ async fn json_of(r: reqwest::Response) -> Value {
     assert!(status.is_success(), "{status}: {text}");
     serde_json::from_str(&text).unwrap()
 }
+
+both_dbs!(
+    without_dates_the_explorer_opens_on_the_latest_months_with_data_and_labels_its_axis,
+    |app| {
+        let fin = app.client_as(Role::Finance).await;
+        upload(&app, &fin, "focus-1.0-sample.csv", sample_bytes()).await;
+        // The newest charge day in the file, read here without the importer.
+        let bytes = sample_bytes();
+        let mut rdr = csv::Reader::from_reader(bytes.as_slice());
+        let at = rdr
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|c| c == "ChargePeriodStart")
+            .unwrap();
+        let latest = rdr
+            .records()
+            .map(|r| r.unwrap()[at][..10].to_string())
+            .max()
+            .unwrap();
+        assert!(
+            latest.as_str() < "2026-01-01",
+            "the sample is older than today"
+        );
+
+        // As the page asks with no dates chosen: the fields present, empty.
+        let r = report(&app, &fin, &[("from", ""), ("to", "")]).await;
+        assert_eq!(r["query"]["to"], latest.as_str());
+        // Three calendar months: from the first of the month two before the latest.
+        let (y, m): (i32, i32) = (latest[..4].parse().unwrap(), latest[5..7].parse().unwrap());
+        let idx = y * 12 + (m - 1) - 2;
+        let from = format!("{}-{:02}-01", idx / 12, idx % 12 + 1);
+        assert_eq!(r["query"]["from"], from.as_str());
+        let note = r["range_note"]
+            .as_str()
+            .expect("the page says why this range");
+        assert!(note.contains(&latest), "{note}");
+        assert!(r["grand_total"] != "0.00", "the range holds the data");
+
+        // The value axis: round ticks, the top one at the plot's top, above the tallest bar.
+        let axis = r["axis"].as_array().unwrap();
+        assert!((1..=6).contains(&axis.len()), "{axis:?}");
+        let num = |v: &Value| Decimal::from_str(&v.as_str().unwrap().replace(',', "")).unwrap();
+        let (top_pm, top) = (&axis.last().unwrap()[0], num(&axis.last().unwrap()[1]));
+        assert_eq!(top_pm, 1000);
+        let tallest = r["period_totals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(num)
+            .max()
+            .unwrap();
+        assert!(top >= tallest, "{top} < {tallest}");
+        let mut last = Decimal::ZERO;
+        for t in axis {
+            let v = num(&t[1]);
+            assert!(v > last, "{axis:?}");
+            last = v;
+        }
+
+        // Dates asked for: no note.
+        let r = report(&app, &fin, &SEPT).await;
+        assert!(r["range_note"].is_null());
+    }
+);

@@ -28,6 +28,8 @@
 //!   `sync`: AWS Cost Explorer.
 
 #[cfg(feature = "ssr")]
+mod chart;
+#[cfg(feature = "ssr")]
 pub mod cube;
 #[cfg(feature = "ssr")]
 pub mod formats;

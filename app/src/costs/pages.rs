@@ -53,7 +53,8 @@ fn ChartDefs() -> impl IntoView {
 
 #[component]
 fn Chart(r: Report) -> impl IntoView {
-    let (w, h, left, bottom) = (900u32, 260u32, 8u32, 24u32);
+    // `left` leaves room for the value axis' labels.
+    let (w, h, left, bottom) = (900u32, 260u32, 64u32, 24u32);
     let n = r.periods.len().max(1) as u32;
     let slot = (w - left) / n;
     let bar = (slot * 7 / 10).max(1);
@@ -66,6 +67,16 @@ fn Chart(r: Report) -> impl IntoView {
                 <title id="chart-title">{format!("Spend per {} by {}, {}; numbers in the table below", if r.query.granularity == "monthly" { "month" } else { "day" }, group_label(&r.query.group_by).to_lowercase(), currency)}</title>
                 <ChartDefs/>
                 <line x1=left y1=h - bottom x2=w y2=h - bottom stroke="#8a96a3"/>
+                <g class="axis" id="value-axis">
+                    <text x=4 y=h - 6 font-size="11" fill="#445">{currency.clone()}</text>
+                    {r.axis.iter().map(|(pm, label)| {
+                        let y = (h - bottom) - pm * plot / 1000;
+                        view! {
+                            <line x1=left y1=y x2=w y2=y stroke="#d5dbe1" stroke-dasharray="3 3"/>
+                            <text x=left - 6 y=y + 4 text-anchor="end" font-size="11" fill="#445">{label.clone()}</text>
+                        }
+                    }).collect_view()}
+                </g>
                 {r.bars.iter().enumerate().map(|(i, segs)| {
                     let x = left + i as u32 * slot + (slot - bar) / 2;
                     let period = r.periods[i].clone();
@@ -173,6 +184,7 @@ fn ReportView(r: Report) -> impl IntoView {
                     <h2>{format!("{} by {}: {} {}", match q.metric.as_str() { "effective" => "Effective cost", "list" => "List cost", _ => "Billed cost" }, group_label(&q.group_by).to_lowercase(), r.grand_total, q.currency)}</h2>
                     <a href=export.clone() id="export-csv" download="">"Download CSV"</a>
                 </div>
+                {r.range_note.clone().map(|n| view! { <p class="note" role="status" id="range-note">{n}</p> })}
                 <p class="muted">{format!("{} to {} · the same number of days before ({} to {}): {} {}", q.from, q.to, r.previous_from, r.previous_to, r.previous_total, q.currency)}</p>
                 <Chart r=r.clone()/>
                 <div class="table-wrap"><table class="data report" id="report-table">

@@ -117,6 +117,12 @@ pub struct Report {
     pub regions: Vec<String>,
     /// Whether any cost data exists at all (for the empty state).
     pub has_data: bool,
+    /// Why the range is what it is, when Steward chose it (no dates given and the newest
+    /// data older than today: the latest months that have data are shown).
+    pub range_note: Option<String>,
+    /// The chart's value axis: tick heights (per mille of the plot, as `Segment`) and labels
+    /// in the report's currency; the top tick is the plot's top.
+    pub axis: Vec<(u32, String)>,
 }
 
 /// How many groups get their own colour and pattern in the chart.
@@ -278,9 +284,21 @@ mod ssr {
         choices: &Choices,
         mut q: ReportQuery,
         today: Date,
-    ) -> Result<(ReportQuery, Period, Vec<String>), AppError> {
+    ) -> Result<(ReportQuery, Period, Vec<String>, Option<String>), AppError> {
+        // With no dates, the latest months that have data (the demo data is from 2024).
+        let latest = choices.latest_day.filter(|d| *d < today);
+        let mut note = None;
         let to = if q.to.trim().is_empty() {
-            today
+            match latest.filter(|_| q.from.trim().is_empty()) {
+                Some(day) => {
+                    note = Some(format!(
+                        "The newest cost data is from {}: showing the three months up to that day.",
+                        fmt_date(day)
+                    ));
+                    day
+                }
+                None => today,
+            }
         } else {
             parse_date(&q.to).ok_or_else(|| AppError::invalid("To: a date (YYYY-MM-DD)."))?
         };
@@ -333,7 +351,7 @@ mod ssr {
             .next_day()
             .and_then(|end| Period::new(from, end))
             .ok_or_else(|| AppError::invalid("To: a date (YYYY-MM-DD)."))?;
-        Ok((q, range, currencies))
+        Ok((q, range, currencies, note))
     }
 
     /// The report for `q` from the cube (refreshed first if the data changed).
@@ -344,7 +362,7 @@ mod ssr {
         today: Date,
     ) -> Result<Report, AppError> {
         let snap = cube.snapshot(db).await?;
-        let (q, range, currencies) = normalise(&snap.choices, q, today)?;
+        let (q, range, currencies, range_note) = normalise(&snap.choices, q, today)?;
         let monthly = q.granularity == "monthly";
         let (periods, buckets) = periods(&range, monthly);
         let data = group_sums(&snap, &q, &buckets)?;
@@ -446,6 +464,19 @@ mod ssr {
             })
             .max()
             .unwrap_or_default();
+        let (top, ticks) = crate::costs::chart::value_axis(tallest);
+        let tallest = top;
+        let axis = ticks
+            .iter()
+            .map(|t| {
+                // Divided first: no overflow near Decimal's limit.
+                let pm: u32 = (*t / top * Decimal::from(1000))
+                    .round()
+                    .try_into()
+                    .unwrap_or(0);
+                (pm, crate::costs::chart::tick_label(*t))
+            })
+            .collect();
         let bars = stacks
             .iter()
             .map(|st| {
@@ -457,7 +488,7 @@ mod ssr {
                         let h = if tallest.is_zero() {
                             0
                         } else {
-                            (*v * Decimal::from(1000) / tallest)
+                            (*v / tallest * Decimal::from(1000))
                                 .round()
                                 .try_into()
                                 .unwrap_or(0u32)
@@ -514,6 +545,8 @@ mod ssr {
             services,
             regions,
             has_data,
+            range_note,
+            axis,
         })
     }
 

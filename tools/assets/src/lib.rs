@@ -111,23 +111,6 @@ pub fn brotli(bytes: &[u8]) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// A name this tool writes: `steward.<16 hex>.(js|wasm|css)`, maybe with `.gz` or `.br`.
-fn is_hashed(name: &str) -> bool {
-    let base = name
-        .strip_suffix(".gz")
-        .or_else(|| name.strip_suffix(".br"))
-        .unwrap_or(name);
-    let Some(rest) = base.strip_prefix("steward.") else {
-        return false;
-    };
-    let Some((hash, ext)) = rest.split_once('.') else {
-        return false;
-    };
-    hash.len() == HASH_HEX
-        && hash.bytes().all(|b| b.is_ascii_hexdigit())
-        && matches!(ext, "js" | "wasm" | "css")
-}
-
 fn remove_stale(pkg: &Path, keep: &[&str]) -> io::Result<()> {
     for entry in std::fs::read_dir(pkg)? {
         let name = entry?.file_name().to_string_lossy().into_owned();
@@ -135,7 +118,10 @@ fn remove_stale(pkg: &Path, keep: &[&str]) -> io::Result<()> {
             .strip_suffix(".gz")
             .or_else(|| name.strip_suffix(".br"))
             .unwrap_or(&name);
-        if is_hashed(&name) && !keep.contains(&base) {
+        // The folder holds the bundle only: any other `steward.*` file (not a working copy,
+        // not this build's) is an earlier build's.
+        if name.starts_with("steward.") && ![JS, WASM, CSS].contains(&base) && !keep.contains(&base)
+        {
             std::fs::remove_file(pkg.join(&name))?;
         }
     }
@@ -231,13 +217,8 @@ mod tests {
     }
 
     #[test]
-    fn only_this_tools_names_count_as_hashed() {
-        assert!(is_hashed("steward.0123456789abcdef.wasm.br"));
-        assert!(is_hashed("steward.0123456789abcdef.css"));
-        assert!(!is_hashed("steward.css"));
-        assert!(!is_hashed("steward.0123456789abcdeg.js"));
-        assert!(!is_hashed("other.0123456789abcdef.js"));
-        assert!(!is_hashed("steward.0123456789abcdef.txt"));
+    fn parts_are_hashed_with_their_lengths() {
         assert_ne!(hash(&[b"ab", b"c"]), hash(&[b"a", b"bc"]));
+        assert_eq!(hash(&[b"x"]).len(), HASH_HEX);
     }
 }

@@ -44,6 +44,9 @@ pub struct AppState {
     /// The installation's signing key (audit checkpoints; kept outside the database).
     #[from_ref(skip)]
     pub signer: crate::signing::Signer,
+    /// The dashboard's figures, kept until the audit chain moves (`dashboard::store`).
+    #[from_ref(skip)]
+    pub dashboard: Arc<crate::dashboard::Cache>,
 }
 
 pub fn app_state() -> Result<AppState, AppError> {

@@ -256,6 +256,7 @@ pub async fn start(
             cost_cube: Arc::new(app::costs::cube::Cube::new()),
             refusals: Arc::new(Default::default()),
             signer,
+            dashboard: Default::default(),
         },
         metrics: Arc::new(metrics::Metrics::default()),
         metrics_token: opts.metrics_token.clone().map(Into::into),

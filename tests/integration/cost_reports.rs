@@ -475,3 +475,40 @@ both_dbs!(
         assert!(r["range_note"].is_null());
     }
 );
+
+both_dbs!(
+    the_dashboard_is_fresh_on_the_next_request_after_any_change,
+    |app| {
+        let fin = app.client_as(Role::Finance).await;
+        let before = json_of(app.call(&fin, "/api/dashboard", NO_FIELDS).await).await;
+        assert!(before["spend"]["latest_day"].is_null());
+        // Asked again with nothing changed: the same figures (from the cache).
+        let again = json_of(app.call(&fin, "/api/dashboard", NO_FIELDS).await).await;
+        assert_eq!(again, before);
+        // A change by another process (the CLI on the same database): seen at once.
+        let out = std::process::Command::new(steward_tests::steward_bin())
+            .arg("import-costs")
+            .arg(costs_fixture_sample())
+            .env("DATABASE_URL", &app.db.url)
+            .env("STEWARD_DATA_DIR", app.db.data_dir())
+            .env("STEWARD_LOG_LEVEL", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let after = json_of(app.call(&fin, "/api/dashboard", NO_FIELDS).await).await;
+        assert_eq!(after["spend"]["latest_day"], "2024-09-30");
+        assert_eq!(
+            after["organisation"], before["organisation"],
+            "the rest is unchanged"
+        );
+        // Each role still sees only its cards.
+        let co = app.client_as(Role::Compliance).await;
+        let d = json_of(app.call(&co, "/api/dashboard", NO_FIELDS).await).await;
+        assert!(d["spend"].is_null() && d["users_by_role"].is_null());
+        assert!(!d["posture"].is_null());
+    }
+);

@@ -5,6 +5,8 @@ pub mod pages;
 pub mod routes;
 #[cfg(feature = "ssr")]
 mod store;
+#[cfg(feature = "ssr")]
+pub use store::Cache;
 
 use crate::controls::status::ControlStatus;
 use crate::error::AppError;

@@ -1,91 +1,141 @@
 //! The dashboard's SQL: the figures behind each card.
 
 use super::*;
+use std::sync::Arc;
+
+/// The figures of every card, for whoever may see them. Every change to what they count
+/// writes an audit event in its own transaction, so the audit chain's head is their version:
+/// a request reads it (one query) and recomputes only when it moved, the day changed, or a
+/// minute passed (the 24-hour window of failed sign-ins moves with the clock).
+#[derive(Default)]
+pub struct Cache(std::sync::Mutex<Option<(Key, Arc<Cards>)>>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key {
+    seq: i64,
+    minute: i64,
+}
+
+struct Cards {
+    organisation: String,
+    users_by_role: Vec<(Role, i64)>,
+    inactive_users: i64,
+    audit: AuditSummary,
+    posture: Posture,
+    spend: Spend,
+}
+
+impl Cache {
+    fn get(&self, key: Key) -> Option<Arc<Cards>> {
+        let slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        slot.as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, c)| c.clone())
+    }
+
+    fn put(&self, key: Key, cards: Arc<Cards>) {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // A slower request computed with an older head must not replace a newer one.
+        if slot.as_ref().is_none_or(|(k, _)| k.seq <= key.seq) {
+            *slot = Some((key, cards));
+        }
+    }
+}
 
 pub(super) async fn load() -> Result<DashboardData, AppError> {
     use crate::policy::Permission;
     let state = crate::state::app_state()?;
     let su = crate::context::require_user()?;
+    let (seq,): (i64,) = sqlx::query_as("SELECT seq FROM audit_head WHERE id = 1")
+        .fetch_one(state.db.pool())
+        .await?;
+    let now = state.clock.now();
+    // Minutes since the epoch in UTC: the day is part of it.
+    let key = Key {
+        seq,
+        minute: now.unix_timestamp().div_euclid(60),
+    };
+    let cards = match state.dashboard.get(key) {
+        Some(c) => c,
+        None => {
+            let c = Arc::new(compute(&state, seq, now).await?);
+            state.dashboard.put(key, c.clone());
+            c
+        }
+    };
+    let can = |p| su.user.can(p);
+    Ok(DashboardData {
+        organisation: cards.organisation.clone(),
+        display_name: su.user.display_name.clone(),
+        role: su.user.role,
+        users_by_role: can(Permission::ManageUsers).then(|| cards.users_by_role.clone()),
+        inactive_users: can(Permission::ManageUsers).then_some(cards.inactive_users),
+        audit: can(Permission::ViewAudit).then(|| cards.audit.clone()),
+        posture: can(Permission::ViewCompliance).then(|| cards.posture.clone()),
+        spend: can(Permission::ViewCosts).then(|| cards.spend.clone()),
+    })
+}
+
+async fn compute(
+    state: &crate::state::AppState,
+    seq: i64,
+    now: time::OffsetDateTime,
+) -> Result<Cards, AppError> {
     let pool = state.db.pool();
     let organisation: String = sqlx::query_scalar("SELECT name FROM organisation WHERE id = 1")
         .fetch_optional(pool)
         .await?
         .unwrap_or_else(|| "Your organisation".into());
-    let (users_by_role, inactive_users) = if su.user.can(Permission::ManageUsers) {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT role, COUNT(*) FROM users WHERE active = 1 GROUP BY role")
-                .fetch_all(pool)
-                .await?;
-        let by_role = Role::ALL
-            .iter()
-            .map(|r| {
-                (
-                    *r,
-                    rows.iter()
-                        .find(|(n, _)| n == r.as_str())
-                        .map(|(_, c)| *c)
-                        .unwrap_or(0),
-                )
-            })
-            .collect();
-        let inactive: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE active = 0")
-            .fetch_one(pool)
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT role, COUNT(*) FROM users WHERE active = 1 GROUP BY role")
+            .fetch_all(pool)
             .await?;
-        (Some(by_role), Some(inactive))
-    } else {
-        (None, None)
-    };
-    let audit = if su.user.can(Permission::ViewAudit) {
-        let (events,): (i64,) = sqlx::query_as("SELECT seq FROM audit_head WHERE id = 1")
-            .fetch_one(pool)
-            .await?;
-        let last_at: Option<String> =
-            sqlx::query_scalar("SELECT at FROM audit_events ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(pool)
-                .await?;
-        let since = crate::util::ts(state.clock.now() - time::Duration::hours(24));
-        let failed_logins_24h: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login_failed' AND at >= $1",
-        )
-        .bind(since)
+    let users_by_role = Role::ALL
+        .iter()
+        .map(|r| {
+            (
+                *r,
+                rows.iter()
+                    .find(|(n, _)| n == r.as_str())
+                    .map(|(_, c)| *c)
+                    .unwrap_or(0),
+            )
+        })
+        .collect();
+    let inactive_users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE active = 0")
         .fetch_one(pool)
         .await?;
-        Some(AuditSummary {
-            events,
-            last_at,
-            failed_logins_24h,
-        })
-    } else {
-        None
-    };
-    let posture = if su.user.can(Permission::ViewCompliance) {
-        let st = crate::controls::store::statuses(pool, state.clock.now().date()).await?;
-        let frameworks = crate::controls::store::framework_summaries(pool, &st).await?;
-        let controls = ControlStatus::ALL
-            .iter()
-            .map(|s| (*s, st.values().filter(|d| d.status == *s).count() as i64))
-            .collect();
-        Some(Posture {
-            frameworks,
-            controls,
-        })
-    } else {
-        None
-    };
-    let spend = if su.user.can(Permission::ViewCosts) {
-        Some(spend(&state.db, &state.cost_cube, state.clock.now().date()).await?)
-    } else {
-        None
-    };
-    Ok(DashboardData {
-        spend,
-        posture,
+    let last_at: Option<String> =
+        sqlx::query_scalar("SELECT at FROM audit_events ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(pool)
+            .await?;
+    let since = crate::util::ts(now - time::Duration::hours(24));
+    let failed_logins_24h: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login_failed' AND at >= $1",
+    )
+    .bind(since)
+    .fetch_one(pool)
+    .await?;
+    let st = crate::controls::store::statuses(pool, now.date()).await?;
+    let frameworks = crate::controls::store::framework_summaries(pool, &st).await?;
+    let controls = ControlStatus::ALL
+        .iter()
+        .map(|s| (*s, st.values().filter(|d| d.status == *s).count() as i64))
+        .collect();
+    Ok(Cards {
         organisation,
-        display_name: su.user.display_name,
-        role: su.user.role,
         users_by_role,
         inactive_users,
-        audit,
+        audit: AuditSummary {
+            events: seq,
+            last_at,
+            failed_logins_24h,
+        },
+        posture: Posture {
+            frameworks,
+            controls,
+        },
+        spend: spend(&state.db, &state.cost_cube, now.date()).await?,
     })
 }
 

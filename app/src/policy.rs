@@ -244,34 +244,54 @@ impl Endpoint {
 /// answered 404 before any handler runs, so a forgotten entry fails closed (and fails the
 /// role-matrix test).
 #[derive(Debug)]
-pub struct Table(pub Vec<Endpoint>);
+pub struct Table {
+    endpoints: Vec<Endpoint>,
+    /// Patterns without parameters, by (method, path): a request (and every nav link a page
+    /// checks) is found with one hash lookup instead of a scan of the table.
+    literal: std::collections::HashMap<(&'static str, &'static str), usize>,
+}
 
 impl Table {
+    pub fn new(endpoints: Vec<Endpoint>) -> Table {
+        let mut literal = std::collections::HashMap::new();
+        for (i, e) in endpoints.iter().enumerate() {
+            if !e.path.contains('{') {
+                // The first entry wins, as in the scan.
+                literal.entry((e.method, e.path)).or_insert(i);
+            }
+        }
+        Table { endpoints, literal }
+    }
+
     pub fn endpoints(&self) -> &[Endpoint] {
-        &self.0
+        &self.endpoints
     }
 
     /// The entry for a request; HEAD is treated as GET. Where several patterns match, the one
     /// with the most literal segments applies (`/controls/export.csv` over `/controls/{id}`),
-    /// so the order of the areas' lists does not matter.
+    /// so the order of the areas' lists does not matter. A literal pattern has none, so an
+    /// exact match needs no scan.
     pub fn lookup(&self, method: &str, path: &str) -> Option<&Endpoint> {
         let method = if method == "HEAD" { "GET" } else { method };
-        self.0
+        if let Some(&i) = self.literal.get(&(method, path)) {
+            return Some(&self.endpoints[i]);
+        }
+        self.endpoints
             .iter()
-            .filter(|e| e.method == method && path_matches(e.path, path))
+            .filter(|e| e.method == method && e.path.contains('{') && path_matches(e.path, path))
             .min_by_key(|e| e.path.matches('{').count())
     }
 
     /// The entry written for exactly this method and pattern.
     pub fn entry(&self, method: &str, pattern: &str) -> Option<&Endpoint> {
-        self.0
+        self.endpoints
             .iter()
             .find(|e| e.method == method && e.path == pattern)
     }
 
     /// Whether any entry has this path, whatever the method (to answer 405 rather than 404).
     pub fn path_known(&self, path: &str) -> bool {
-        self.0.iter().any(|e| path_matches(e.path, path))
+        self.endpoints.iter().any(|e| path_matches(e.path, path))
     }
 
     /// Whether the signed-in role may open this page (the nav shows only those).
@@ -320,5 +340,46 @@ mod tests {
         assert!(path_matches("/controls/{id}", "/controls/7"));
         assert!(!path_matches("/controls/{id}", "/controls/7/edit"));
         assert!(!path_matches("/admin/users", "/admin/users/"));
+    }
+
+    /// The indexed lookup answers as a scan of the whole table does, for every endpoint's
+    /// own pattern filled in, and for paths no endpoint has.
+    #[test]
+    fn the_literal_index_changes_no_answer() {
+        let table = &crate::routes::TABLE;
+        let scan = |method: &str, path: &str| {
+            let method = if method == "HEAD" { "GET" } else { method };
+            table
+                .endpoints()
+                .iter()
+                .filter(|e| e.method == method && path_matches(e.path, path))
+                .min_by_key(|e| e.path.matches('{').count())
+                .map(|e| (e.method, e.path))
+        };
+        let mut paths: Vec<String> = table
+            .endpoints()
+            .iter()
+            .map(|e| {
+                e.path
+                    .split('/')
+                    .map(|seg| match seg {
+                        s if s.starts_with("{*") => "a/b",
+                        s if s.starts_with('{') => "7",
+                        s => s,
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .collect();
+        paths.extend(["/nowhere".into(), "/controls/export.csv".into(), "/".into()]);
+        for path in &paths {
+            for method in ["GET", "HEAD", "POST", "DELETE"] {
+                assert_eq!(
+                    table.lookup(method, path).map(|e| (e.method, e.path)),
+                    scan(method, path),
+                    "{method} {path}"
+                );
+            }
+        }
     }
 }

@@ -18,7 +18,7 @@ pub const SERVER: &[Endpoint] = &[
 
 /// Every endpoint Steward serves: the areas' lists and the server's.
 pub static TABLE: LazyLock<Table> = LazyLock::new(|| {
-    Table(
+    Table::new(
         [
             crate::auth::routes::ENDPOINTS,
             crate::users::routes::ENDPOINTS,

@@ -25,6 +25,8 @@ pub mod error;
 pub mod evidence;
 #[cfg(feature = "ssr")]
 pub mod ingest;
+#[cfg(feature = "ssr")]
+pub mod memo;
 #[cfg(test)]
 mod module_graph;
 pub mod paths;

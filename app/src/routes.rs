@@ -128,4 +128,45 @@ mod tests {
             .iter()
             .all(|e| e.timed() == e.body_limit().is_some()));
     }
+
+    /// The indexed lookup answers as a scan of the whole table does, for every endpoint's
+    /// own pattern filled in, and for paths no endpoint has.
+    #[test]
+    fn the_literal_index_changes_no_answer() {
+        let table = &TABLE;
+        let scan = |method: &str, path: &str| {
+            let method = if method == "HEAD" { "GET" } else { method };
+            table
+                .endpoints()
+                .iter()
+                .filter(|e| e.method == method && crate::policy::path_matches(e.path, path))
+                .min_by_key(|e| e.path.matches('{').count())
+                .map(|e| (e.method, e.path))
+        };
+        let mut paths: Vec<String> = table
+            .endpoints()
+            .iter()
+            .map(|e| {
+                e.path
+                    .split('/')
+                    .map(|seg| match seg {
+                        s if s.starts_with("{*") => "a/b",
+                        s if s.starts_with('{') => "7",
+                        s => s,
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .collect();
+        paths.extend(["/nowhere".into(), "/controls/export.csv".into(), "/".into()]);
+        for path in &paths {
+            for method in ["GET", "HEAD", "POST", "DELETE"] {
+                assert_eq!(
+                    table.lookup(method, path).map(|e| (e.method, e.path)),
+                    scan(method, path),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
 }

@@ -46,7 +46,7 @@ pub struct AppState {
     pub signer: crate::signing::Signer,
     /// The dashboard's figures, kept until the audit chain moves (`dashboard::store`).
     #[from_ref(skip)]
-    pub dashboard: Arc<crate::dashboard::Cache>,
+    pub dashboard: Arc<crate::memo::Memo>,
 }
 
 pub fn app_state() -> Result<AppState, AppError> {

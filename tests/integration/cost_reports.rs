@@ -486,19 +486,9 @@ both_dbs!(
         let again = json_of(app.call(&fin, "/api/dashboard", NO_FIELDS).await).await;
         assert_eq!(again, before);
         // A change by another process (the CLI on the same database): seen at once.
-        let out = std::process::Command::new(steward_tests::steward_bin())
-            .arg("import-costs")
-            .arg(costs_fixture_sample())
-            .env("DATABASE_URL", &app.db.url)
-            .env("STEWARD_DATA_DIR", app.db.data_dir())
-            .env("STEWARD_LOG_LEVEL", "warn")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let sample = costs_fixture_sample();
+        let out = app.cli(&["import-costs", sample.to_str().unwrap()]);
+        assert!(out.contains("imported"), "{out}");
         let after = json_of(app.call(&fin, "/api/dashboard", NO_FIELDS).await).await;
         assert_eq!(after["spend"]["latest_day"], "2024-09-30");
         assert_eq!(

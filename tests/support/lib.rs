@@ -419,6 +419,24 @@ impl TestApp {
         n
     }
 
+    /// Runs `steward ARGS` (the debug binary) on this app's database and data folder, as an
+    /// operator's command beside the running server; panics with its stderr when it fails.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new(steward_bin())
+            .args(args)
+            .env("DATABASE_URL", &self.db.url)
+            .env("STEWARD_DATA_DIR", self.db.data_dir())
+            .env("STEWARD_LOG_LEVEL", "warn")
+            .output()
+            .expect("run steward");
+        assert!(
+            out.status.success(),
+            "steward {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await.expect("graceful stop");

@@ -56,13 +56,7 @@ fn nice_step(raw: Decimal) -> Decimal {
 pub fn tick_label(v: Decimal) -> String {
     let s = v.normalize().to_string();
     let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
-    let mut out = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
+    let mut out = super::money::group_thousands(int);
     if !frac.is_empty() {
         out.push('.');
         out.push_str(frac);

@@ -76,6 +76,31 @@ pub fn add(a: Decimal, b: Decimal) -> Result<Decimal, String> {
         .ok_or_else(|| format!("the sum of {a} and {b} exceeds the exact decimal range"))
 }
 
+/// Money for people: rounded half away from zero to cents, thousands separated.
+pub fn cents(d: Decimal) -> String {
+    let r = d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let neg = r.is_sign_negative() && !r.is_zero();
+    let s = format!("{:.2}", r.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
+    format!(
+        "{}{}.{frac}",
+        if neg { "-" } else { "" },
+        group_thousands(int)
+    )
+}
+
+/// Digits with a comma every three from the right (`1234567` → `1,234,567`).
+pub fn group_thousands(int: &str) -> String {
+    let mut grouped = String::with_capacity(int.len() + int.len() / 3);
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    grouped
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,5 +253,16 @@ mod tests {
         let a = parse_amount("0.00000080000").unwrap();
         let b = parse_amount("20.5").unwrap();
         assert_eq!(add(a, b).unwrap().to_string(), "20.50000080000");
+    }
+
+    #[test]
+    fn cents_round_half_away_from_zero_and_group_thousands() {
+        let c = |s: &str| cents(<Decimal as std::str::FromStr>::from_str(s).unwrap());
+        assert_eq!(c("20.52471385921"), "20.52");
+        assert_eq!(c("0.005"), "0.01");
+        assert_eq!(c("-0.005"), "-0.01");
+        assert_eq!(c("1234567.895"), "1,234,567.90");
+        assert_eq!(c("-0.001"), "0.00");
+        assert_eq!(c("999.999"), "1,000.00");
     }
 }

@@ -143,21 +143,7 @@ mod ssr {
     use std::collections::{BTreeMap, BTreeSet, HashMap};
     use time::Date;
 
-    /// Money for people: rounded half away from zero to cents, thousands separated.
-    pub fn cents(d: Decimal) -> String {
-        let r = d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-        let neg = r.is_sign_negative() && !r.is_zero();
-        let s = format!("{:.2}", r.abs());
-        let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
-        let mut grouped = String::new();
-        for (i, ch) in int.chars().enumerate() {
-            if i > 0 && (int.len() - i) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(ch);
-        }
-        format!("{}{grouped}.{frac}", if neg { "-" } else { "" })
-    }
+    pub use crate::costs::money::cents;
 
     fn sum(a: Decimal, b: Decimal) -> Result<Decimal, AppError> {
         a.checked_add(b)
@@ -584,23 +570,5 @@ pub fn group_label(g: &str) -> String {
             Some(k) => format!("Tag {k}"),
             None => g.to_string(),
         },
-    }
-}
-
-#[cfg(all(test, feature = "ssr"))]
-mod tests {
-    use super::*;
-    use rust_decimal::Decimal;
-    use std::str::FromStr;
-
-    #[test]
-    fn cents_round_half_away_from_zero_and_group_thousands() {
-        let c = |s: &str| cents(Decimal::from_str(s).unwrap());
-        assert_eq!(c("20.52471385921"), "20.52");
-        assert_eq!(c("0.005"), "0.01");
-        assert_eq!(c("-0.005"), "-0.01");
-        assert_eq!(c("1234567.895"), "1,234,567.90");
-        assert_eq!(c("-0.001"), "0.00");
-        assert_eq!(c("999.999"), "1,000.00");
     }
 }

@@ -5,8 +5,6 @@ pub mod pages;
 pub mod routes;
 #[cfg(feature = "ssr")]
 mod store;
-#[cfg(feature = "ssr")]
-pub use store::Cache;
 
 use crate::controls::status::ControlStatus;
 use crate::error::AppError;

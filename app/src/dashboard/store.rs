@@ -3,19 +3,11 @@
 use super::*;
 use std::sync::Arc;
 
-/// The figures of every card, for whoever may see them. Every change to what they count
-/// writes an audit event in its own transaction, so the audit chain's head is their version:
-/// a request reads it (one query) and recomputes only when it moved, the day changed, or a
-/// minute passed (the 24-hour window of failed sign-ins moves with the clock).
-#[derive(Default)]
-pub struct Cache(std::sync::Mutex<Option<(Key, Arc<Cards>)>>);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Key {
-    seq: i64,
-    minute: i64,
-}
-
+/// The figures of every card, for whoever may see them, kept in `AppState::dashboard`. Every
+/// change to what they count writes an audit event in its own transaction, so the audit
+/// chain's head is their version: a request reads it (one query) and recomputes only when it
+/// moved or a minute passed (the 24-hour window of failed sign-ins moves with the clock, and
+/// the day with it).
 struct Cards {
     organisation: String,
     users_by_role: Vec<(Role, i64)>,
@@ -23,23 +15,6 @@ struct Cards {
     audit: AuditSummary,
     posture: Posture,
     spend: Spend,
-}
-
-impl Cache {
-    fn get(&self, key: Key) -> Option<Arc<Cards>> {
-        let slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        slot.as_ref()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, c)| c.clone())
-    }
-
-    fn put(&self, key: Key, cards: Arc<Cards>) {
-        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        // A slower request computed with an older head must not replace a newer one.
-        if slot.as_ref().is_none_or(|(k, _)| k.seq <= key.seq) {
-            *slot = Some((key, cards));
-        }
-    }
 }
 
 pub(super) async fn load() -> Result<DashboardData, AppError> {
@@ -51,11 +26,8 @@ pub(super) async fn load() -> Result<DashboardData, AppError> {
         .await?;
     let now = state.clock.now();
     // Minutes since the epoch in UTC: the day is part of it.
-    let key = Key {
-        seq,
-        minute: now.unix_timestamp().div_euclid(60),
-    };
-    let cards = match state.dashboard.get(key) {
+    let key = (seq, now.unix_timestamp().div_euclid(60));
+    let cards = match state.dashboard.get::<Cards>(key) {
         Some(c) => c,
         None => {
             let c = Arc::new(compute(&state, seq, now).await?);

@@ -369,6 +369,22 @@ pub trait Sql: Send {
     ) -> SqlFuture<'a, Vec<Vec<Option<i64>>>>;
 }
 
+/// A query with `Arg`s bound in order (both dialects, both `Sql` methods).
+macro_rules! bind_args {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match *a {
+                Arg::Int(v) => q.bind(v),
+                Arg::OptInt(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+                Arg::OptText(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
 macro_rules! impl_sql {
     ($conn:ty, $db:ty) => {
         impl Sql for $conn {
@@ -378,15 +394,7 @@ macro_rules! impl_sql {
                 args: &'a [Arg<'a>],
             ) -> SqlFuture<'a, u64> {
                 Box::pin(async move {
-                    let mut q = sqlx::query::<$db>(sql);
-                    for a in args {
-                        q = match *a {
-                            Arg::Int(v) => q.bind(v),
-                            Arg::OptInt(v) => q.bind(v),
-                            Arg::Text(v) => q.bind(v),
-                            Arg::OptText(v) => q.bind(v),
-                        };
-                    }
+                    let q = bind_args!(sqlx::query::<$db>(sql), args);
                     Ok(q.execute(&mut *self).await?.rows_affected())
                 })
             }
@@ -397,15 +405,7 @@ macro_rules! impl_sql {
                 args: &'a [Arg<'a>],
             ) -> SqlFuture<'a, Vec<Vec<Option<i64>>>> {
                 Box::pin(async move {
-                    let mut q = sqlx::query::<$db>(sql);
-                    for a in args {
-                        q = match *a {
-                            Arg::Int(v) => q.bind(v),
-                            Arg::OptInt(v) => q.bind(v),
-                            Arg::Text(v) => q.bind(v),
-                            Arg::OptText(v) => q.bind(v),
-                        };
-                    }
+                    let q = bind_args!(sqlx::query::<$db>(sql), args);
                     let rows = q.fetch_all(&mut *self).await?;
                     rows.iter()
                         .map(|r| {

@@ -151,20 +151,14 @@ async fn serve(
     let accept = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok());
-    let body = match choose(accept, e.br.is_some(), e.gzip.is_some()) {
-        Some("br") => e.br.clone(),
-        Some(_) => e.gzip.clone(),
-        None => None,
-    };
-    let body = match body {
-        Some(b) => {
-            let enc = if choose(accept, e.br.is_some(), e.gzip.is_some()) == Some("br") {
-                "br"
-            } else {
-                "gzip"
-            };
+    let chosen = choose(accept, e.br.is_some(), e.gzip.is_some()).and_then(|enc| {
+        let variant = if enc == "br" { &e.br } else { &e.gzip };
+        variant.clone().map(|bytes| (enc, bytes))
+    });
+    let body = match chosen {
+        Some((enc, bytes)) => {
             h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
-            b
+            bytes
         }
         None => e.identity.clone(),
     };

@@ -43,8 +43,9 @@ fn nice_step(raw: Decimal) -> Decimal {
         }
         p /= ten;
     }
-    for m in ["1", "2", "2.5", "5", "10"] {
-        let c = p * m.parse::<Decimal>().unwrap_or(Decimal::ONE);
+    // 1, 2, 2.5, 5, 10
+    for m in [(1, 0), (2, 0), (25, 1), (5, 0), (10, 0)] {
+        let c = p * Decimal::new(m.0, m.1);
         if c >= raw {
             return c;
         }

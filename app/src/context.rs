@@ -132,6 +132,33 @@ mod ssr {
             .unwrap_or_default()
     }
 
+    /// What the data a request sees is computed from: the audit chain's head when the request
+    /// began (every change writes an audit event in its own transaction, whichever process
+    /// makes it: `db::WriteTx::commit` refuses one without) and the minute (views that count by
+    /// the clock — due dates, 24-hour windows, month to date — move with it). The guard puts it
+    /// into every signed-in request's extensions; caches of sessions, figures and pages key on
+    /// it, so a change is seen by the next request.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct DataVersion {
+        pub seq: i64,
+        pub minute: i64,
+    }
+
+    impl DataVersion {
+        pub fn new(seq: i64, now: time::OffsetDateTime) -> Self {
+            DataVersion {
+                seq,
+                // Minutes since the epoch in UTC: the day is part of it.
+                minute: now.unix_timestamp().div_euclid(60),
+            }
+        }
+    }
+
+    /// This request's data version (set by the server's guard for signed-in requests).
+    pub fn data_version() -> Option<DataVersion> {
+        parts().and_then(|p| p.extensions.get::<DataVersion>().copied())
+    }
+
     pub fn session_user() -> Option<SessionUser> {
         parts().and_then(|p| p.extensions.get::<SessionUser>().cloned())
     }

@@ -201,6 +201,13 @@ impl Db {
         Ok(self.migrator().iter().all(|m| applied.contains(&m.version)))
     }
 
+    /// The audit chain's head: the version of everything (`context::DataVersion`).
+    pub async fn head_seq(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT seq FROM audit_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+    }
+
     /// Begins a business write. The chain head is locked first, so writers queue here (one at a
     /// time, so the audit chain cannot fork) and SQLite takes its write lock up front.
     pub async fn write(&self) -> Result<WriteTx, AppError> {

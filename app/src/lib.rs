@@ -86,17 +86,22 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[cfg(feature = "ssr")]
 fn set_page_csp() {
     if let Some(nonce) = leptos::nonce::use_nonce() {
-        let csp = format!(
-            "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
-             style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-        );
-        if let Ok(v) = http::HeaderValue::from_str(&csp) {
+        if let Ok(v) = http::HeaderValue::from_str(&page_csp(&nonce.to_string())) {
             if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
                 opts.insert_header(http::header::CONTENT_SECURITY_POLICY, v);
             }
         }
     }
+}
+
+/// A page's Content-Security-Policy: scripts only with `nonce` (this response's).
+#[cfg(feature = "ssr")]
+pub fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
 }
 
 #[component]

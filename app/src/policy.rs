@@ -183,6 +183,9 @@ pub struct Endpoint {
     /// Whether the endpoint changes state (checked by the CSRF tests).
     pub mutating: bool,
     pub body: Body,
+    /// A page that is a function of the signed-in user, its URL and the data's version alone
+    /// (`context::DataVersion`): the server keeps its HTML and answers repeats from memory.
+    pub cached: bool,
 }
 
 impl Endpoint {
@@ -220,6 +223,15 @@ impl Endpoint {
             access,
             mutating,
             body: Body::Small,
+            cached: false,
+        }
+    }
+    /// The same page, its HTML kept per user, URL and data version (see `cached`). Only for
+    /// pages that read nothing else: not the session, other cookies or request headers.
+    pub const fn cached(self) -> Self {
+        Endpoint {
+            cached: true,
+            ..self
         }
     }
     /// The same endpoint with another body bound.

@@ -47,6 +47,9 @@ pub struct AppState {
     /// The dashboard's figures, kept until the audit chain moves (`dashboard::store`).
     #[from_ref(skip)]
     pub dashboard: Arc<crate::memo::Memo>,
+    /// Sessions read at the current audit head (`auth::cache`).
+    #[from_ref(skip)]
+    pub sessions: Arc<crate::auth::cache::SessionCache>,
 }
 
 pub fn app_state() -> Result<AppState, AppError> {

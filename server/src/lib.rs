@@ -9,6 +9,7 @@ pub mod error;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
+pub mod page_cache;
 pub mod statics;
 
 use app::auth::password::PasswordHasher;
@@ -112,6 +113,8 @@ pub struct ServerState {
     pub app: AppState,
     pub metrics: Arc<metrics::Metrics>,
     pub metrics_token: Option<Arc<str>>,
+    /// Rendered pages of the current data version (`page_cache`).
+    pub pages: Arc<page_cache::PageCache>,
 }
 
 impl FromRef<ServerState> for AppState {
@@ -257,9 +260,11 @@ pub async fn start(
             refusals: Arc::new(Default::default()),
             signer,
             dashboard: Default::default(),
+            sessions: Default::default(),
         },
         metrics: Arc::new(metrics::Metrics::default()),
         metrics_token: opts.metrics_token.clone().map(Into::into),
+        pages: Default::default(),
     };
     let router = router(state.clone(), site_root);
     state
@@ -350,6 +355,7 @@ pub fn router(state: ServerState, site_root: PathBuf) -> Router {
                 .layer(axum::middleware::from_fn(timeout))
                 .layer(mw(state.clone(), middleware::csrf))
                 .layer(mw(state.clone(), middleware::guard))
+                .layer(mw(state.clone(), page_cache::layer))
                 // Errors of plain routes as a browser should see them (`app::reply`).
                 .layer(mw(state.app.clone(), app::reply::error_reply))
                 // Innermost: per-endpoint body limits (axum's own default is replaced).

@@ -15,6 +15,7 @@ mod hardening;
 mod invariants;
 mod migrations;
 mod ops;
+mod page_cache;
 mod policy_matrix;
 mod users;
 

@@ -1,5 +1,7 @@
 //! Authentication: sign in and out, one's own account, sessions, throttling, password policy.
 
+#[cfg(feature = "ssr")]
+pub mod cache;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod password;

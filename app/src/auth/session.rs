@@ -1,6 +1,7 @@
 //! Server-side sessions: a random 256-bit token in an HttpOnly, SameSite=Strict cookie; only its
 //! SHA-256 is stored. Idle and absolute timeouts are enforced here on every request.
 
+use super::cache::SessionRow;
 use crate::context::CurrentUser;
 use crate::context::{RequestMeta, Security, SessionUser};
 use crate::db::WriteTx;
@@ -128,54 +129,96 @@ pub fn account_open(active: i64, access_expires_at: Option<&str>, now: OffsetDat
     active == 1 && access_expires_at.and_then(parse_ts).is_none_or(|t| now < t)
 }
 
-/// Looks up the session for a cookie token. Expired or invalid sessions are deleted and
-/// yield `None`; a live one has its idle clock refreshed (at most once a minute).
-pub async fn resolve(state: &AppState, token: &str) -> Result<Option<SessionUser>, AppError> {
-    let pool = state.db.pool();
+/// Looks up the session for a cookie token at data version `seq` (the audit chain's head,
+/// `context::DataVersion`): from `AppState::sessions` when it was read at that head, else from
+/// the database. Expired or invalid sessions are deleted and yield `None` (judged on a fresh
+/// row only: another server may have seen the session since this one kept it); a live one has
+/// its idle clock refreshed (at most once a minute).
+pub async fn resolve(
+    state: &AppState,
+    token: &str,
+    seq: i64,
+) -> Result<Option<SessionUser>, AppError> {
     let hash = sha256_hex(token.as_bytes());
+    let now = state.clock.now();
+    let mut row = state.sessions.get(&hash, seq);
+    let mut fresh = false;
+    loop {
+        let r = match row.take() {
+            Some(r) => r,
+            None => {
+                let Some(r) = read(state, &hash).await? else {
+                    state.sessions.remove(&hash);
+                    return Ok(None);
+                };
+                fresh = true;
+                state.sessions.put(hash.clone(), seq, r.clone());
+                r
+            }
+        };
+        let idle_ok = r
+            .last_seen
+            .is_some_and(|t| now - t < state.security.idle_timeout);
+        let abs_ok = r.expires.is_some_and(|t| now < t);
+        let open = account_open(r.active, r.access_expires.as_deref(), now);
+        let user = match (r.user, idle_ok && abs_ok && open) {
+            (Some(user), true) => user,
+            _ if !fresh => continue,
+            _ => {
+                sqlx::query("DELETE FROM sessions WHERE id = $1")
+                    .bind(r.session_id)
+                    .execute(state.db.pool())
+                    .await?;
+                state.sessions.remove(&hash);
+                return Ok(None);
+            }
+        };
+        if r.last_seen
+            .is_some_and(|t| now - t > time::Duration::minutes(1))
+        {
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+                .bind(ts(now))
+                .bind(r.session_id)
+                .execute(state.db.pool())
+                .await?;
+            state.sessions.touch(&hash, now);
+        }
+        return Ok(Some(SessionUser {
+            session_id: r.session_id,
+            user,
+        }));
+    }
+}
+
+/// The session row of a token hash, with its user.
+async fn read(state: &AppState, hash: &str) -> Result<Option<SessionRow>, AppError> {
     let row = sqlx::query(
         "SELECT s.id, s.last_seen_at, s.expires_at, u.id AS user_id, u.username, u.display_name, \
          u.role, u.active, u.access_expires_at, u.must_change_password \
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
     )
-    .bind(&hash)
-    .fetch_optional(pool)
+    .bind(hash)
+    .fetch_optional(state.db.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let now = state.clock.now();
-    let session_id: i64 = row.try_get("id")?;
-    let last_seen = parse_ts(&row.try_get::<String, _>("last_seen_at")?);
-    let expires = parse_ts(&row.try_get::<String, _>("expires_at")?);
-    let active: i64 = row.try_get("active")?;
-    let access_expires: Option<String> = row.try_get("access_expires_at")?;
-    let role: String = row.try_get("role")?;
-    let idle_ok = last_seen.is_some_and(|t| now - t < state.security.idle_timeout);
-    let abs_ok = expires.is_some_and(|t| now < t);
-    let open = account_open(active, access_expires.as_deref(), now);
-    let role = role.parse::<Role>().ok();
-    let (Some(role), true, true, true) = (role, idle_ok, abs_ok, open) else {
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(session_id)
-            .execute(pool)
-            .await?;
-        return Ok(None);
-    };
-    if last_seen.is_some_and(|t| now - t > time::Duration::minutes(1)) {
-        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
-            .bind(ts(now))
-            .bind(session_id)
-            .execute(pool)
-            .await?;
-    }
-    Ok(Some(SessionUser {
-        session_id,
-        user: CurrentUser {
+    let role: Option<Role> = row.try_get::<String, _>("role")?.parse().ok();
+    let user = match role {
+        Some(role) => Some(CurrentUser {
             id: row.try_get("user_id")?,
             username: row.try_get("username")?,
             display_name: row.try_get("display_name")?,
             role,
             must_change_password: row.try_get::<i64, _>("must_change_password")? == 1,
-        },
+        }),
+        None => None,
+    };
+    Ok(Some(SessionRow {
+        session_id: row.try_get("id")?,
+        last_seen: parse_ts(&row.try_get::<String, _>("last_seen_at")?),
+        expires: parse_ts(&row.try_get::<String, _>("expires_at")?),
+        active: row.try_get("active")?,
+        access_expires: row.try_get("access_expires_at")?,
+        user,
     }))
 }
 

@@ -10,9 +10,9 @@ use crate::policy::{Access::*, Body, Endpoint, Permission::*};
 pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
 
 pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint::page(paths::FRAMEWORKS, Perm(ViewCompliance)),
+    Endpoint::page(paths::FRAMEWORKS, Perm(ViewCompliance)).cached(),
     Endpoint::page(paths::FRAMEWORK, Perm(ViewCompliance)),
-    Endpoint::page(paths::CONTROLS, Perm(ViewCompliance)),
+    Endpoint::page(paths::CONTROLS, Perm(ViewCompliance)).cached(),
     Endpoint::page(paths::CONTROL, Perm(ViewCompliance)),
     Endpoint::page(paths::MY_CONTROLS, Perm(ViewCompliance)),
     Endpoint::get_api(paths::FRAMEWORK_EXPORT, Perm(ViewCompliance)),

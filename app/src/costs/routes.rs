@@ -8,7 +8,7 @@ use crate::policy::{Access::*, Body, Endpoint, Permission::*};
 pub const MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
 pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint::page(paths::COSTS, Perm(ViewCosts)),
+    Endpoint::page(paths::COSTS, Perm(ViewCosts)).cached(),
     Endpoint::page(paths::COST_DATA, Perm(ViewCosts)),
     Endpoint::get_api(paths::COST_EXPORT, Perm(ViewCosts)),
     // Spooled at the client's pace under its own size and idle limits, then imported.

@@ -6,7 +6,7 @@ use crate::paths;
 use crate::policy::{Access::*, Endpoint, Permission::*};
 
 pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint::page(paths::DASHBOARD, Perm(ViewDashboard)),
+    Endpoint::page(paths::DASHBOARD, Perm(ViewDashboard)).cached(),
     Endpoint::read_fn("/api/dashboard", Perm(ViewDashboard)),
 ];
 

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 /// The figures of every card, for whoever may see them, kept in `AppState::dashboard`. Every
 /// change to what they count writes an audit event in its own transaction, so the audit
-/// chain's head is their version: a request reads it (one query) and recomputes only when it
-/// moved or a minute passed (the 24-hour window of failed sign-ins moves with the clock, and
-/// the day with it).
+/// chain's head is their version (`context::DataVersion`, read once per request by the guard)
+/// and they are recomputed only when it moved or a minute passed (the 24-hour window of
+/// failed sign-ins moves with the clock, and the day with it).
 struct Cards {
     organisation: String,
     users_by_role: Vec<(Role, i64)>,
@@ -21,12 +21,13 @@ pub(super) async fn load() -> Result<DashboardData, AppError> {
     use crate::policy::Permission;
     let state = crate::state::app_state()?;
     let su = crate::context::require_user()?;
-    let (seq,): (i64,) = sqlx::query_as("SELECT seq FROM audit_head WHERE id = 1")
-        .fetch_one(state.db.pool())
-        .await?;
     let now = state.clock.now();
-    // Minutes since the epoch in UTC: the day is part of it.
-    let key = (seq, now.unix_timestamp().div_euclid(60));
+    // The guard read the head for this request; read it here only when called without one.
+    let version = match crate::context::data_version() {
+        Some(v) => v,
+        None => crate::context::DataVersion::new(state.db.head_seq().await?, now),
+    };
+    let (seq, key) = (version.seq, (version.seq, version.minute));
     let cards = match state.dashboard.get::<Cards>(key) {
         Some(c) => c,
         None => {

@@ -3,7 +3,7 @@
 
 use crate::ServerState;
 use app::auth::session;
-use app::context::{RequestMeta, SessionUser};
+use app::context::{DataVersion, RequestMeta, SessionUser};
 use app::error::AppError;
 use app::policy::{self, Kind};
 use app::routes::TABLE;
@@ -290,12 +290,21 @@ pub async fn guard(State(st): State<ServerState>, mut req: Request, next: Next) 
     } else {
         session::read_cookie(req.headers(), session::cookie_name(sec))
     };
-    let su: Option<SessionUser> = match &token {
-        Some(t) => match session::resolve(&st.app, t).await {
+    // One query tells whether anything changed since the session (and the figures and pages
+    // kept for it) were read.
+    let version = match &token {
+        Some(_) => match st.app.db.head_seq().await {
+            Ok(seq) => Some(DataVersion::new(seq, st.app.clock.now())),
+            Err(e) => return api_error(&e.into()),
+        },
+        None => None,
+    };
+    let su: Option<SessionUser> = match (&token, version) {
+        (Some(t), Some(v)) => match session::resolve(&st.app, t, v.seq).await {
             Ok(s) => s,
             Err(e) => return api_error(&e),
         },
-        None => None,
+        _ => None,
     };
     let role = su.as_ref().map(|s| s.user.role);
     let scrape_ok = matches!(
@@ -343,6 +352,9 @@ pub async fn guard(State(st): State<ServerState>, mut req: Request, next: Next) 
     let stale_cookie = token.is_some() && su.is_none();
     if let Some(su) = su {
         req.extensions_mut().insert(su);
+        if let Some(v) = version {
+            req.extensions_mut().insert(v);
+        }
     }
     let mut res = next.run(req).await;
     if stale_cookie && !res.headers().contains_key(header::SET_COOKIE) {

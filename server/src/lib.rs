@@ -256,7 +256,7 @@ pub async fn start(
             upload_idle: opts.upload_idle,
             spool_dir: spool_dir.clone(),
             cost_sync: app::costs::sync::CostSync::new(opts.aws.clone()),
-            cost_cube: Arc::new(app::costs::cube::Cube::new()),
+            cost_cube: Arc::new(app::costs::cube::Cube::with_dir(opts.data_dir.join("cube"))),
             refusals: Arc::new(Default::default()),
             signer,
             dashboard: Default::default(),

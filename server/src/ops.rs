@@ -60,6 +60,28 @@ pub async fn metrics(State(st): State<ServerState>) -> impl IntoResponse {
         "counter",
         &[("", st.app.hasher.verifications())],
     );
+    let (rows, bytes) = st.app.cost_cube.size();
+    gauge(
+        &mut out,
+        "steward_cost_cube_rows",
+        "Rollup rows held in memory for cost reports.",
+        "gauge",
+        &[("", rows as u64)],
+    );
+    gauge(
+        &mut out,
+        "steward_cost_cube_bytes",
+        "Heap bytes of the cost report cube.",
+        "gauge",
+        &[("", bytes as u64)],
+    );
+    gauge(
+        &mut out,
+        "steward_page_cache_pages",
+        "Rendered pages kept for the current data version.",
+        "gauge",
+        &[("", st.pages.len() as u64)],
+    );
     (
         [(
             header::CONTENT_TYPE,

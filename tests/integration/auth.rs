@@ -426,3 +426,40 @@ steward_tests::both_dbs_with!(
         assert_eq!(r.status(), 200);
     }
 );
+
+both_dbs!(
+    a_session_kept_in_memory_ends_at_once_when_another_process_ends_it,
+    |app| {
+        let c = app.client_as(Role::Finance).await;
+        assert_eq!(app.get(&c, "/account").await.status(), 200);
+        assert_eq!(app.get(&c, "/account").await.status(), 200, "kept");
+        assert!(!app.state().app.sessions.is_empty());
+        // Another process (here: a write straight to the database, not through this server)
+        // ends every session of the user, with its audit event as every change has.
+        let db = &app.state().app.db;
+        let mut tx = db.write().await.unwrap();
+        sqlx::query("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = 'finance')")
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        tx.audit(app::audit::chain::NewEvent {
+            at: app::util::ts(app.state().app.clock.now()),
+            actor_id: None,
+            actor: "operator".into(),
+            action: "session.end_all".into(),
+            object_type: "user".into(),
+            object_id: "finance".into(),
+            summary: "ended by another process".into(),
+            request_id: None,
+            client_addr: None,
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            app.get(&c, "/account").await.status(),
+            303,
+            "the next request is signed out"
+        );
+    }
+);

@@ -6,6 +6,7 @@ mod auth;
 mod checkpoints;
 mod cli;
 mod controls;
+mod cost_cube;
 mod cost_reports;
 mod cost_sync;
 mod costs;

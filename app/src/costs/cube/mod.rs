@@ -15,10 +15,12 @@
 //!
 //! Amounts stay `Decimal` (exact); dimension values are dictionary-encoded per segment.
 
-use crate::costs::money::parse_amount;
+mod file;
+mod load;
+
 use crate::db::{Db, Dialect};
 use crate::error::AppError;
-use futures_util::TryStreamExt;
+use load::{load_segment, signature};
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
@@ -179,6 +181,41 @@ struct Segment {
     tags: Tags,
 }
 
+impl Segment {
+    /// Heap bytes held (the cube's memory, for the benchmark and the metrics).
+    fn bytes(&self) -> usize {
+        let dict = |c: &DictCol| {
+            c.ids.capacity() * 4
+                + c.names
+                    .iter()
+                    .map(|n| 2 * (n.capacity() + 24))
+                    .sum::<usize>()
+        };
+        let amounts = |a: &[Vec<Decimal>; 3]| a.iter().map(|c| c.capacity() * 16).sum::<usize>();
+        let d = &self.daily;
+        let t = &self.tags;
+        d.day.capacity() * 4
+            + [
+                &d.provider,
+                &d.account,
+                &d.service,
+                &d.region,
+                &d.category,
+                &d.currency,
+            ]
+            .into_iter()
+            .map(dict)
+            .sum::<usize>()
+            + amounts(&d.amounts)
+            + t.day.capacity() * 4
+            + [&t.provider, &t.service, &t.currency, &t.key, &t.value]
+                .into_iter()
+                .map(dict)
+                .sum::<usize>()
+            + amounts(&t.amounts)
+    }
+}
+
 /// An immutable view of all live rollups.
 #[derive(Default)]
 pub struct Snapshot {
@@ -192,16 +229,8 @@ pub struct Snapshot {
 pub struct Cube {
     refresh: tokio::sync::Mutex<()>,
     current: RwLock<Arc<Snapshot>>,
-}
-
-fn julian(day: &str) -> Result<i32, AppError> {
-    crate::util::parse_date(day)
-        .map(Date::to_julian_day)
-        .ok_or_else(|| AppError::internal(format!("stored day '{day}' is not a date")))
-}
-
-fn amount(s: &str) -> Result<Decimal, AppError> {
-    parse_amount(s).map_err(|e| AppError::internal(format!("stored amount '{s}': {e}")))
+    /// Where segments are kept between runs (`file`); `None`: always from the database.
+    dir: Option<std::path::PathBuf>,
 }
 
 fn add(total: &mut Decimal, a: Decimal) -> Result<(), AppError> {
@@ -211,124 +240,63 @@ fn add(total: &mut Decimal, a: Decimal) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The live batches and their rollup revisions: what the cube must hold.
-async fn signature<'c, E>(conn: E) -> Result<Vec<(i64, i64)>, AppError>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Any>,
-{
-    Ok(sqlx::query_as(
-        "SELECT id, rollup_rev FROM cost_batches WHERE status <> 'replaced' ORDER BY id",
-    )
-    .fetch_all(conn)
-    .await?)
-}
-
-/// Runs `sql` (`$1` = the batch) and hands each row's `width` text columns to `f`.
-async fn each_row(
-    conn: &mut sqlx::AnyConnection,
-    sql: &str,
-    batch: i64,
-    width: usize,
-    mut f: impl FnMut(&[&str]) -> Result<(), AppError>,
-) -> Result<(), AppError> {
-    use sqlx::Row;
-    let mut rows = sqlx::query(sql).bind(batch).fetch(&mut *conn);
-    while let Some(r) = rows.try_next().await? {
-        // Borrowed from the row: no copy per value (the load decodes every rollup row).
-        let values = (0..width)
-            .map(|i| r.try_get::<&str, _>(i))
-            .collect::<Result<Vec<&str>, _>>()?;
-        f(&values)?;
-    }
-    Ok(())
-}
-
-/// Appends the billed, effective and list amounts.
-fn push_amounts(cols: &mut [Vec<Decimal>; 3], texts: &[&str]) -> Result<(), AppError> {
-    for (col, a) in cols.iter_mut().zip(texts) {
-        col.push(amount(a)?);
-    }
-    Ok(())
-}
-
-async fn load_segment(
-    conn: &mut sqlx::AnyConnection,
-    batch: i64,
-    rev: i64,
-) -> Result<Segment, AppError> {
-    // Rows come in day order: parse each day once.
-    let mut last_day: Option<(String, i32)> = None;
-    let mut day_of = |d: &str| -> Result<i32, AppError> {
-        match &last_day {
-            Some((s, j)) if s == d => Ok(*j),
-            _ => {
-                let j = julian(d)?;
-                last_day = Some((d.to_string(), j));
-                Ok(j)
-            }
-        }
-    };
-    let mut daily = Daily::default();
-    each_row(
-        conn,
-        "SELECT day, provider, sub_account_id, sub_account_name, service_name, region_id,
-                charge_category, currency, billed_cost, effective_cost, list_cost
-         FROM cost_daily WHERE batch_id = $1 ORDER BY day",
-        batch,
-        11,
-        |r| {
-            daily.day.push(day_of(r[0])?);
-            daily.provider.push(r[1]);
-            daily.account.push(r[2]);
-            if !r[2].is_empty() {
-                match daily.account_names.get_mut(r[2]) {
-                    Some(name) if r[3].len() > name.len() => *name = r[3].to_string(),
-                    Some(_) => {}
-                    None => {
-                        daily
-                            .account_names
-                            .insert(r[2].to_string(), r[3].to_string());
-                    }
-                }
-            }
-            daily.service.push(r[4]);
-            daily.region.push(r[5]);
-            daily.category.push(r[6]);
-            daily.currency.push(r[7]);
-            push_amounts(&mut daily.amounts, &r[8..])
-        },
-    )
-    .await?;
-    let mut tags = Tags::default();
-    each_row(
-        conn,
-        "SELECT day, provider, service_name, currency, tag_key, tag_value, billed_cost,
-                effective_cost, list_cost
-         FROM cost_daily_tags WHERE batch_id = $1 ORDER BY day",
-        batch,
-        9,
-        |r| {
-            tags.day.push(day_of(r[0])?);
-            tags.provider.push(r[1]);
-            tags.service.push(r[2]);
-            tags.currency.push(r[3]);
-            tags.key.push(r[4]);
-            tags.value.push(r[5]);
-            push_amounts(&mut tags.amounts, &r[6..])
-        },
-    )
-    .await?;
-    Ok(Segment {
-        batch,
-        rev,
-        daily,
-        tags,
-    })
-}
-
 impl Cube {
     pub fn new() -> Cube {
         Cube::default()
+    }
+
+    /// A cube that keeps its segments in `dir` too, so a restart reads them back from there.
+    pub fn with_dir(dir: std::path::PathBuf) -> Cube {
+        Cube {
+            dir: Some(dir),
+            ..Cube::default()
+        }
+    }
+
+    /// Rows and heap bytes held now (the report cube's memory).
+    pub fn size(&self) -> (usize, usize) {
+        let cur = self.current();
+        cur.segments.iter().fold((0, 0), |(r, b), s| {
+            (r + s.daily.day.len() + s.tags.day.len(), b + s.bytes())
+        })
+    }
+
+    /// A segment from its file when there is one that stands for it, else from the
+    /// database (and then written to its file in the background).
+    async fn segment(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        batch: i64,
+        rev: i64,
+    ) -> Result<(Arc<Segment>, bool), AppError> {
+        let Some(dir) = &self.dir else {
+            return Ok((Arc::new(load_segment(tx, batch, rev).await?), false));
+        };
+        // The batch's identity: a file made for another database's batch of the same id and
+        // revision has another name.
+        let (sha, at, source): (String, String, String) = sqlx::query_as(
+            "SELECT COALESCE(sha256, ''), imported_at, source_name FROM cost_batches WHERE id = $1",
+        )
+        .bind(batch)
+        .fetch_one(&mut *tx)
+        .await?;
+        let path = file::path(dir, batch, rev, &format!("{sha}\n{at}\n{source}"));
+        let p = path.clone();
+        let kept = tokio::task::spawn_blocking(move || file::read(&p, batch, rev))
+            .await
+            .ok()
+            .flatten();
+        if let Some(s) = kept {
+            return Ok((Arc::new(s), true));
+        }
+        let s = Arc::new(load_segment(tx, batch, rev).await?);
+        let w = s.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = file::write(&path, &w) {
+                tracing::warn!(path = %path.display(), error = %e, "cost cube file not written");
+            }
+        });
+        Ok((s, false))
     }
 
     /// Refreshes in the background now and then every `every` until the database closes, so
@@ -392,7 +360,7 @@ impl Cube {
         }
         let started = std::time::Instant::now();
         let mut segments = Vec::with_capacity(sig.len());
-        let mut loaded = 0usize;
+        let (mut loaded, mut from_files) = (0usize, 0usize);
         for &(batch, rev) in &sig {
             match cur
                 .segments
@@ -401,13 +369,23 @@ impl Cube {
             {
                 Some(s) => segments.push(s.clone()),
                 None => {
-                    let s = load_segment(&mut tx, batch, rev).await?;
-                    loaded += s.daily.day.len() + s.tags.day.len();
-                    segments.push(Arc::new(s));
+                    let (s, kept) = self.segment(&mut tx, batch, rev).await?;
+                    let rows = s.daily.day.len() + s.tags.day.len();
+                    if kept {
+                        from_files += rows;
+                    } else {
+                        loaded += rows;
+                    }
+                    segments.push(s);
                 }
             }
         }
         tx.rollback().await?;
+        if let Some(dir) = self.dir.clone() {
+            // Files of segments no longer live go.
+            let live: std::collections::HashSet<(i64, i64)> = sig.iter().copied().collect();
+            tokio::task::spawn_blocking(move || file::prune(&dir, &live));
+        }
         let snap = Arc::new(Snapshot {
             choices: choices(&segments),
             sig,
@@ -415,6 +393,7 @@ impl Cube {
         });
         tracing::debug!(
             rows_loaded = loaded,
+            rows_from_files = from_files,
             elapsed = ?started.elapsed(),
             "cost cube refreshed"
         );

@@ -19,7 +19,7 @@ ROOT=$PWD
 FUZZ=$ROOT/fuzz
 
 CARGO_FUZZ_VERSION=0.13.2
-TARGETS=(cost_rows instant money oscal framework_csv controls_csv multipart)
+TARGETS=(cost_rows instant money oscal framework_csv controls_csv multipart cube_file)
 # Safe Rust: the panics and slow inputs we look for need no AddressSanitizer, which would
 # halve the executions per second. FUZZ_SANITIZER=address turns it on.
 SANITIZER=${FUZZ_SANITIZER:-none}

@@ -61,8 +61,17 @@ impl PageCache {
                 inner.version = Some(version);
             }
         }
-        if inner.pages.len() >= MAX_PAGES || inner.bytes + page.len > MAX_BYTES {
-            return;
+        // Full: make room by dropping arbitrary pages (a flood of distinct URLs must not keep
+        // everyone else's pages out until the version moves).
+        while !inner.pages.is_empty()
+            && (inner.pages.len() >= MAX_PAGES || inner.bytes + page.len > MAX_BYTES)
+        {
+            let Some(k) = inner.pages.keys().next().cloned() else {
+                break;
+            };
+            if let Some(old) = inner.pages.remove(&k) {
+                inner.bytes -= old.len;
+            }
         }
         inner.bytes += page.len;
         if let Some(old) = inner.pages.insert(key, Arc::new(page)) {
@@ -203,12 +212,17 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_stays_bounded() {
+    fn the_cache_stays_bounded_and_a_full_one_still_takes_new_pages() {
         let c = PageCache::default();
         for i in 0..MAX_PAGES + 10 {
             c.put(v(1, 1), (i as i64, "/".into()), page("x"));
         }
         assert_eq!(c.len(), MAX_PAGES);
+        let k = (-1, "/".to_string());
+        c.put(v(1, 1), k.clone(), page("new"));
+        assert!(c.get(v(1, 1), &k).is_some(), "room was made");
+        assert_eq!(c.len(), MAX_PAGES);
+        assert_eq!(c.0.lock().unwrap().bytes, MAX_PAGES - 1 + 3);
     }
 
     #[test]

@@ -23,6 +23,7 @@ const PAGES: &[(&str, &str)] = &[
         "/costs?from=2024-09-01&to=2024-09-30&granularity=daily&group_by=service",
     ),
     ("frameworks", "/frameworks"),
+    ("controls list", "/controls"),
 ];
 
 fn env_or(name: &str, default: u64) -> u64 {

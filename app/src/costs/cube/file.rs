@@ -31,14 +31,7 @@ pub(super) fn encode(s: &Segment) -> Vec<u8> {
     w.extend_from_slice(&s.rev.to_le_bytes());
     let d = &s.daily;
     put_days(&mut w, &d.day);
-    for c in [
-        &d.provider,
-        &d.account,
-        &d.service,
-        &d.region,
-        &d.category,
-        &d.currency,
-    ] {
+    for c in d.dicts() {
         put_dict(&mut w, c);
     }
     put_amounts(&mut w, &d.amounts);
@@ -49,7 +42,7 @@ pub(super) fn encode(s: &Segment) -> Vec<u8> {
     }
     let t = &s.tags;
     put_days(&mut w, &t.day);
-    for c in [&t.provider, &t.service, &t.currency, &t.key, &t.value] {
+    for c in t.dicts() {
         put_dict(&mut w, c);
     }
     put_amounts(&mut w, &t.amounts);

@@ -163,6 +163,33 @@ struct Daily {
     account_names: BTreeMap<String, String>,
 }
 
+impl Daily {
+    /// The dictionary columns, in the order segment files keep them.
+    fn dicts(&self) -> [&DictCol; 6] {
+        [
+            &self.provider,
+            &self.account,
+            &self.service,
+            &self.region,
+            &self.category,
+            &self.currency,
+        ]
+    }
+}
+
+impl Tags {
+    /// The dictionary columns, in the order segment files keep them.
+    fn dicts(&self) -> [&DictCol; 5] {
+        [
+            &self.provider,
+            &self.service,
+            &self.currency,
+            &self.key,
+            &self.value,
+        ]
+    }
+}
+
 #[derive(Default)]
 struct Tags {
     day: Vec<i32>,
@@ -195,23 +222,10 @@ impl Segment {
         let d = &self.daily;
         let t = &self.tags;
         d.day.capacity() * 4
-            + [
-                &d.provider,
-                &d.account,
-                &d.service,
-                &d.region,
-                &d.category,
-                &d.currency,
-            ]
-            .into_iter()
-            .map(dict)
-            .sum::<usize>()
+            + d.dicts().into_iter().map(dict).sum::<usize>()
             + amounts(&d.amounts)
             + t.day.capacity() * 4
-            + [&t.provider, &t.service, &t.currency, &t.key, &t.value]
-                .into_iter()
-                .map(dict)
-                .sum::<usize>()
+            + t.dicts().into_iter().map(dict).sum::<usize>()
             + amounts(&t.amounts)
     }
 }

@@ -3,7 +3,9 @@
 //! `steward import-costs` into a fresh SQLite database and a fresh PostgreSQL database, and
 //! prints, side by side, rows/s beside `sqlite3 .import` and `psql \copy` of the same file into
 //! a table of 44 text columns (no parsing, no rollups, no indexes), the ratio, and the
-//! importer's peak RSS.
+//! importer's peak RSS. On PostgreSQL a second row loads, with the same `psql \copy`, the very
+//! rows Steward stored (line items, daily and tag rollups, exported after its import) into
+//! empty copies of its own tables: the like-for-like comparison.
 //!
 //! Sizes: 1M and 3M rows; `STEWARD_BENCH_ROWS=1000000` (or `1000000,3000000`) picks.
 //! `STEWARD_BENCH_DB=sqlite` or `postgres` runs one database only. PostgreSQL is used when
@@ -85,6 +87,9 @@ struct Line {
     steward: Duration,
     rss_kib: u64,
     plain: Option<Duration>,
+    /// PostgreSQL only: `psql \copy` of the very rows Steward stored (line items and both
+    /// rollups, exported after its import) into empty copies of its tables: like for like.
+    own: Option<Duration>,
     load: String,
 }
 
@@ -107,6 +112,17 @@ impl Line {
             self.rss_kib as f64 / 1024.0,
             self.load
         );
+        if let Some(own) = self.own {
+            println!(
+                "{:>9} {:<10} {:>20} {:>7.2} s {:>8.0}/s {:>5.2}x   (psql \\copy of the rows Steward stored, into its tables)",
+                "",
+                "",
+                "",
+                own.as_secs_f64(),
+                rate(own),
+                own.as_secs_f64() / self.steward.as_secs_f64()
+            );
+        }
     }
 }
 
@@ -159,6 +175,7 @@ fn sqlite(bin: &Path, csv: &Path, dir: &Path, rows: u64) -> Line {
         steward,
         rss_kib,
         plain,
+        own: None,
         load,
     }
 }
@@ -186,6 +203,17 @@ fn postgres(bin: &Path, csv: &Path, admin: &str, rows: u64) -> Line {
     let url = format!("{base}/{name}");
     let load = load();
     let (steward, rss_kib) = import(bin, csv, &url, rows);
+    // What Steward stored, for the like-for-like load below.
+    const BULK: [&str; 3] = ["cost_line_items", "cost_daily", "cost_daily_tags"];
+    let stored = csv.with_extension("stored");
+    std::fs::create_dir_all(&stored).unwrap();
+    for t in BULK {
+        let f = stored.join(format!("{t}.csv"));
+        psql(
+            &url,
+            &format!("\\copy {t} TO '{}' WITH (FORMAT csv)", f.display()),
+        );
+    }
     // A fresh database for the plain load (disk: see `sqlite`).
     psql(
         admin,
@@ -201,6 +229,25 @@ fn postgres(bin: &Path, csv: &Path, admin: &str, rows: u64) -> Line {
         "\\copy focus_raw FROM '{}' WITH (FORMAT csv, HEADER true)",
         csv.display()
     )));
+    // Like for like: the rows Steward stored, into its own (empty, migrated) tables, with
+    // their indexes, by the same plain loader.
+    psql(
+        admin,
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    );
+    psql(admin, &format!("CREATE DATABASE {name}"));
+    run_measured(Command::new(bin).arg("migrate").env("DATABASE_URL", &url));
+    let mut cmd = Command::new("psql");
+    cmd.arg(&url).arg("-q");
+    for t in BULK {
+        let f = stored.join(format!("{t}.csv"));
+        cmd.arg("-c").arg(format!(
+            "\\copy {t} FROM '{}' WITH (FORMAT csv)",
+            f.display()
+        ));
+    }
+    let (own, _, _) = run_measured(&mut cmd);
+    let _ = std::fs::remove_dir_all(&stored);
     psql(
         admin,
         &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
@@ -211,6 +258,7 @@ fn postgres(bin: &Path, csv: &Path, admin: &str, rows: u64) -> Line {
         steward,
         rss_kib,
         plain: Some(plain),
+        own: Some(own),
         load,
     }
 }
@@ -263,6 +311,7 @@ fn main() {
     }
     println!();
     println!("plain loaders: sqlite3 .import and psql \\copy into 44 text columns; ratio = their time / steward's (>= 1 is as fast or faster)");
+    println!("PostgreSQL's second row: psql \\copy of the rows Steward stored (its line items and rollups) into its own empty tables, with their indexes");
     header();
     for l in &lines {
         l.print();

@@ -17,11 +17,12 @@ fn seg_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// Waits for the background writer (or pruner) until `dir` holds `n` segment files.
-async fn files_become(dir: &Path, n: usize) -> Vec<PathBuf> {
+/// Waits for the background writer (or pruner) until `dir` holds `n` segment files, none of
+/// them one of `gone` (writing and pruning run after the snapshot returns, in either order).
+async fn files_become(dir: &Path, n: usize, gone: &[PathBuf]) -> Vec<PathBuf> {
     for _ in 0..100 {
         let f = seg_files(dir);
-        if f.len() == n {
+        if f.len() == n && !f.iter().any(|p| gone.contains(p)) {
             return f;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -49,7 +50,7 @@ both_dbs!(
             )
             .await;
         assert!(r.status().is_success());
-        let files = files_become(&dir, 1).await;
+        let files = files_become(&dir, 1, &[]).await;
         let db = &app.state().app.db;
         let (rows, bytes) = app.state().app.cost_cube.size();
         assert!(rows > 0 && bytes > rows * 16, "{rows} rows, {bytes} bytes");
@@ -110,7 +111,7 @@ both_dbs!(
             0,
             "from the (emptied) database, not the file"
         );
-        let rewritten = files_become(&dir, 1).await;
+        let rewritten = files_become(&dir, 1, &[]).await;
         let again = std::fs::read(&rewritten[0]).unwrap();
         assert_ne!(again, bytes_on_disk, "the damaged file was replaced");
 
@@ -123,7 +124,7 @@ both_dbs!(
         let out = app.cli(&["import-costs", newer.to_str().unwrap()]);
         assert!(out.contains("imported"), "{out}");
         app.state().app.cost_cube.snapshot(db).await.unwrap();
-        let now = files_become(&dir, 1).await;
+        let now = files_become(&dir, 1, &rewritten).await;
         assert_ne!(now, rewritten, "the replaced batch's file was removed");
     }
 );

@@ -188,7 +188,36 @@ impl Db {
     }
 
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        self.migrator().run(&self.pool).await
+        if self.dialect == Dialect::Postgres {
+            return self.migrator().run(&self.pool).await;
+        }
+        // SQLite alters a constraint by rebuilding the table, which needs foreign keys off
+        // (dropping the old table would cascade otherwise); they cannot change inside the
+        // migration's transaction, so on one connection, around the whole run, checked after.
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await?;
+        let ran = self.migrator().run(&mut *conn).await;
+        let broken: Result<Vec<(String,)>, sqlx::Error> =
+            sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+                .fetch_all(&mut *conn)
+                .await;
+        let on = sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&mut *conn)
+            .await;
+        if on.is_err() {
+            // Never back into the pool with foreign keys off.
+            drop(conn.detach());
+        }
+        ran?;
+        on?;
+        match broken? {
+            b if b.is_empty() => Ok(()),
+            b => Err(sqlx::migrate::MigrateError::Execute(sqlx::Error::Protocol(
+                format!("foreign keys broken after migrating, in {b:?}"),
+            ))),
+        }
     }
 
     /// Whether every migration this build knows is applied (for `/readyz`).

@@ -330,6 +330,49 @@ pub fn clean_spool(dir: &Path) {
     crate::util::remove_stale_files(dir, Duration::from_secs(24 * 3600));
 }
 
+/// Reads a small multipart form whole: the file (at most `max` bytes) and the text
+/// fields (500 characters kept of each). For files imported in one piece (frameworks,
+/// controls, budgets); large files are spooled instead (`spool`).
+pub async fn small_form(
+    mut mp: axum::extract::Multipart,
+    max: usize,
+) -> Result<(String, Vec<u8>, std::collections::HashMap<String, String>), crate::error::AppError> {
+    let mut file = None;
+    let mut fields = std::collections::HashMap::new();
+    while let Some(mut field) = mp.next_field().await.map_err(|e| {
+        crate::error::AppError::invalid(format!("The upload could not be read: {e}"))
+    })? {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let fname = field.file_name().unwrap_or("upload").to_string();
+            let mut buf = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(|e| {
+                crate::error::AppError::invalid(format!("The upload could not be read: {e}"))
+            })? {
+                if buf.len() + chunk.len() > max {
+                    return Err(crate::error::AppError::TooLarge(format!(
+                        "The file is larger than {}.",
+                        crate::util::human_size(max as u64)
+                    )));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            file = Some((fname, buf));
+        } else {
+            let v = field.text().await.map_err(|e| {
+                crate::error::AppError::invalid(format!("The form could not be read: {e}"))
+            })?;
+            fields.insert(name, v.chars().take(500).collect());
+        }
+    }
+    let (fname, bytes) =
+        file.ok_or_else(|| crate::error::AppError::invalid("Choose a file to import."))?;
+    if bytes.is_empty() {
+        return Err(crate::error::AppError::invalid("The file is empty."));
+    }
+    Ok((fname, bytes, fields))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

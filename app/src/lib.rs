@@ -10,6 +10,7 @@
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod budgets;
 #[cfg(feature = "ssr")]
 pub mod bulk;
 pub mod calendar;
@@ -134,6 +135,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/evidence") view=evidence::EvidenceListPage ssr=SsrMode::Async/>
                     <Route path=path!("/evidence/new") view=evidence::EvidenceNewPage ssr=SsrMode::Async/>
                     <Route path=path!("/evidence/:id") view=evidence::EvidenceDetailPage ssr=SsrMode::Async/>
+                    // Budgets and one's own work
+                    <Route path=path!("/budgets") view=budgets::BudgetsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/budgets/:id") view=budgets::BudgetPage ssr=SsrMode::Async/>
+                    <Route path=path!("/my/work") view=budgets::MyWorkPage ssr=SsrMode::Async/>
 
                 </ParentRoute>
             </Routes>
@@ -162,13 +167,15 @@ fn Layout() -> impl IntoView {
 }
 
 /// The main menu, in this order; each link shows only to roles the policy table lets open it.
-const NAV: [(&str, &str); 10] = [
+const NAV: [(&str, &str); 12] = [
     (paths::DASHBOARD, "Dashboard"),
+    (paths::MY_WORK, "My work"),
     (paths::FRAMEWORKS, "Frameworks"),
     (paths::CONTROLS, "Controls"),
     (paths::MY_CONTROLS, "My controls"),
     (paths::COSTS, "Costs"),
     (paths::COST_DATA, "Cost data"),
+    (paths::BUDGETS, "Budgets"),
     (paths::USERS, "Users"),
     (paths::AUDIT, "Audit log"),
     (paths::SETTINGS, "Settings"),

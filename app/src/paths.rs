@@ -24,6 +24,10 @@ pub const COST_DATA: &str = "/costs/import";
 pub const EVIDENCE: &str = "/evidence";
 pub const EVIDENCE_NEW: &str = "/evidence/new";
 pub const EVIDENCE_ITEM: &str = "/evidence/{id}";
+pub const BUDGETS: &str = "/budgets";
+pub const BUDGET: &str = "/budgets/{id}";
+/// What the signed-in user owns or deputises, across areas.
+pub const MY_WORK: &str = "/my/work";
 
 // Plain routes (each area's `routes.rs`).
 pub const FRAMEWORK_IMPORT: &str = "/frameworks/import";
@@ -35,6 +39,8 @@ pub const COST_EXPORT: &str = "/costs/export.csv";
 /// Not under `/evidence/…`, so that no page path can answer a GET for it.
 pub const EVIDENCE_UPLOAD: &str = "/upload/evidence";
 pub const EVIDENCE_DOWNLOAD: &str = "/evidence/{id}/versions/{version}/download";
+pub const BUDGET_IMPORT: &str = "/budgets/import";
+pub const BUDGET_EXPORT: &str = "/budgets/export.csv";
 
 // Operations and static files (the server's own routes).
 pub const HEALTHZ: &str = "/healthz";
@@ -75,6 +81,10 @@ pub fn control(id: i64) -> String {
 
 pub fn evidence_item(id: i64) -> String {
     fill(EVIDENCE_ITEM, &[&id])
+}
+
+pub fn budget(id: i64) -> String {
+    fill(BUDGET, &[&id])
 }
 
 pub fn evidence_download(id: i64, version: i64) -> String {

@@ -14,10 +14,19 @@ pub enum Role {
     Compliance,
     Finance,
     Auditor,
+    /// Owns things (budgets, controls) without running a function: sees "My work", acts on
+    /// what they own or deputise.
+    Member,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Admin, Role::Compliance, Role::Finance, Role::Auditor];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Compliance,
+        Role::Finance,
+        Role::Auditor,
+        Role::Member,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -25,6 +34,7 @@ impl Role {
             Role::Compliance => "compliance",
             Role::Finance => "finance",
             Role::Auditor => "auditor",
+            Role::Member => "member",
         }
     }
 
@@ -34,6 +44,7 @@ impl Role {
             Role::Compliance => "Compliance officer",
             Role::Finance => "Finance",
             Role::Auditor => "Auditor (read-only)",
+            Role::Member => "Member (owns budgets, controls)",
         }
     }
 }
@@ -52,8 +63,9 @@ impl FromStr for Role {
             "compliance" => Ok(Role::Compliance),
             "finance" => Ok(Role::Finance),
             "auditor" => Ok(Role::Auditor),
+            "member" => Ok(Role::Member),
             other => Err(format!(
-                "unknown role '{other}' (expected admin, compliance, finance or auditor)"
+                "unknown role '{other}' (expected admin, compliance, finance, auditor or member)"
             )),
         }
     }
@@ -82,6 +94,13 @@ pub enum Permission {
     ManageCosts,
     /// Sign an audit checkpoint on demand (the key itself never leaves the server).
     SignCheckpoints,
+    /// Read every budget, its periods and alerts.
+    ViewBudgets,
+    /// Create, edit and import budgets.
+    ManageBudgets,
+    /// See "My work": what one owns or deputises (budgets, controls), and act on it (the
+    /// ownership check is made by each area on the object).
+    ViewOwnWork,
 }
 
 /// Role → permissions. Ownership (of controls, budgets, systems) is a relation on the owned
@@ -100,12 +119,16 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ViewCosts,
             ManageCosts,
             SignCheckpoints,
+            ViewBudgets,
+            ManageBudgets,
+            ViewOwnWork,
         ],
         Role::Compliance => &[
             ViewDashboard,
             ViewCompliance,
             ManageCompliance,
             SubmitEvidence,
+            ViewOwnWork,
         ],
         Role::Finance => &[
             ViewDashboard,
@@ -113,8 +136,18 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             SubmitEvidence,
             ViewCosts,
             ManageCosts,
+            ViewBudgets,
+            ManageBudgets,
+            ViewOwnWork,
         ],
-        Role::Auditor => &[ViewDashboard, ViewAudit, ViewCompliance, ViewCosts],
+        Role::Auditor => &[
+            ViewDashboard,
+            ViewAudit,
+            ViewCompliance,
+            ViewCosts,
+            ViewBudgets,
+        ],
+        Role::Member => &[ViewDashboard, ViewOwnWork],
     }
 }
 

@@ -28,6 +28,7 @@ pub static TABLE: LazyLock<Table> = LazyLock::new(|| {
             crate::controls::routes::ENDPOINTS,
             crate::costs::routes::ENDPOINTS,
             crate::evidence::routes::ENDPOINTS,
+            crate::budgets::routes::ENDPOINTS,
             SERVER,
         ]
         .concat(),
@@ -45,7 +46,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: crate::state::AppState) -
         .merge(crate::dashboard::routes::router(state.clone()))
         .merge(crate::controls::routes::router(state.clone()))
         .merge(crate::costs::routes::router(state.clone()))
-        .merge(crate::evidence::routes::router(state))
+        .merge(crate::evidence::routes::router(state.clone()))
+        .merge(crate::budgets::routes::router(state))
 }
 
 #[cfg(test)]

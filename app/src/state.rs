@@ -50,6 +50,9 @@ pub struct AppState {
     /// Sessions read at the current audit head (`auth::cache`).
     #[from_ref(skip)]
     pub sessions: Arc<crate::auth::cache::SessionCache>,
+    /// Woken when cost data lands or budgets change: the budget evaluator runs soon after.
+    #[from_ref(skip)]
+    pub budgets_due: Arc<tokio::sync::Notify>,
 }
 
 pub fn app_state() -> Result<AppState, AppError> {

@@ -148,6 +148,16 @@ pub enum Command {
         /// The CSV or CSV.gz file.
         file: PathBuf,
     },
+    /// Import budgets from a CSV file (budgets as code): created or updated by name, all or
+    /// nothing; exit 1 naming the line, column and reason when the file is refused.
+    ImportBudgets {
+        /// The CSV file (`export-budgets` writes one).
+        file: PathBuf,
+    },
+    /// Write every budget as CSV to standard output.
+    ExportBudgets,
+    /// Evaluate every budget now and raise the alerts due (a server does this by itself).
+    EvaluateBudgets,
 }
 
 impl Cli {

@@ -4,6 +4,7 @@
 pub mod alloc;
 pub mod audit_cli;
 pub mod bootstrap;
+pub mod budgets_cli;
 pub mod config;
 pub mod error;
 pub mod metrics;
@@ -261,6 +262,7 @@ pub async fn start(
             signer,
             dashboard: Default::default(),
             sessions: Default::default(),
+            budgets_due: Default::default(),
         },
         metrics: Arc::new(metrics::Metrics::default()),
         metrics_token: opts.metrics_token.clone().map(Into::into),
@@ -278,6 +280,8 @@ pub async fn start(
         .app
         .cost_cube
         .keep_warm(state.app.db.clone(), std::time::Duration::from_secs(30));
+    // Budgets are evaluated when cost data lands here, and every minute for the rest.
+    app::budgets::evaluate::schedule(state.app.clone(), std::time::Duration::from_secs(60));
 
     app::audit::checkpoint::schedule(
         state.app.db.clone(),

@@ -1,5 +1,6 @@
 //! The `steward` binary: `serve`, `migrate`, `create-admin`, `verify-audit`,
-//! `import-framework`, `import-costs`, `checkpoint`, `public-key`.
+//! `import-framework`, `import-costs`, `import-budgets`, `export-budgets`, `evaluate-budgets`,
+//! `checkpoint`, `public-key`.
 
 use clap::Parser;
 use server::config::{Cli, Command, LogFormat};
@@ -205,7 +206,14 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
                 }
             })
             .await;
+            let evaluated = match &outcome {
+                Ok(_) => Some(server::budgets_cli::evaluate(&db, &cli.data_dir).await),
+                Err(_) => None,
+            };
             db.close().await;
+            if let Some(Err(e)) = evaluated {
+                eprintln!("steward: budgets not evaluated: {e}");
+            }
             Ok(match outcome {
                 Ok(report) => {
                     print!("{}", report.to_text());
@@ -218,6 +226,11 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
                 }
             })
         }
+        Command::ImportBudgets { file } => {
+            server::budgets_cli::import(&url, &cli.data_dir, &file).await
+        }
+        Command::ExportBudgets => server::budgets_cli::export(&url).await,
+        Command::EvaluateBudgets => server::budgets_cli::evaluate_now(&url, &cli.data_dir).await,
     }
 }
 

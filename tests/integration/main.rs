@@ -3,6 +3,7 @@
 mod assets;
 mod audit;
 mod auth;
+mod budgets;
 mod checkpoints;
 mod cli;
 mod controls;

@@ -320,6 +320,7 @@ impl TestApp {
             Role::Compliance => "compliance",
             Role::Finance => "finance",
             Role::Auditor => "auditor",
+            Role::Member => "member",
         }
     }
 

@@ -15,7 +15,7 @@ fn pct(n: i64, d: i64) -> i64 {
     }
 }
 
-fn action_error<T, O>(a: ServerAction<T>) -> impl Fn() -> Option<AnyView> + Copy
+pub fn action_error<T, O>(a: ServerAction<T>) -> impl Fn() -> Option<AnyView> + Copy
 where
     T: leptos::server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
     O: Clone + Send + Sync + 'static,

@@ -59,50 +59,6 @@ mod ssr {
             .with_state(state)
     }
 
-    /// Reads the form: the file (bounded) and the small text fields.
-    async fn read_form(
-        mut mp: Multipart,
-    ) -> Result<(String, Vec<u8>, std::collections::HashMap<String, String>), AppError> {
-        let mut file = None;
-        let mut fields = std::collections::HashMap::new();
-        while let Some(mut field) = mp
-            .next_field()
-            .await
-            .map_err(|e| AppError::invalid(format!("The upload could not be read: {e}")))?
-        {
-            let name = field.name().unwrap_or("").to_string();
-            if name == "file" {
-                let fname = field.file_name().unwrap_or("upload").to_string();
-                let mut buf = Vec::new();
-                while let Some(chunk) = field
-                    .chunk()
-                    .await
-                    .map_err(|e| AppError::invalid(format!("The upload could not be read: {e}")))?
-                {
-                    if buf.len() + chunk.len() > MAX_IMPORT_BYTES {
-                        return Err(AppError::invalid(format!(
-                            "The file is larger than {} MiB.",
-                            MAX_IMPORT_BYTES / 1024 / 1024
-                        )));
-                    }
-                    buf.extend_from_slice(&chunk);
-                }
-                file = Some((fname, buf));
-            } else {
-                let v = field
-                    .text()
-                    .await
-                    .map_err(|e| AppError::invalid(format!("The form could not be read: {e}")))?;
-                fields.insert(name, v.chars().take(500).collect());
-            }
-        }
-        let (fname, bytes) = file.ok_or_else(|| AppError::invalid("Choose a file to import."))?;
-        if bytes.is_empty() {
-            return Err(AppError::invalid("The file is empty."));
-        }
-        Ok((fname, bytes, fields))
-    }
-
     pub async fn import_framework(
         State(state): State<AppState>,
         Extension(su): Extension<SessionUser>,
@@ -114,7 +70,7 @@ mod ssr {
             if !su.user.can(Permission::ManageCompliance) {
                 return Err(AppError::Forbidden);
             }
-            let (fname, bytes, fields) = read_form(mp).await?;
+            let (fname, bytes, fields) = crate::ingest::small_form(mp, MAX_IMPORT_BYTES).await?;
             let nonempty = |k: &str| fields.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
             let out = csvio::import_framework_file(
                 &state.db,
@@ -145,7 +101,7 @@ mod ssr {
             if !su.user.can(Permission::ManageCompliance) {
                 return Err(AppError::Forbidden);
             }
-            let (_, bytes, _) = read_form(mp).await?;
+            let (_, bytes, _) = crate::ingest::small_form(mp, MAX_IMPORT_BYTES).await?;
             let out = csvio::import_controls(
                 &state.db,
                 &crate::state::audit_ctx_for(&state, &meta, Some(&su.user)),

@@ -184,6 +184,7 @@ mod ssr {
             account: &q.account,
             service: &q.service,
             region: &q.region,
+            billing: "",
         };
         let group = group(&q.group_by)?;
         if let Group::Tag(tag) = group {

@@ -123,6 +123,7 @@ mod ssr {
                 .map_err(AppError::from)?;
             drop(spooled);
             state.cost_cube.refresh_soon(&state.db);
+            state.budgets_due.notify_one();
             Ok(report.to_text().lines().collect::<Vec<_>>().join("; "))
         }
         .await;

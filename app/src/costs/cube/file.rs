@@ -15,7 +15,7 @@ use super::{Daily, DictCol, Segment, Tags};
 use rust_decimal::Decimal;
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8; 8] = b"STWCUBE\x01";
+const MAGIC: &[u8; 8] = b"STWCUBE\x02";
 
 /// The file for a segment: `<batch>-<rev>-<identity>.seg`.
 pub(super) fn path(dir: &Path, batch: i64, rev: i64, identity: &str) -> PathBuf {
@@ -102,13 +102,13 @@ pub(super) fn decode(b: &[u8], batch: i64, rev: i64) -> Result<Segment, String> 
     }
     let day = r.days()?;
     let n = day.len();
-    let mut cols = (0..6)
+    let mut cols = (0..7)
         .map(|_| r.dict(n))
         .collect::<Result<Vec<_>, _>>()?
         .into_iter();
     let mut next = || cols.next().unwrap_or_default();
-    let (provider, account, service, region, category, currency) =
-        (next(), next(), next(), next(), next(), next());
+    let (provider, account, service, region, category, currency, billing) =
+        (next(), next(), next(), next(), next(), next(), next());
     let amounts = r.amounts(n)?;
     let mut account_names = std::collections::BTreeMap::new();
     for _ in 0..r.u32()? {
@@ -123,6 +123,7 @@ pub(super) fn decode(b: &[u8], batch: i64, rev: i64) -> Result<Segment, String> 
         region,
         category,
         currency,
+        billing,
         amounts,
         account_names,
     };
@@ -315,6 +316,7 @@ mod tests {
             d.region.push("");
             d.category.push("Usage");
             d.currency.push("USD");
+            d.billing.push("999");
             for c in d.amounts.iter_mut() {
                 c.push(amt.parse().unwrap());
             }
@@ -362,6 +364,7 @@ mod tests {
         assert_eq!(back.daily.day, s.daily.day);
         assert_eq!(back.daily.service.names, s.daily.service.names);
         assert_eq!(back.daily.service.ids, s.daily.service.ids);
+        assert_eq!(back.daily.billing.names, ["999"]);
         assert_eq!(back.daily.service.index.get("S3"), Some(&1));
         assert_eq!(back.daily.amounts, s.daily.amounts);
         assert_eq!(back.daily.account_names, s.daily.account_names);

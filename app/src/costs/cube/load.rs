@@ -79,10 +79,11 @@ pub(super) async fn load_segment(
     each_row(
         conn,
         "SELECT day, provider, sub_account_id, sub_account_name, service_name, region_id,
-                charge_category, currency, billed_cost, effective_cost, list_cost
+                charge_category, currency, billed_cost, effective_cost, list_cost,
+                billing_account_id
          FROM cost_daily WHERE batch_id = $1 ORDER BY day",
         batch,
-        11,
+        12,
         |r| {
             daily.day.push(day_of(r[0])?);
             daily.provider.push(r[1]);
@@ -102,7 +103,8 @@ pub(super) async fn load_segment(
             daily.region.push(r[5]);
             daily.category.push(r[6]);
             daily.currency.push(r[7]);
-            push_amounts(&mut daily.amounts, &r[8..])
+            daily.billing.push(r[11]);
+            push_amounts(&mut daily.amounts, &r[8..11])
         },
     )
     .await?;

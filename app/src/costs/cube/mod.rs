@@ -62,6 +62,8 @@ pub enum Metric {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Filters<'a> {
     pub provider: &'a str,
+    /// The billing account (the explorer's `account` is the sub-account).
+    pub billing: &'a str,
     pub account: &'a str,
     pub service: &'a str,
     pub region: &'a str,
@@ -158,6 +160,7 @@ struct Daily {
     region: DictCol,
     category: DictCol,
     currency: DictCol,
+    billing: DictCol,
     amounts: [Vec<Decimal>; 3],
     /// Account id → name (the longest seen).
     account_names: BTreeMap<String, String>,
@@ -165,7 +168,7 @@ struct Daily {
 
 impl Daily {
     /// The dictionary columns, in the order segment files keep them.
-    fn dicts(&self) -> [&DictCol; 6] {
+    fn dicts(&self) -> [&DictCol; 7] {
         [
             &self.provider,
             &self.account,
@@ -173,6 +176,7 @@ impl Daily {
             &self.region,
             &self.category,
             &self.currency,
+            &self.billing,
         ]
     }
 }
@@ -537,12 +541,13 @@ impl Snapshot {
                 }
                 Group::Dim(_) | Group::Nothing => {
                     let d = &s.daily;
-                    let (Ok(Some(cur)), Ok(p), Ok(a), Ok(sv), Ok(r)) = (
+                    let (Ok(Some(cur)), Ok(p), Ok(a), Ok(sv), Ok(r), Ok(bl)) = (
                         d.currency.filter(currency),
                         d.provider.filter(f.provider),
                         d.account.filter(f.account),
                         d.service.filter(f.service),
                         d.region.filter(f.region),
+                        d.billing.filter(f.billing),
                     ) else {
                         continue;
                     };
@@ -563,6 +568,7 @@ impl Snapshot {
                             || a.is_some_and(|a| d.account.ids[i] != a)
                             || sv.is_some_and(|v| d.service.ids[i] != v)
                             || r.is_some_and(|r| d.region.ids[i] != r)
+                            || bl.is_some_and(|b| d.billing.ids[i] != b)
                         {
                             continue;
                         }

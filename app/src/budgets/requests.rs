@@ -1,0 +1,227 @@
+//! The budgets area's server functions, behind `mod.rs`: who may ask (checked here again, on
+//! top of the policy table, including ownership), then the store and the figures.
+
+use super::evaluate::{self, figures, DataBasis, Figures};
+use super::store::{self, AlertRow, Budget};
+use super::threshold::Threshold;
+use super::*;
+use crate::calendar::{add_months, Period};
+use crate::context::{require, require_user};
+use crate::costs::money::cents;
+use crate::policy::Permission;
+use crate::state::{app_state, audit_ctx};
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+fn label(b: &Budget, p: Period) -> String {
+    let first = spec::month_text(p.start);
+    match b.spec.period {
+        spec::PeriodKind::Monthly => first,
+        _ => format!("{first} – {}", spec::month_text(add_months(p.end, -1))),
+    }
+}
+
+pub fn period_view(b: &Budget, f: &Figures, today: time::Date) -> PeriodView {
+    let amount = b.spec.amount;
+    let percent = if amount.is_zero() {
+        Decimal::ZERO
+    } else {
+        (f.actual * Decimal::ONE_HUNDRED / amount).round()
+    };
+    PeriodView {
+        label: label(b, f.period),
+        start: crate::util::fmt_date(f.period.start),
+        amount: cents(amount),
+        actual: cents(f.actual),
+        actual_exact: f.actual.normalize().to_string(),
+        forecast: cents(f.forecast.amount),
+        remaining: cents(amount - f.actual),
+        variance: cents(f.forecast.amount - amount),
+        used_percent: format!("{percent}%"),
+        state: f.state,
+        forecast_basis: f.forecast.basis.clone(),
+        closed: today >= f.period.end,
+    }
+}
+
+fn summary(
+    basis: &DataBasis,
+    b: &Budget,
+    open: &HashMap<i64, usize>,
+) -> Result<BudgetSummary, AppError> {
+    let current = match b.spec.period_of(basis.today) {
+        Some(p) => Some(period_view(b, &figures(basis, b, p)?, basis.today)),
+        None => None,
+    };
+    Ok(BudgetSummary {
+        id: b.id,
+        name: b.spec.name.clone(),
+        owner: b.owner_name.clone(),
+        owner_id: b.owner_id,
+        deputy: b.deputy_name.clone(),
+        period: b.spec.period.as_str().into(),
+        amount: cents(b.spec.amount),
+        currency: b.spec.currency.clone(),
+        scope: b.spec.scope.describe(),
+        current,
+        open_alerts: open.get(&b.id).copied().unwrap_or(0),
+    })
+}
+
+/// Unacknowledged alerts per budget.
+fn open_alerts(alerts: &[AlertRow]) -> HashMap<i64, usize> {
+    let mut m = HashMap::new();
+    for a in alerts.iter().filter(|a| a.acknowledged_at.is_none()) {
+        *m.entry(a.budget_id).or_insert(0) += 1;
+    }
+    m
+}
+
+fn matches(s: &BudgetSummary, f: &BudgetFilter) -> bool {
+    let state_ok = match f.state.as_str() {
+        "" => true,
+        "at-risk" => matches!(
+            s.state(),
+            Some(BudgetState::Warning | BudgetState::Breached)
+        ),
+        st => s.state().is_some_and(|x| x.as_str() == st),
+    };
+    let owner_ok = f.owner.is_empty() || f.owner == s.owner_id.to_string();
+    let q = f.q.trim().to_lowercase();
+    let q_ok =
+        q.is_empty() || s.name.to_lowercase().contains(&q) || s.scope.to_lowercase().contains(&q);
+    state_ok && owner_ok && q_ok
+}
+
+pub async fn list(filter: BudgetFilter) -> Result<BudgetList, AppError> {
+    let su = require(Permission::ViewBudgets)?;
+    let state = app_state()?;
+    let basis = evaluate::basis(&state.db, &state.cost_cube, state.clock.now()).await?;
+    let budgets = store::all(state.db.pool()).await?;
+    let open = open_alerts(&store::alerts(state.db.pool()).await?);
+    let all = budgets
+        .iter()
+        .map(|b| summary(&basis, b, &open))
+        .collect::<Result<Vec<_>, _>>()?;
+    let counts = BudgetState::ALL
+        .iter()
+        .map(|st| (*st, all.iter().filter(|s| s.state() == Some(*st)).count()))
+        .collect();
+    let mut owners: Vec<(i64, String)> =
+        all.iter().map(|s| (s.owner_id, s.owner.clone())).collect();
+    owners.sort_by(|a, b| a.1.cmp(&b.1));
+    owners.dedup();
+    Ok(BudgetList {
+        rows: all.into_iter().filter(|s| matches(s, &filter)).collect(),
+        owners,
+        counts,
+        can_manage: su.user.can(Permission::ManageBudgets),
+    })
+}
+
+pub async fn mine() -> Result<Vec<BudgetSummary>, AppError> {
+    let su = require(Permission::ViewOwnWork)?;
+    let state = app_state()?;
+    let basis = evaluate::basis(&state.db, &state.cost_cube, state.clock.now()).await?;
+    let open = open_alerts(&store::alerts(state.db.pool()).await?);
+    store::all(state.db.pool())
+        .await?
+        .iter()
+        .filter(|b| b.is_owned_by(su.user.id))
+        .map(|b| summary(&basis, b, &open))
+        .collect()
+}
+
+/// The most periods a budget page lists.
+const HISTORY: usize = 24;
+
+pub async fn detail(id: i64) -> Result<BudgetDetail, AppError> {
+    let su = require_user()?;
+    let state = app_state()?;
+    let b = store::get(&state.db, id).await?;
+    let owns = b.is_owned_by(su.user.id);
+    if !owns && !su.user.can(Permission::ViewBudgets) {
+        return Err(AppError::Denied(format!(
+            "Budget '{}' is neither yours nor one you deputise.",
+            b.spec.name
+        )));
+    }
+    let basis = evaluate::basis(&state.db, &state.cost_cube, state.clock.now()).await?;
+    let alerts = store::alerts_of(&state.db, id).await?;
+    let open = open_alerts(&alerts);
+    let summary = summary(&basis, &b, &open)?;
+    // From today's period (or the last one, when the budget has ended) back to the start.
+    let mut history = Vec::new();
+    let mut next = b.spec.period_of(basis.today).or_else(|| {
+        b.spec
+            .end
+            .filter(|e| *e <= basis.today)
+            .and_then(|e| b.spec.period_of(e - time::Duration::days(1)))
+    });
+    while let Some(p) = next.filter(|_| history.len() < HISTORY) {
+        history.push(period_view(&b, &figures(&basis, &b, p)?, basis.today));
+        next = b.spec.period_of(p.start - time::Duration::days(1));
+    }
+    let current = b
+        .spec
+        .period_of(basis.today)
+        .map(|p| figures(&basis, &b, p))
+        .transpose()?;
+    let thresholds = b
+        .spec
+        .thresholds
+        .iter()
+        .enumerate()
+        .map(|(i, t): (usize, &Threshold)| {
+            let crossed = current.as_ref().is_some_and(|f| f.thresholds[i].2);
+            (t.describe(), cents(t.amount_for(b.spec.amount)), crossed)
+        })
+        .collect();
+    let alerts = alerts
+        .into_iter()
+        .map(|a| AlertView {
+            id: a.id,
+            period: a.period_start.clone(),
+            threshold: Threshold::parse(&a.threshold)
+                .map(|t| t.describe())
+                .unwrap_or(a.threshold),
+            threshold_amount: a.threshold_amount,
+            value_at_raise: a.value_at_raise,
+            raised_at: crate::util::display_ts(&a.raised_at),
+            crossed: a.crossed,
+            acknowledged: a.acknowledged_at.map(|at| {
+                (
+                    crate::util::display_ts(&at),
+                    a.acknowledged_by.unwrap_or_default(),
+                    a.ack_note,
+                )
+            }),
+        })
+        .collect();
+    Ok(BudgetDetail {
+        summary,
+        form: b.to_form(),
+        thresholds,
+        history,
+        alerts,
+        notes: b.spec.notes.clone(),
+        can_manage: su.user.can(Permission::ManageBudgets),
+        can_acknowledge: owns,
+    })
+}
+
+pub async fn save(id: Option<i64>, form: BudgetForm) -> Result<i64, AppError> {
+    let su = require(Permission::ManageBudgets)?;
+    let state = app_state()?;
+    let ctx = audit_ctx(&state, Some(&su.user));
+    let id = store::save(&state.db, &ctx, &form, id, state.clock.now()).await?;
+    state.budgets_due.notify_one();
+    Ok(id)
+}
+
+pub async fn acknowledge(alert: i64, note: String) -> Result<(), AppError> {
+    let su = require_user()?;
+    let state = app_state()?;
+    let ctx = audit_ctx(&state, Some(&su.user));
+    store::acknowledge(&state.db, &ctx, &su.user, alert, &note, state.clock.now()).await
+}

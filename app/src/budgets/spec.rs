@@ -200,11 +200,8 @@ impl Spec {
             tag_key,
             tag_value,
         };
-        if !scope.tag_key.is_empty()
-            && !(scope.billing_account.is_empty()
-                && scope.sub_account.is_empty()
-                && scope.region.is_empty())
-        {
+        let narrower = [&scope.billing_account, &scope.sub_account, &scope.region];
+        if !scope.tag_key.is_empty() && narrower.iter().any(|v| !v.is_empty()) {
             return Err((
                 "tag",
                 "combines only with provider and service (tagged spend is kept per provider and service)"

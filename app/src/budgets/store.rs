@@ -502,6 +502,17 @@ pub async fn alerts_of(db: &Db, budget: i64) -> Result<Vec<AlertRow>, AppError> 
     rows.iter().map(row_to_alert).collect()
 }
 
+/// (budget, owner, deputy, acknowledged at, budget name, period start, threshold).
+type AlertOwner = (
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+
 /// The owner (or deputy) acknowledges an alert with what will be done.
 pub async fn acknowledge(
     db: &Db,
@@ -521,15 +532,7 @@ pub async fn acknowledge(
         return Err(AppError::invalid("Note: at most 2000 characters."));
     }
     let mut tx = db.write().await?;
-    let found: Option<(
-        i64,
-        i64,
-        Option<i64>,
-        Option<String>,
-        String,
-        String,
-        String,
-    )> = sqlx::query_as(
+    let found: Option<AlertOwner> = sqlx::query_as(
         "SELECT b.id, b.owner_id, b.deputy_id, a.acknowledged_at, b.name, a.period_start,
                     a.threshold
              FROM budget_alerts a JOIN budgets b ON b.id = a.budget_id WHERE a.id = $1",

@@ -48,7 +48,8 @@ impl Threshold {
             Some(n) => (n.trim(), true),
             None => (num, false),
         };
-        if num.contains(['e', 'E']) {
+        let numeric = |c: char| c.is_ascii_digit() || matches!(c, '.' | '+' | '-' | 'e' | 'E');
+        if num.contains(['e', 'E']) && num.chars().all(numeric) {
             return Err(format!(
                 "'{raw}': write the number in full, without an exponent"
             ));
@@ -155,7 +156,7 @@ mod tests {
     fn nonsense_is_refused_with_a_reason() {
         for (bad, why) in [
             ("80%", "no basis"),
-            ("%actual", "not a decimal"),
+            ("%actual", "empty"),
             ("0%actual", "above zero"),
             ("-5actual", "above zero"),
             ("1e3actual", "exponent"),
@@ -165,11 +166,6 @@ mod tests {
             let e = Threshold::parse(bad).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");
         }
-        let many = vec!["1actual"; 1]
-            .into_iter()
-            .chain((2..=22).map(|_| "x"))
-            .collect::<Vec<_>>();
-        assert!(Threshold::parse_list(&many.join(";")).is_err());
         let many: Vec<String> = (1..=21).map(|i| format!("{i}actual")).collect();
         assert!(Threshold::parse_list(&many.join(";"))
             .unwrap_err()

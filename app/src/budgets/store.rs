@@ -175,6 +175,37 @@ fn row_error(line: Option<usize>, name: &str, (field, why): (&str, String)) -> A
     AppError::invalid(format!("{at}{name}, {field}: {why}."))
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds a budget's columns as `$1`…`$18` (the insert and the update share the order).
+fn bind_fields<'q>(
+    q: AnyQuery<'q>,
+    spec: &Spec,
+    owner: i64,
+    deputy: Option<i64>,
+    now: &str,
+) -> AnyQuery<'q> {
+    let s = &spec.scope;
+    q.bind(spec.name.clone())
+        .bind(owner)
+        .bind(deputy)
+        .bind(spec.period.as_str())
+        .bind(spec.amount.to_string())
+        .bind(spec.currency.clone())
+        .bind(fmt_date(spec.start))
+        .bind(spec.end.map(fmt_date))
+        .bind(s.provider.clone())
+        .bind(s.billing_account.clone())
+        .bind(s.sub_account.clone())
+        .bind(s.service.clone())
+        .bind(s.region.clone())
+        .bind(s.tag_key.clone())
+        .bind(s.tag_value.clone())
+        .bind(Threshold::list_text(&spec.thresholds))
+        .bind(spec.notes.clone())
+        .bind(now.to_string())
+}
+
 enum Saved {
     Created(i64),
     Updated(i64),
@@ -216,18 +247,11 @@ async fn upsert(
         )));
     }
     let s = &spec.scope;
-    let values = (
-        spec.period.as_str(),
-        spec.amount.to_string(),
-        spec.start,
-        spec.end.map(fmt_date),
-        Threshold::list_text(&spec.thresholds),
-    );
     let summary = format!(
         "'{}': {} {} {}, owner {}{}, {}, thresholds {}",
         spec.name,
-        values.0,
-        values.1,
+        spec.period.as_str(),
+        spec.amount,
         spec.currency,
         spec.owner,
         if spec.deputy.is_empty() {
@@ -236,43 +260,27 @@ async fn upsert(
             format!(", deputy {}", spec.deputy)
         },
         s.describe(),
-        values.4
+        Threshold::list_text(&spec.thresholds)
     );
     match existing {
         None => {
-            let id: i64 = sqlx::query_scalar(
+            let q = sqlx::query(
                 "INSERT INTO budgets (name, owner_id, deputy_id, period, amount, currency,
                     start_period, end_period, provider, billing_account, sub_account, service,
                     region, tag_key, tag_value, thresholds, notes, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
                     $17, $18, $18) RETURNING id",
-            )
-            .bind(&spec.name)
-            .bind(owner)
-            .bind(deputy)
-            .bind(values.0)
-            .bind(&values.1)
-            .bind(&spec.currency)
-            .bind(fmt_date(values.2))
-            .bind(&values.3)
-            .bind(&s.provider)
-            .bind(&s.billing_account)
-            .bind(&s.sub_account)
-            .bind(&s.service)
-            .bind(&s.region)
-            .bind(&s.tag_key)
-            .bind(&s.tag_value)
-            .bind(&values.4)
-            .bind(&spec.notes)
-            .bind(now)
-            .fetch_one(tx.conn())
-            .await?;
+            );
+            let id: i64 = bind_fields(q, spec, owner, deputy, now)
+                .fetch_one(tx.conn())
+                .await?
+                .try_get(0)?;
             tx.audit(ctx.event("budget.create", "budget", id, format!("created {summary}")))
                 .await?;
             Ok(Saved::Created(id))
         }
         Some((id, _)) => {
-            let changed = sqlx::query(
+            let q = sqlx::query(
                 "UPDATE budgets SET name = $1, owner_id = $2, deputy_id = $3, period = $4,
                     amount = $5, currency = $6, start_period = $7, end_period = $8,
                     provider = $9, billing_account = $10, sub_account = $11, service = $12,
@@ -285,29 +293,12 @@ async fn upsert(
                     AND billing_account = $10 AND sub_account = $11 AND service = $12
                     AND region = $13 AND tag_key = $14 AND tag_value = $15
                     AND thresholds = $16 AND notes = $17)",
-            )
-            .bind(&spec.name)
-            .bind(owner)
-            .bind(deputy)
-            .bind(values.0)
-            .bind(&values.1)
-            .bind(&spec.currency)
-            .bind(fmt_date(values.2))
-            .bind(&values.3)
-            .bind(&s.provider)
-            .bind(&s.billing_account)
-            .bind(&s.sub_account)
-            .bind(&s.service)
-            .bind(&s.region)
-            .bind(&s.tag_key)
-            .bind(&s.tag_value)
-            .bind(&values.4)
-            .bind(&spec.notes)
-            .bind(now)
-            .bind(id)
-            .execute(tx.conn())
-            .await?
-            .rows_affected();
+            );
+            let changed = bind_fields(q, spec, owner, deputy, now)
+                .bind(id)
+                .execute(tx.conn())
+                .await?
+                .rows_affected();
             if changed == 0 {
                 return Ok(Saved::Unchanged);
             }

@@ -74,5 +74,14 @@ if [[ $WANT_TEST -eq 1 ]]; then
     python3 -m venv "$TOOLS_DIR/moto-venv" >&2 || { apt_install python3-venv; python3 -m venv "$TOOLS_DIR/moto-venv" >&2; }
     "$TOOLS_DIR/moto-venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2
   fi
+  # aiosmtpd is the SMTP server the notification tests send email to (a venv of its own, pinned).
+  AIOSMTPD_VERSION=1.4.6
+  if [[ "$("$TOOLS_DIR/smtp-venv/bin/python" -c 'import aiosmtpd; print(aiosmtpd.__version__)' 2>/dev/null || true)" != "$AIOSMTPD_VERSION" ]]; then
+    log "installing aiosmtpd $AIOSMTPD_VERSION"
+    command -v python3 >/dev/null || apt_install python3 python3-venv
+    rm -rf "$TOOLS_DIR/smtp-venv"
+    python3 -m venv "$TOOLS_DIR/smtp-venv" >&2 || { apt_install python3-venv; python3 -m venv "$TOOLS_DIR/smtp-venv" >&2; }
+    "$TOOLS_DIR/smtp-venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION" >&2
+  fi
 fi
 log "tools ready"

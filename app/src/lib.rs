@@ -30,6 +30,7 @@ pub mod ingest;
 pub mod memo;
 #[cfg(test)]
 mod module_graph;
+pub mod notifications;
 pub mod paths;
 pub mod policy;
 #[cfg(feature = "ssr")]
@@ -139,6 +140,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/budgets") view=budgets::BudgetsPage ssr=SsrMode::Async/>
                     <Route path=path!("/budgets/:id") view=budgets::BudgetPage ssr=SsrMode::Async/>
                     <Route path=path!("/my/work") view=budgets::MyWorkPage ssr=SsrMode::Async/>
+                    <Route path=path!("/notifications") view=notifications::NotificationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/deliveries") view=notifications::DeliveriesPage ssr=SsrMode::Async/>
 
                 </ParentRoute>
             </Routes>
@@ -167,7 +170,7 @@ fn Layout() -> impl IntoView {
 }
 
 /// The main menu, in this order; each link shows only to roles the policy table lets open it.
-const NAV: [(&str, &str); 12] = [
+const NAV: [(&str, &str); 13] = [
     (paths::DASHBOARD, "Dashboard"),
     (paths::MY_WORK, "My work"),
     (paths::FRAMEWORKS, "Frameworks"),
@@ -179,6 +182,7 @@ const NAV: [(&str, &str); 12] = [
     (paths::USERS, "Users"),
     (paths::AUDIT, "Audit log"),
     (paths::SETTINGS, "Settings"),
+    (paths::DELIVERIES, "Deliveries"),
     (paths::EVIDENCE, "Evidence"),
 ];
 
@@ -198,6 +202,7 @@ fn Nav(user: CurrentUser) -> impl IntoView {
             </ul>
         </nav>
         <div class="usermenu">
+            <notifications::Bell/>
             <a href=paths::ACCOUNT class="who">{user.display_name.clone()}
                 <span class="role-badge">{user.role.as_str()}</span></a>
             <LogoutButton/>

@@ -28,6 +28,8 @@ pub const BUDGETS: &str = "/budgets";
 pub const BUDGET: &str = "/budgets/{id}";
 /// What the signed-in user owns or deputises, across areas.
 pub const MY_WORK: &str = "/my/work";
+pub const NOTIFICATIONS: &str = "/notifications";
+pub const DELIVERIES: &str = "/admin/deliveries";
 
 // Plain routes (each area's `routes.rs`).
 pub const FRAMEWORK_IMPORT: &str = "/frameworks/import";

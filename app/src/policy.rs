@@ -98,6 +98,8 @@ pub enum Permission {
     ViewBudgets,
     /// Create, edit and import budgets.
     ManageBudgets,
+    /// See every email and webhook delivery, send dead letters again, add webhooks.
+    ManageNotifications,
     /// See "My work": what one owns or deputises (budgets, controls), and act on it (the
     /// ownership check is made by each area on the object).
     ViewOwnWork,
@@ -122,6 +124,7 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ViewBudgets,
             ManageBudgets,
             ViewOwnWork,
+            ManageNotifications,
         ],
         Role::Compliance => &[
             ViewDashboard,

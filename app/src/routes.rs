@@ -29,6 +29,7 @@ pub static TABLE: LazyLock<Table> = LazyLock::new(|| {
             crate::costs::routes::ENDPOINTS,
             crate::evidence::routes::ENDPOINTS,
             crate::budgets::routes::ENDPOINTS,
+            crate::notifications::routes::ENDPOINTS,
             SERVER,
         ]
         .concat(),
@@ -47,7 +48,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: crate::state::AppState) -
         .merge(crate::controls::routes::router(state.clone()))
         .merge(crate::costs::routes::router(state.clone()))
         .merge(crate::evidence::routes::router(state.clone()))
-        .merge(crate::budgets::routes::router(state))
+        .merge(crate::budgets::routes::router(state.clone()))
+        .merge(crate::notifications::routes::router(state))
 }
 
 #[cfg(test)]

@@ -53,6 +53,12 @@ pub struct AppState {
     /// Woken when cost data lands or budgets change: the budget evaluator runs soon after.
     #[from_ref(skip)]
     pub budgets_due: Arc<tokio::sync::Notify>,
+    /// Woken when messages are queued: the outbox worker sends them soon after.
+    #[from_ref(skip)]
+    pub outbox_due: Arc<tokio::sync::Notify>,
+    /// How long a budget alert may wait for its owner before finance is told.
+    #[from_ref(skip)]
+    pub budget_escalation: time::Duration,
 }
 
 pub fn app_state() -> Result<AppState, AppError> {

@@ -3,7 +3,7 @@
 
 use crate::error::ServerError;
 use app::audit::chain::AuditCtx;
-use app::budgets::{csvio, evaluate, store};
+use app::budgets::{alerts, csvio, store};
 use app::db::Db;
 use app::error::AppError;
 use std::path::Path;
@@ -18,21 +18,35 @@ fn cli_ctx() -> AuditCtx {
 }
 
 /// Evaluates every budget (reading the cube's segment files under `data_dir` when there).
-pub async fn evaluate(db: &Db, data_dir: &Path) -> Result<evaluate::Evaluation, AppError> {
+pub async fn evaluate(
+    db: &Db,
+    data_dir: &Path,
+    escalation_days: u32,
+) -> Result<alerts::Evaluation, AppError> {
     let cube = app::costs::cube::Cube::with_dir(data_dir.join("cube"));
     let now = app::util::Clock::default().now();
-    evaluate::evaluate_all(db, &cube, &cli_ctx(), now).await
+    let after = time::Duration::days(escalation_days.into());
+    alerts::evaluate_all(db, &cube, &cli_ctx(), now, after).await
 }
 
-pub async fn evaluate_now(url: &str, data_dir: &Path) -> Result<ExitCode, ServerError> {
+pub async fn evaluate_now(
+    url: &str,
+    data_dir: &Path,
+    escalation_days: u32,
+) -> Result<ExitCode, ServerError> {
     let db = crate::connect_and_migrate(url).await?;
-    let out = evaluate(&db, data_dir).await;
+    let out = evaluate(&db, data_dir, escalation_days).await;
     db.close().await;
     println!("{}", out?.to_text());
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn import(url: &str, data_dir: &Path, file: &Path) -> Result<ExitCode, ServerError> {
+pub async fn import(
+    url: &str,
+    data_dir: &Path,
+    file: &Path,
+    escalation_days: u32,
+) -> Result<ExitCode, ServerError> {
     let bytes = match std::fs::metadata(file) {
         Ok(m) if m.len() > csvio::MAX_BYTES as u64 => {
             eprintln!(
@@ -55,7 +69,7 @@ pub async fn import(url: &str, data_dir: &Path, file: &Path) -> Result<ExitCode,
         Err(e) => Err(e),
     };
     let evaluated = match &outcome {
-        Ok(_) => Some(evaluate(&db, data_dir).await),
+        Ok(_) => Some(evaluate(&db, data_dir, escalation_days).await),
         Err(_) => None,
     };
     db.close().await;

@@ -39,6 +39,10 @@ pub struct Cli {
     /// created on first run; a file named here must exist.
     #[arg(long, env = "STEWARD_SIGNING_KEY_FILE", global = true)]
     pub signing_key_file: Option<PathBuf>,
+    /// Days a budget alert may wait for its owner's acknowledgement before finance is told.
+    #[arg(long, env = "STEWARD_BUDGET_ESCALATION_DAYS", default_value_t = 3, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub budget_escalation_days: u32,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -49,6 +53,8 @@ pub enum LogFormat {
     Json,
 }
 
+// Parsed once at start: `serve`'s many options need no boxing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply migrations, set up on first run, and serve the web app.
@@ -90,6 +96,8 @@ pub enum Command {
         max_upload_mb: u64,
         #[command(flatten)]
         aws: AwsArgs,
+        #[command(flatten)]
+        smtp: SmtpArgs,
         /// Minutes between signed checkpoints of the audit chain (0: only on demand).
         #[arg(
             long,
@@ -272,6 +280,65 @@ mod tests {
             "postgres://u:HUNTER2-PASSWORD@db/steward",
             "the value is still used"
         );
+    }
+}
+
+/// Email over SMTP for notifications. Setting a host turns it on; the password comes from the
+/// environment only.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SmtpArgs {
+    #[arg(long = "smtp-host", env = "STEWARD_SMTP_HOST")]
+    pub host: Option<String>,
+    /// Default: 587 with STARTTLS, 465 with TLS, 25 without.
+    #[arg(long = "smtp-port", env = "STEWARD_SMTP_PORT")]
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls` or `none`.
+    #[arg(
+        long = "smtp-tls",
+        env = "STEWARD_SMTP_TLS",
+        default_value = "starttls"
+    )]
+    pub tls: app::notifications::deliver::SmtpTls,
+    #[arg(long = "smtp-username", env = "STEWARD_SMTP_USERNAME")]
+    pub username: Option<String>,
+    #[arg(
+        env = "STEWARD_SMTP_PASSWORD",
+        hide_env_values = true,
+        long = "smtp-password",
+        hide = true
+    )]
+    pub password: Option<Secret>,
+    /// The sender, e.g. `Steward <steward@example.com>`.
+    #[arg(
+        long = "smtp-from",
+        env = "STEWARD_SMTP_FROM",
+        default_value = "Steward <steward@localhost>"
+    )]
+    pub from: String,
+}
+
+impl SmtpArgs {
+    /// `base_url`: where links in messages point (the public URL).
+    pub fn settings(&self, base_url: &str) -> Option<app::notifications::deliver::MailSettings> {
+        use app::notifications::deliver::SmtpTls;
+        let host = self.host.as_deref()?.trim();
+        if host.is_empty() {
+            return None;
+        }
+        let port = self.port.unwrap_or(match self.tls {
+            SmtpTls::StartTls => 587,
+            SmtpTls::Tls => 465,
+            SmtpTls::None => 25,
+        });
+        Some(app::notifications::deliver::MailSettings {
+            host: host.to_string(),
+            port,
+            tls: self.tls,
+            username: self.username.clone(),
+            password: self.password.as_ref().map(|p| p.expose().to_string()),
+            from: self.from.clone(),
+            base_url: base_url.to_string(),
+        })
     }
 }
 

@@ -59,6 +59,12 @@ pub struct ServeOptions {
     pub checkpoint_interval_minutes: u64,
     /// The cost of new password hashes: production everywhere but test servers.
     pub password_cost: app::auth::password::HashCost,
+    /// Email for notifications; `None` leaves email messages waiting (and then dead letters).
+    pub mail: Option<app::notifications::deliver::MailSettings>,
+    /// How long a budget alert may wait for its owner before finance is told.
+    pub budget_escalation: time::Duration,
+    /// How often the outbox looks for messages due (it is also woken when some are queued).
+    pub outbox_interval: std::time::Duration,
 }
 
 impl Default for ServeOptions {
@@ -80,6 +86,9 @@ impl Default for ServeOptions {
             signing_key_file: None,
             checkpoint_interval_minutes: 60,
             password_cost: app::auth::password::HashCost::PRODUCTION,
+            mail: None,
+            budget_escalation: time::Duration::days(3),
+            outbox_interval: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -105,6 +114,14 @@ impl std::fmt::Debug for ServeOptions {
                 &self.checkpoint_interval_minutes,
             )
             .field("password_cost", &self.password_cost)
+            .field(
+                "mail",
+                &self
+                    .mail
+                    .as_ref()
+                    .map(|m| (&m.host, m.port, m.tls, &m.from)),
+            )
+            .field("budget_escalation", &self.budget_escalation)
             .finish()
     }
 }
@@ -263,6 +280,8 @@ pub async fn start(
             dashboard: Default::default(),
             sessions: Default::default(),
             budgets_due: Default::default(),
+            budget_escalation: opts.budget_escalation,
+            outbox_due: Default::default(),
         },
         metrics: Arc::new(metrics::Metrics::default()),
         metrics_token: opts.metrics_token.clone().map(Into::into),
@@ -281,7 +300,19 @@ pub async fn start(
         .cost_cube
         .keep_warm(state.app.db.clone(), std::time::Duration::from_secs(30));
     // Budgets are evaluated when cost data lands here, and every minute for the rest.
-    app::budgets::evaluate::schedule(state.app.clone(), std::time::Duration::from_secs(60));
+    app::budgets::alerts::schedule(state.app.clone(), std::time::Duration::from_secs(60));
+    // The outbox sends email and webhooks (woken when messages are queued).
+    let mailer = match opts
+        .mail
+        .as_ref()
+        .map(app::notifications::deliver::Mailer::new)
+    {
+        Some(Ok(m)) => Some(Arc::new(m)),
+        Some(Err(e)) => return Err(ServerError::Config(format!("email: {e}"))),
+        None => None,
+    };
+    app::notifications::deliver::Outbox::new(state.app.db.clone(), state.app.clock.clone(), mailer)
+        .schedule(state.app.outbox_due.clone(), opts.outbox_interval);
 
     app::audit::checkpoint::schedule(
         state.app.db.clone(),

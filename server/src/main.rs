@@ -59,11 +59,15 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
             upload_idle_secs,
             max_upload_mb,
             aws,
+            smtp,
             checkpoint_interval_minutes,
         } => {
             let listener = tokio::net::TcpListener::bind(&bind)
                 .await
                 .map_err(|e| ServerError::Config(format!("cannot listen on {bind}: {e}")))?;
+            let public_url_for_mail = public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{bind}"));
             let opts = server::ServeOptions {
                 database_url: url,
                 public_url,
@@ -80,6 +84,9 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
                 signing_key_file: cli.signing_key_file.clone(),
                 checkpoint_interval_minutes,
                 password_cost: app::auth::password::HashCost::PRODUCTION,
+                mail: smtp.settings(public_url_for_mail.as_str()),
+                budget_escalation: time::Duration::days(cli.budget_escalation_days.into()),
+                outbox_interval: std::time::Duration::from_secs(5),
             };
             let running = server::start(opts, listener, shutdown_signal()).await?;
             running.wait().await?;
@@ -207,7 +214,10 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
             })
             .await;
             let evaluated = match &outcome {
-                Ok(_) => Some(server::budgets_cli::evaluate(&db, &cli.data_dir).await),
+                Ok(_) => Some(
+                    server::budgets_cli::evaluate(&db, &cli.data_dir, cli.budget_escalation_days)
+                        .await,
+                ),
                 Err(_) => None,
             };
             db.close().await;
@@ -227,10 +237,13 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
             })
         }
         Command::ImportBudgets { file } => {
-            server::budgets_cli::import(&url, &cli.data_dir, &file).await
+            server::budgets_cli::import(&url, &cli.data_dir, &file, cli.budget_escalation_days)
+                .await
         }
         Command::ExportBudgets => server::budgets_cli::export(&url).await,
-        Command::EvaluateBudgets => server::budgets_cli::evaluate_now(&url, &cli.data_dir).await,
+        Command::EvaluateBudgets => {
+            server::budgets_cli::evaluate_now(&url, &cli.data_dir, cli.budget_escalation_days).await
+        }
     }
 }
 

@@ -3,17 +3,17 @@
 //! evaluations), and who sees and acts on which budget.
 
 use super::*;
-use app::budgets::evaluate::{evaluate_all, Evaluation};
+use app::budgets::alerts::{evaluate_all, Evaluation};
 use serde_json::Value;
 use std::path::PathBuf;
 
 /// The canonical budgets file, as `export-budgets` writes it.
-const BUDGETS: &str = "name,owner,deputy,period,amount,currency,start,end,provider,billing_account,sub_account,service,region,tag,thresholds,notes\n\
+pub const BUDGETS: &str = "name,owner,deputy,period,amount,currency,start,end,provider,billing_account,sub_account,service,region,tag,thresholds,notes\n\
 EC2,member,,monthly,100.00,USD,2024-08,,AWS,ba-1,,Amazon EC2,,,50%actual;100%actual;100%forecast,Owned by a member\n\
 Everything,finance,compliance,monthly,1000,USD,2024-01,2024-12,,,,,,,80%actual;100%actual;100%forecast,\n";
 
 /// A FOCUS file of September 2024: (day, service, billed).
-fn focus(rows: &[(u32, &str, &str)]) -> String {
+pub fn focus(rows: &[(u32, &str, &str)]) -> String {
     let mut out = String::from(
         "ChargePeriodStart,ChargePeriodEnd,BilledCost,EffectiveCost,ListCost,BillingCurrency,\
          BillingPeriodStart,BillingPeriodEnd,ProviderName,BillingAccountId,ChargeCategory,\
@@ -28,21 +28,26 @@ fn focus(rows: &[(u32, &str, &str)]) -> String {
     out
 }
 
-fn write(app: &TestApp, name: &str, body: &str) -> PathBuf {
+pub fn write(app: &TestApp, name: &str, body: &str) -> PathBuf {
     let p = app.db.data_dir().join(name);
     std::fs::write(&p, body).unwrap();
     p
 }
 
 /// 20 September 2024, noon: the test's clock.
-fn sept_20() -> time::OffsetDateTime {
+pub fn sept_20() -> time::OffsetDateTime {
     time::macros::datetime!(2024-09-20 12:00 UTC)
 }
 
 async fn evaluate(app: &TestApp) -> Evaluation {
+    evaluate_at(app, sept_20()).await
+}
+
+/// Evaluates as of `now` (the test's clock), escalating after 3 days.
+pub async fn evaluate_at(app: &TestApp, now: time::OffsetDateTime) -> Evaluation {
     let st = &app.state().app;
     let ctx = server::bootstrap::system_ctx(&st.clock, "test");
-    evaluate_all(&st.db, &st.cost_cube, &ctx, sept_20())
+    evaluate_all(&st.db, &st.cost_cube, &ctx, now, time::Duration::days(3))
         .await
         .unwrap()
 }

@@ -75,29 +75,7 @@ impl Drop for Moto {
 }
 
 fn moto_bin() -> Option<std::path::PathBuf> {
-    let p = std::env::var_os("STEWARD_MOTO_SERVER")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").unwrap_or_default();
-            let tools = std::env::var_os("STEWARD_TOOLS_DIR")
-                .map(std::path::PathBuf::from)
-                .unwrap_or_else(|| std::path::Path::new(&home).join(".cache/steward-tools"));
-            tools.join("moto-venv/bin/moto_server")
-        });
-    if p.is_file() {
-        Some(p)
-    } else if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "moto_server is missing at {} (scripts/setup.sh --test installs it)",
-            p.display()
-        );
-    } else {
-        eprintln!(
-            "!!!!!!!! SKIPPING moto test: {} missing; run scripts/setup.sh --test !!!!!!!!",
-            p.display()
-        );
-        None
-    }
+    steward_tests::venv_tool("moto-venv/bin/moto_server", "STEWARD_MOTO_SERVER")
 }
 
 async fn start_moto() -> Option<Moto> {

@@ -16,6 +16,7 @@ mod evidence;
 mod hardening;
 mod invariants;
 mod migrations;
+mod notifications;
 mod ops;
 mod page_cache;
 mod policy_matrix;

@@ -466,6 +466,33 @@ pub fn new_user_form(
 }
 
 /// A port that was free a moment ago (for processes that must be told their port).
+/// A program from a venv `scripts/setup.sh --test` makes under the tools folder (`rel`, e.g.
+/// `moto-venv/bin/moto_server`), or `env` when set. Missing: CI fails; elsewhere the test
+/// is skipped, loudly.
+pub fn venv_tool(rel: &str, env: &str) -> Option<PathBuf> {
+    let p = std::env::var_os(env).map(PathBuf::from).unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").unwrap_or_default();
+        let tools = std::env::var_os("STEWARD_TOOLS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| std::path::Path::new(&home).join(".cache/steward-tools"));
+        tools.join(rel)
+    });
+    if p.is_file() {
+        Some(p)
+    } else if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "{} is missing (scripts/setup.sh --test installs it)",
+            p.display()
+        );
+    } else {
+        eprintln!(
+            "!!!!!!!! SKIPPING: {} missing; run scripts/setup.sh --test !!!!!!!!",
+            p.display()
+        );
+        None
+    }
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

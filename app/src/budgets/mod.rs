@@ -7,6 +7,8 @@ pub mod pages;
 pub mod routes;
 
 #[cfg(feature = "ssr")]
+pub mod alerts;
+#[cfg(feature = "ssr")]
 pub mod csvio;
 #[cfg(feature = "ssr")]
 pub mod evaluate;

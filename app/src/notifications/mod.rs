@@ -1,0 +1,165 @@
+//! Notifications: one durable outbox for every area. An event (a budget alert, an escalation,
+//! later review reminders and renewals) writes its messages in its own transaction
+//! (`store::enqueue`): in-app for each recipient (the bell), email to those who want it, and
+//! one per subscribed webhook. A worker (`deliver`) sends email and webhooks with retries and
+//! backoff; dead letters wait for an administrator's retry on `/admin/deliveries`.
+
+pub mod pages;
+pub mod routes;
+
+#[cfg(feature = "ssr")]
+pub mod deliver;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+use crate::error::AppError;
+use leptos::prelude::*;
+pub use pages::*;
+use serde::{Deserialize, Serialize};
+
+/// Something to tell people, from one event.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone)]
+pub struct Notice {
+    /// Unique per event ("budget.alert:12"): enqueueing the same key again adds nothing.
+    pub key: String,
+    pub kind: &'static str,
+    pub subject: String,
+    pub body: String,
+    /// A path in Steward ("/budgets/3").
+    pub link: String,
+    pub to: Vec<i64>,
+}
+
+/// A message being delivered.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: i64,
+    pub event_key: String,
+    pub kind: String,
+    pub channel: String,
+    pub address: String,
+    pub subject: String,
+    pub body: String,
+    pub link: String,
+    pub attempts: i64,
+    pub created_at: String,
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxItem {
+    pub id: i64,
+    pub kind: String,
+    pub subject: String,
+    pub body: String,
+    pub link: String,
+    pub created_at: String,
+    pub read: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inbox {
+    pub items: Vec<InboxItem>,
+    pub unread: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub kind: String,
+    pub channel: String,
+    pub address: String,
+    pub subject: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: String,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+    pub next_attempt_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deliveries {
+    pub rows: Vec<DeliveryRow>,
+    /// (status, count) over all email and webhook messages.
+    pub counts: Vec<(String, i64)>,
+    /// (id, url, events, active).
+    pub webhooks: Vec<(i64, String, String, bool)>,
+}
+
+/// `store::MAX_ATTEMPTS` for the page (the store is server-only).
+pub const MAX_ATTEMPTS_TEXT: &str = "8";
+
+/// How many messages the inbox page lists.
+pub const INBOX_SHOWN: i64 = 100;
+
+#[server(endpoint = "inbox")]
+pub async fn get_inbox() -> Result<Inbox, AppError> {
+    let su = crate::context::require_user()?;
+    let state = crate::state::app_state()?;
+    let (items, unread) = store::inbox(&state.db, su.user.id, INBOX_SHOWN).await?;
+    Ok(Inbox { items, unread })
+}
+
+#[server(endpoint = "unread_count")]
+pub async fn unread_count() -> Result<i64, AppError> {
+    let su = crate::context::require_user()?;
+    let state = crate::state::app_state()?;
+    store::unread(&state.db, su.user.id).await
+}
+
+/// Marks one message read, or all (`id` absent).
+#[server(endpoint = "mark_read")]
+pub async fn mark_read(id: Option<i64>) -> Result<(), AppError> {
+    let su = crate::context::require_user()?;
+    let state = crate::state::app_state()?;
+    let ctx = crate::state::audit_ctx(&state, Some(&su.user));
+    store::mark_read(&state.db, &ctx, su.user.id, id, state.clock.now()).await
+}
+
+#[server(endpoint = "list_deliveries")]
+pub async fn list_deliveries(status: String) -> Result<Deliveries, AppError> {
+    crate::context::require(crate::policy::Permission::ManageNotifications)?;
+    let state = crate::state::app_state()?;
+    let rows = store::deliveries(&state.db, status.trim(), 200).await?;
+    let counts = sqlx::query_as(
+        "SELECT status, COUNT(*) FROM notifications WHERE channel <> 'inapp'
+         GROUP BY status ORDER BY status",
+    )
+    .fetch_all(state.db.pool())
+    .await?;
+    let hooks: Vec<(i64, String, String, i64)> =
+        sqlx::query_as("SELECT id, url, events, active FROM webhooks ORDER BY id")
+            .fetch_all(state.db.pool())
+            .await?;
+    Ok(Deliveries {
+        rows,
+        counts,
+        webhooks: hooks
+            .into_iter()
+            .map(|(i, u, e, a)| (i, u, e, a == 1))
+            .collect(),
+    })
+}
+
+#[server(endpoint = "retry_delivery")]
+pub async fn retry_delivery(id: i64) -> Result<(), AppError> {
+    let su = crate::context::require(crate::policy::Permission::ManageNotifications)?;
+    let state = crate::state::app_state()?;
+    let ctx = crate::state::audit_ctx(&state, Some(&su.user));
+    store::retry(&state.db, &ctx, id, state.clock.now()).await?;
+    state.outbox_due.notify_one();
+    Ok(())
+}
+
+/// Adds a webhook; the answer is its secret, shown once.
+#[server(endpoint = "add_webhook")]
+pub async fn add_webhook(url: String, events: String) -> Result<String, AppError> {
+    let su = crate::context::require(crate::policy::Permission::ManageNotifications)?;
+    let state = crate::state::app_state()?;
+    let ctx = crate::state::audit_ctx(&state, Some(&su.user));
+    let (_, secret) = store::add_webhook(&state.db, &ctx, &url, &events, state.clock.now()).await?;
+    Ok(secret)
+}

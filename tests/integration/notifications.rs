@@ -1,0 +1,451 @@
+//! The notification outbox against real listeners: budget alerts reach their owners in the
+//! bell, by email (aiosmtpd, a real SMTP server) and by a signed webhook (an HTTP listener
+//! that checks the HMAC and fails its first request), retried with backoff, dead letters sent
+//! again by an administrator; escalation to finance; a worker that dies holding a message.
+
+use super::budgets::{evaluate_at, focus, sept_20, write, BUDGETS};
+use super::*;
+use app::notifications::deliver::{signature, MailSettings, Mailer, Outbox, SmtpTls};
+use axum::http::{HeaderMap, StatusCode};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use time::Duration;
+
+struct Smtp {
+    child: Child,
+    port: u16,
+    maildir: std::path::PathBuf,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Smtp {
+    /// The messages received so far, as text.
+    fn messages(&self) -> Vec<String> {
+        let mut out: Vec<String> = std::fs::read_dir(self.maildir.join("new"))
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+}
+
+/// aiosmtpd storing what it receives in a Maildir.
+async fn start_smtp(dir: &std::path::Path) -> Option<Smtp> {
+    let python = steward_tests::venv_tool("smtp-venv/bin/python", "STEWARD_SMTP_PYTHON")?;
+    let port = steward_tests::free_port();
+    let maildir = dir.join("maildir");
+    let child = Command::new(python)
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(&maildir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("aiosmtpd starts");
+    let smtp = Smtp {
+        child,
+        port,
+        maildir,
+    };
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Some(smtp);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("aiosmtpd did not come up");
+}
+
+/// What the webhook listener saw: (delivery id, status it answered).
+#[derive(Default)]
+struct Hooks {
+    secret: String,
+    seen: Vec<(String, u16)>,
+    failed_once: bool,
+}
+
+/// A webhook receiver that checks the signature and the timestamp, and fails its first
+/// request with 500.
+async fn start_listener(hooks: Arc<Mutex<Hooks>>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let hooks = hooks.clone();
+            async move {
+                let h = |k: &str| {
+                    headers
+                        .get(k)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string()
+                };
+                let mut st = hooks.lock().unwrap();
+                let stamp: i64 = h("x-steward-timestamp").parse().unwrap_or(0);
+                let fresh = (time::OffsetDateTime::now_utc().unix_timestamp() - stamp).abs() < 300;
+                let good = fresh && h("x-steward-signature") == signature(&st.secret, stamp, &body);
+                let status = if !good {
+                    StatusCode::UNAUTHORIZED
+                } else if !st.failed_once {
+                    st.failed_once = true;
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::OK
+                };
+                st.seen.push((h("x-steward-delivery"), status.as_u16()));
+                status
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/hook")
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(app.state().app.db.pool())
+        .await
+        .unwrap()
+}
+
+/// Budgets and September's costs; with `email`, every user has an address.
+async fn setup(app: &TestApp, email: bool) {
+    for r in [Role::Member, Role::Finance, Role::Compliance] {
+        app.user(r).await;
+    }
+    if email {
+        sqlx::query("UPDATE users SET email = username || '@test.example'")
+            .execute(app.state().app.db.pool())
+            .await
+            .unwrap();
+    }
+    let file = write(app, "budgets.csv", BUDGETS);
+    app.cli(&["import-budgets", file.to_str().unwrap()]);
+    let costs = focus(&[(1, "Amazon EC2", "60"), (1, "Amazon S3", "10")]);
+    let f = write(app, "sept.csv", &costs);
+    app.cli(&["import-costs", f.to_str().unwrap()]);
+}
+
+/// The server's own worker sleeps an hour between rounds: the test drives deliveries.
+fn quiet_outbox(o: &mut server::ServeOptions) {
+    o.outbox_interval = std::time::Duration::from_secs(3600);
+}
+
+steward_tests::both_dbs_with!(
+    alerts_reach_owners_in_the_bell_by_email_and_by_signed_webhook,
+    quiet_outbox,
+    |app| {
+        let Some(smtp) = start_smtp(&app.db.data_dir()).await else {
+            return;
+        };
+        setup(&app, true).await;
+        let hooks = Arc::new(Mutex::new(Hooks::default()));
+        let url = start_listener(hooks.clone()).await;
+        let admin = app.client_as(Role::Admin).await;
+        let r = app
+            .call(
+                &admin,
+                "/api/add_webhook",
+                &[("url", url.as_str()), ("events", "budget.alert")],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        hooks.lock().unwrap().secret = r.json::<String>().await.unwrap();
+        // An endpoint that never answers: its messages become dead letters.
+        let dead = format!("http://127.0.0.1:{}/gone", steward_tests::free_port());
+        let r = app
+            .call(
+                &admin,
+                "/api/add_webhook",
+                &[("url", dead.as_str()), ("events", "*")],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+
+        // EC2 (owner: member) crosses 50% actual and 100% forecast; Everything (owner finance,
+        // deputy compliance) 100% forecast.
+        assert_eq!(evaluate_at(&app, sept_20()).await.raised, 3);
+        let member = app.client_as(Role::Member).await;
+        let unread: i64 = app
+            .call(&member, "/api/unread_count", steward_tests::NO_FIELDS)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(unread, 2);
+        let page = app
+            .get(&member, "/notifications")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("Budget &#x27;EC2&#x27; crossed 50%actual")
+                || page.contains("Budget 'EC2' crossed 50%actual"),
+            "{page}"
+        );
+        assert!(
+            page.contains("data-unread=\"2\""),
+            "the bell shows 2: {page}"
+        );
+        // Queued: email for member (2), finance and compliance (1 each); 3 to each webhook.
+        assert_eq!(
+            count(
+                &app,
+                "SELECT COUNT(*) FROM notifications WHERE channel = 'email'"
+            )
+            .await,
+            4
+        );
+        assert_eq!(
+            count(
+                &app,
+                "SELECT COUNT(*) FROM notifications WHERE channel = 'webhook'"
+            )
+            .await,
+            6
+        );
+        // Evaluating again queues nothing more.
+        evaluate_at(&app, sept_20()).await;
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM notifications").await,
+            4 + 6 + 4
+        );
+
+        let st = &app.state().app;
+        let clock = app::util::Clock::default();
+        let mailer = Mailer::new(&MailSettings {
+            host: "127.0.0.1".into(),
+            port: smtp.port,
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
+            from: "Steward <steward@test.example>".into(),
+            base_url: "https://steward.test.example".into(),
+        })
+        .unwrap();
+        let outbox = Outbox::new(st.db.clone(), clock.clone(), Some(Arc::new(mailer)));
+        let (sent, failed) = outbox.run_once().await.unwrap();
+        // 4 emails and 2 of the listener's 3 sent; its first request and the 3 dead-end ones failed.
+        assert_eq!((sent, failed), (6, 4));
+        assert_eq!(
+            outbox.run_once().await.unwrap(),
+            (0, 0),
+            "nothing due before the backoff"
+        );
+        clock.advance(Duration::seconds(31));
+        assert_eq!(outbox.run_once().await.unwrap(), (1, 3), "the retry, once");
+        {
+            let h = hooks.lock().unwrap();
+            let mut ids: Vec<&str> = h.seen.iter().map(|(id, _)| id.as_str()).collect();
+            ids.sort();
+            ids.dedup();
+            assert_eq!(ids.len(), 3, "three deliveries: {:?}", h.seen);
+            assert_eq!(
+                h.seen.len(),
+                4,
+                "one of them twice (500, then 200): {:?}",
+                h.seen
+            );
+            assert_eq!(h.seen.iter().filter(|(_, s)| *s == 500).count(), 1);
+            assert!(
+                h.seen.iter().all(|(_, s)| *s != 401),
+                "signatures check out"
+            );
+        }
+        let mail = smtp.messages();
+        assert_eq!(mail.len(), 4, "{mail:?}");
+        let to_member: Vec<&String> = mail
+            .iter()
+            .filter(|m| m.contains("To: member@test.example"))
+            .collect();
+        assert_eq!(to_member.len(), 2);
+        assert!(
+            to_member
+                .iter()
+                .any(|m| m.contains("Subject: Budget 'EC2' crossed 50%actual")),
+            "{to_member:?}"
+        );
+        assert!(to_member
+            .iter()
+            .all(|m| m.contains("https://steward.test.example/budgets/")
+                && m.contains("text/html")
+                && m.contains("text/plain")
+                && m.contains("Message-ID: <steward-")));
+
+        // The dead end fails until it is a dead letter, shown to administrators with a retry.
+        for _ in 0..10 {
+            clock.advance(Duration::hours(7));
+            outbox.run_once().await.unwrap();
+        }
+        assert_eq!(
+            count(
+                &app,
+                "SELECT COUNT(*) FROM notifications WHERE status = 'dead'"
+            )
+            .await,
+            3
+        );
+        let page = app
+            .get(&admin, "/admin/deliveries?status=dead")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("Send again"), "{page}");
+        let dead_id = count(
+            &app,
+            "SELECT MIN(id) FROM notifications WHERE status = 'dead'",
+        )
+        .await;
+        let r = app
+            .call(&admin, "/api/retry_delivery", &[("id", dead_id)])
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            count(
+                &app,
+                "SELECT COUNT(*) FROM notifications WHERE status = 'dead'"
+            )
+            .await,
+            2
+        );
+        let again = app
+            .call(&admin, "/api/retry_delivery", &[("id", dead_id)])
+            .await;
+        assert_eq!(again.status(), 409, "only a dead letter is sent again");
+        assert_eq!(
+            app.call(&member, "/api/retry_delivery", &[("id", dead_id)])
+                .await
+                .status(),
+            403
+        );
+        // Marking read empties the bell, and is the member's own.
+        assert_eq!(
+            app.call(&member, "/api/mark_read", steward_tests::NO_FIELDS)
+                .await
+                .status(),
+            200
+        );
+        let unread: i64 = app
+            .call(&member, "/api/unread_count", steward_tests::NO_FIELDS)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(unread, 0);
+        let fin = app.client_as(Role::Finance).await;
+        let unread: i64 = app
+            .call(&fin, "/api/unread_count", steward_tests::NO_FIELDS)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(unread, 1);
+    }
+);
+
+steward_tests::both_dbs_with!(
+    unacknowledged_alerts_escalate_once_and_a_dead_worker_sends_nothing_twice,
+    quiet_outbox,
+    |app| {
+        setup(&app, false).await;
+        let hooks = Arc::new(Mutex::new(Hooks {
+            failed_once: true,
+            ..Hooks::default()
+        }));
+        let url = start_listener(hooks.clone()).await;
+        let admin = app.client_as(Role::Admin).await;
+        let r = app
+            .call(
+                &admin,
+                "/api/add_webhook",
+                &[("url", url.as_str()), ("events", "budget.escalation")],
+            )
+            .await;
+        hooks.lock().unwrap().secret = r.json::<String>().await.unwrap();
+        assert_eq!(evaluate_at(&app, sept_20()).await.raised, 3);
+        // The member acknowledges EC2's 50% alert; the other two wait.
+        let member = app.client_as(Role::Member).await;
+        let ec2_alert = count(&app, "SELECT MIN(a.id) FROM budget_alerts a JOIN budgets b ON b.id = a.budget_id WHERE b.name = 'EC2' AND a.threshold = '50%actual'").await;
+        let r = app
+            .call(
+                &member,
+                "/api/acknowledge_alert",
+                &[
+                    ("alert", ec2_alert.to_string()),
+                    ("note", "Stopping idle instances".into()),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        // Not yet after 2 days; after 3, once; never again.
+        assert_eq!(
+            evaluate_at(&app, sept_20() + Duration::days(2))
+                .await
+                .escalated,
+            0
+        );
+        assert_eq!(
+            evaluate_at(&app, sept_20() + Duration::days(3))
+                .await
+                .escalated,
+            2
+        );
+        assert_eq!(
+            evaluate_at(&app, sept_20() + Duration::days(4))
+                .await
+                .escalated,
+            0
+        );
+        let fin = app.client_as(Role::Finance).await;
+        let inbox: serde_json::Value = app
+            .call(&fin, "/api/inbox", steward_tests::NO_FIELDS)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let escalations = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["kind"] == "budget.escalation")
+            .count();
+        assert_eq!(escalations, 2);
+
+        // A worker claims the two escalation webhooks and dies before sending: nobody else
+        // sends them while its lease lasts; afterwards they go out once each.
+        let st = &app.state().app;
+        let clock = app::util::Clock::default();
+        let held = app::notifications::store::claim(&st.db, clock.now(), Duration::minutes(2), 50)
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 2);
+        drop(held);
+        let outbox = Outbox::new(st.db.clone(), clock.clone(), None);
+        assert_eq!(outbox.run_once().await.unwrap(), (0, 0));
+        assert!(hooks.lock().unwrap().seen.is_empty());
+        clock.advance(Duration::minutes(2) + Duration::seconds(1));
+        assert_eq!(outbox.run_once().await.unwrap(), (2, 0));
+        assert_eq!(outbox.run_once().await.unwrap(), (0, 0));
+        let h = hooks.lock().unwrap();
+        assert_eq!(h.seen.len(), 2, "{:?}", h.seen);
+        assert_ne!(h.seen[0].0, h.seen[1].0);
+    }
+);

@@ -40,7 +40,7 @@ CREATE INDEX notifications_inbox ON notifications (user_id, channel, read_at);
 
 -- Per user: which channels (in-app is always on); kinds switched off, comma-separated.
 CREATE TABLE notification_prefs (
-    user_id      INTEGER PRIMARY KEY REFERENCES users (id),
+    user_id      INTEGER NOT NULL PRIMARY KEY REFERENCES users (id),
     email        INTEGER NOT NULL DEFAULT 1 CHECK (email IN (0, 1)),
     muted_kinds  TEXT NOT NULL DEFAULT '',
     updated_at   TEXT NOT NULL

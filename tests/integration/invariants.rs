@@ -21,6 +21,10 @@ const WRITES: &[&str] = &[
     "/controls/import",
     "/costs/upload",
     "/upload/evidence",
+    "/api/save_budget",
+    "/budgets/import",
+    "/api/retry_delivery",
+    "/api/add_webhook",
 ];
 
 /// Pages and reads that exist for some signed-in role.
@@ -37,6 +41,10 @@ const PAGES: &[&str] = &[
     "/evidence/new",
     "/costs",
     "/costs/import",
+    "/budgets",
+    "/my/work",
+    "/notifications",
+    "/admin/deliveries",
 ];
 
 async fn post(app: &TestApp, c: &reqwest::Client, path: &str) -> u16 {
@@ -123,8 +131,38 @@ both_dbs!(each_role_stays_in_its_lane, |app| {
     assert_eq!(app.get(&compliance, "/costs").await.status(), 403);
     assert_eq!(post(&app, &compliance, "/api/cost_report").await, 403);
     assert_eq!(post(&app, &compliance, "/costs/upload").await, 403);
+    // Budgets are finance's (and administrators'); deliveries and webhooks administrators'.
+    assert_eq!(app.get(&compliance, "/budgets").await.status(), 403);
+    assert_eq!(post(&app, &compliance, "/api/save_budget").await, 403);
+    assert_eq!(app.get(&finance, "/budgets").await.status(), 200);
+    assert_eq!(app.get(&finance, "/admin/deliveries").await.status(), 403);
+    assert_eq!(post(&app, &finance, "/api/add_webhook").await, 403);
+    // Members see their own work and nothing of anyone else's.
+    let member = app.client_as(Role::Member).await;
+    for page in [
+        "/budgets",
+        "/costs",
+        "/controls",
+        "/evidence",
+        "/audit",
+        "/admin/users",
+        "/admin/deliveries",
+    ] {
+        assert_eq!(app.get(&member, page).await.status(), 403, "member GET {page}");
+    }
+    for path in [
+        "/api/list_budgets",
+        "/api/save_budget",
+        "/api/cost_report",
+        "/api/save_control",
+        "/budgets/import",
+    ] {
+        assert_eq!(post(&app, &member, path).await, 403, "member POST {path}");
+    }
+    assert_eq!(app.get(&member, "/my/work").await.status(), 200);
+    assert_eq!(app.get(&member, "/notifications").await.status(), 200);
     // Everyone signed in has a dashboard and an account page.
-    for c in [&finance, &compliance, &admin] {
+    for c in [&finance, &compliance, &admin, &member] {
         assert_eq!(app.get(c, "/").await.status(), 200);
         assert_eq!(app.get(c, "/account").await.status(), 200);
     }

@@ -381,3 +381,186 @@ both_dbs!(owners_act_on_their_budgets_only, |app| {
         .unwrap();
     assert!(page.contains("Rightsizing the fleet"), "{page}");
 });
+
+both_dbs!(
+    a_closed_period_is_attested_as_evidence_for_the_named_control,
+    |app| {
+        app.user(Role::Member).await;
+        app.user(Role::Finance).await;
+        app.user(Role::Compliance).await;
+        let file = write(&app, "budgets.csv", BUDGETS);
+        app.cli(&["import-budgets", file.to_str().unwrap()]);
+        // EC2 spends 150.00000000001 of its 100 in September 2024.
+        let f = write(
+            &app,
+            "sept.csv",
+            &focus(&[
+                (1, "Amazon EC2", "100"),
+                (2, "Amazon EC2", "50.00000000001"),
+            ]),
+        );
+        app.cli(&["import-costs", f.to_str().unwrap()]);
+        let admin = app.client_as(Role::Admin).await;
+        let r = app
+            .call(
+                &admin,
+                "/api/save_control",
+                &[
+                    ("form[ref]", "FIN-1"),
+                    ("form[title]", "Cloud spend is reviewed monthly"),
+                    ("form[cadence]", "monthly"),
+                ],
+            )
+            .await;
+        assert!(r.status().is_success(), "{}", r.status());
+        let fin = app.client_as(Role::Finance).await;
+        let r = app
+            .call(
+                &fin,
+                "/api/set_attestation_control",
+                &[("reference", "NOPE-9")],
+            )
+            .await;
+        assert_eq!(r.status(), 422);
+        let r = app
+            .call(
+                &fin,
+                "/api/set_attestation_control",
+                &[("reference", "FIN-1")],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let ec2: i64 = sqlx::query_scalar("SELECT id FROM budgets WHERE name = 'EC2'")
+            .fetch_one(app.state().app.db.pool())
+            .await
+            .unwrap();
+        let member = app.client_as(Role::Member).await;
+        let attest = |period: &str, statement: &str, note: &str| {
+            vec![
+                ("budget", ec2.to_string()),
+                ("period", period.to_string()),
+                ("statement", statement.to_string()),
+                ("note", note.to_string()),
+            ]
+        };
+        // Over the budget: confirming is refused, explaining needs words.
+        let r = app
+            .call(
+                &member,
+                "/api/attest_period",
+                &attest("2024-09-01", "confirmed", ""),
+            )
+            .await;
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("explain the variance"));
+        let r = app
+            .call(
+                &member,
+                "/api/attest_period",
+                &attest("2024-09-01", "explained", " "),
+            )
+            .await;
+        assert_eq!(r.status(), 422);
+        // Not a period start, an open period, someone else's budget.
+        let r = app
+            .call(
+                &member,
+                "/api/attest_period",
+                &attest("2024-09-02", "explained", "x"),
+            )
+            .await;
+        assert_eq!(r.status(), 422);
+        let open = app::util::fmt_date(app.state().app.clock.now().date().replace_day(1).unwrap());
+        let r = app
+            .call(
+                &member,
+                "/api/attest_period",
+                &attest(&open, "confirmed", ""),
+            )
+            .await;
+        assert_eq!(r.status(), 422);
+        assert_eq!(
+            app.call(
+                &fin,
+                "/api/attest_period",
+                &attest("2024-09-01", "explained", "x")
+            )
+            .await
+            .status(),
+            403
+        );
+        let note = "A load test ran for two days; it is over.";
+        let r = app
+            .call(
+                &member,
+                "/api/attest_period",
+                &attest("2024-09-01", "explained", note),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let evidence: i64 = r.json().await.unwrap();
+        let again = app
+            .call(
+                &member,
+                "/api/attest_period",
+                &attest("2024-09-01", "explained", note),
+            )
+            .await;
+        assert_eq!(again.status(), 409);
+
+        // The evidence: one immutable file whose SHA-256 is recorded, linked to FIN-1, which is
+        // now effective (fresh evidence this month).
+        let (sha, name): (String, String) = sqlx::query_as(
+            "SELECT sha256, filename FROM evidence_versions WHERE evidence_id = $1 AND version = 1",
+        )
+        .bind(evidence)
+        .fetch_one(app.state().app.db.pool())
+        .await
+        .unwrap();
+        assert!(name.starts_with(&format!("budget-{ec2}-attestation-2024-09-01")));
+        let doc = app
+            .get(&fin, &app::paths::evidence_download(evidence, 1))
+            .await;
+        assert_eq!(doc.status(), 200);
+        let body = doc.bytes().await.unwrap();
+        assert_eq!(app::util::sha256_hex(&body), sha);
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        for want in [
+            "Budget: EC2",
+            "Period: [2024-09-01, 2024-10-01)",
+            "Actual (billed cost, exact): 150.00000000001 USD",
+            "Variance (actual - budget): 50.00000000001 USD",
+            "Statement: explained",
+            note,
+        ] {
+            assert!(text.contains(want), "{want} in {text}");
+        }
+        let control: i64 = sqlx::query_scalar("SELECT id FROM controls WHERE ref = 'FIN-1'")
+            .fetch_one(app.state().app.db.pool())
+            .await
+            .unwrap();
+        let detail: serde_json::Value = app
+            .call(&admin, "/api/get_control", &[("id", control)])
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(detail["row"]["status"], "effective", "{detail}");
+        // The budget page lists it for finance; "My work" no longer asks for it.
+        let d: serde_json::Value = app
+            .call(&fin, "/api/get_budget", &[("id", ec2)])
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(d["attestations"][0]["period"], "2024-09-01");
+        assert_eq!(d["attestations"][0]["sha256"], sha.as_str());
+        assert_eq!(d["attestation_control"], "FIN-1");
+        let events: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'budget.attest'")
+                .fetch_one(app.state().app.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(events, 1);
+    }
+);

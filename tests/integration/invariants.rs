@@ -148,7 +148,11 @@ both_dbs!(each_role_stays_in_its_lane, |app| {
         "/admin/users",
         "/admin/deliveries",
     ] {
-        assert_eq!(app.get(&member, page).await.status(), 403, "member GET {page}");
+        assert_eq!(
+            app.get(&member, page).await.status(),
+            403,
+            "member GET {page}"
+        );
     }
     for path in [
         "/api/list_budgets",

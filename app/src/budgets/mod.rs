@@ -9,6 +9,8 @@ pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod alerts;
 #[cfg(feature = "ssr")]
+pub mod attest;
+#[cfg(feature = "ssr")]
 pub mod csvio;
 #[cfg(feature = "ssr")]
 pub mod evaluate;
@@ -195,6 +197,8 @@ pub struct BudgetSummary {
     /// The period running today (none before the start or after the end).
     pub current: Option<PeriodView>,
     pub open_alerts: usize,
+    /// The last closed period (its start), when its owner has not attested it yet.
+    pub attestation_due: Option<String>,
 }
 
 impl BudgetSummary {
@@ -223,6 +227,20 @@ pub struct BudgetList {
     pub owners: Vec<(i64, String)>,
     pub counts: Vec<(BudgetState, usize)>,
     pub can_manage: bool,
+    /// The control attestations count for (its reference).
+    pub attestation_control: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttestationView {
+    pub period: String,
+    pub statement: String,
+    pub note: String,
+    pub actual: String,
+    pub by: String,
+    pub at: String,
+    pub evidence_id: i64,
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,6 +265,10 @@ pub struct BudgetDetail {
     /// Periods from the start up to the current one, newest first.
     pub history: Vec<PeriodView>,
     pub alerts: Vec<AlertView>,
+    pub attestations: Vec<AttestationView>,
+    /// Closed periods not attested yet (start, label, spend over the budget), newest first.
+    pub attestations_due: Vec<(String, String, bool)>,
+    pub attestation_control: Option<String>,
     pub notes: String,
     pub can_manage: bool,
     pub can_acknowledge: bool,
@@ -272,6 +294,23 @@ pub async fn save_budget(id: Option<i64>, form: BudgetForm) -> Result<i64, AppEr
     let id = requests::save(id, form).await?;
     leptos_axum::redirect(&crate::paths::budget(id));
     Ok(id)
+}
+
+/// The owner (or deputy) attests a closed period: `statement` is `confirmed` or `explained`.
+#[server(endpoint = "attest_period")]
+pub async fn attest_period(
+    budget: i64,
+    period: String,
+    statement: String,
+    note: String,
+) -> Result<i64, AppError> {
+    requests::attest(budget, period, statement, note).await
+}
+
+/// Names the control whose evidence attestations become (by reference; empty: none).
+#[server(endpoint = "set_attestation_control")]
+pub async fn set_attestation_control(reference: String) -> Result<(), AppError> {
+    requests::set_control(reference).await
 }
 
 #[server(endpoint = "acknowledge_alert")]

@@ -93,7 +93,16 @@ fn BudgetFields(form: BudgetForm) -> impl IntoView {
 pub fn BudgetsPage() -> impl IntoView {
     let query = use_query_map();
     let create = ServerAction::<SaveBudget>::new();
-    let list = Resource::new(move || filter_from_query(&query.read()), list_budgets);
+    let set_control = ServerAction::<SetAttestationControl>::new();
+    let list = Resource::new(
+        move || {
+            (
+                filter_from_query(&query.read()),
+                set_control.version().get(),
+            )
+        },
+        |(f, _)| list_budgets(f),
+    );
     let field = move |k: &'static str| query.read().get(k).unwrap_or_default();
     view! {
         <leptos_meta::Title text="Budgets · Steward"/>
@@ -136,6 +145,15 @@ pub fn BudgetsPage() -> impl IntoView {
                                 <p class="muted small">"Actual: billed cost in the period, summed exactly from the cost data. Variance: forecast minus budget."</p>
                             </section>
                             {l.can_manage.then(|| view! {
+                                <section class="card">
+                                    <h2>"Monthly attestation"</h2>
+                                    <p class="muted">"After a period closes, each owner confirms the spend or explains the variance; the statement is kept as evidence for this control."</p>
+                                    <ActionForm action=set_control attr:class="grid-form" attr:id="attestation-control-form">
+                                        <div><label for="att-control">"Control reference"</label><input id="att-control" name="reference" value=l.attestation_control.clone().unwrap_or_default()/></div>
+                                        <div><button type="submit">"Save"</button></div>
+                                    </ActionForm>
+                                    {action_error(set_control)}
+                                </section>
                                 <section class="card">
                                     <h2>"Import budgets"</h2>
                                     <p class="muted">"A CSV file with the columns name, owner, deputy, period, amount, currency, start, end, provider, billing_account, sub_account, service, region, tag, thresholds, notes (as the export writes them). Budgets are matched by name and updated; nothing is written if any row is wrong."</p>
@@ -201,6 +219,7 @@ pub fn BudgetPage() -> impl IntoView {
     let params = use_params_map();
     let ack = ServerAction::<AcknowledgeAlert>::new();
     let save = ServerAction::<SaveBudget>::new();
+    let attest = ServerAction::<AttestPeriod>::new();
     let id = move || {
         params
             .read()
@@ -209,8 +228,15 @@ pub fn BudgetPage() -> impl IntoView {
             .unwrap_or(0)
     };
     let detail = Resource::new(
-        move || (id(), ack.version().get(), save.version().get()),
-        |(id, _, _)| get_budget(id),
+        move || {
+            (
+                id(),
+                ack.version().get(),
+                save.version().get(),
+                attest.version().get(),
+            )
+        },
+        |(id, _, _, _)| get_budget(id),
     );
     view! {
         <leptos_meta::Title text="Budget · Steward"/>
@@ -243,6 +269,7 @@ pub fn BudgetPage() -> impl IntoView {
                                 <h2>"Alerts"</h2>
                                 <AlertList alerts=d.alerts.clone() can_ack=d.can_acknowledge ack/>
                             </section>
+                            <Attestations d=d.clone() attest/>
                             <section class="card">
                                 <h2>"Thresholds"</h2>
                                 <ul>{d.thresholds.iter().map(|(t, a, crossed)| view! {
@@ -280,6 +307,45 @@ pub fn BudgetPage() -> impl IntoView {
     }
 }
 
+/// Attestations made, and the forms for closed periods still waiting (owner and deputy).
+#[component]
+fn Attestations(d: BudgetDetail, attest: ServerAction<AttestPeriod>) -> impl IntoView {
+    let id = d.summary.id;
+    let control = match d.attestation_control.clone() {
+        Some(c) => format!("Each attestation is kept as evidence for control {c}."),
+        None => "Each attestation is kept as evidence (finance names the control it counts for on the budgets page).".into(),
+    };
+    view! {
+        <section class="card" id="attestations">
+            <h2>"Attestations"</h2>
+            <p class="muted small">{control}</p>
+            {action_error(attest)}
+            <ul>{d.attestations.iter().map(|a| view! {
+                <li data-attested=a.period.clone()>{format!("Period from {}: {} by {} on {} (actual {}) ", a.period, a.statement, a.by, a.at, a.actual)}
+                    {(!a.note.is_empty()).then(|| view! { <q>{a.note.clone()}</q>" " })}
+                    <a href=paths::evidence_item(a.evidence_id)>{format!("evidence #{}", a.evidence_id)}</a>
+                    <span class="muted small">{format!(" sha256 {}", a.sha256)}</span></li>
+            }).collect_view()}</ul>
+            {d.can_acknowledge.then(|| d.attestations_due.clone().into_iter().map(|(start, label, over)| {
+                view! {
+                    <ActionForm action=attest attr:class="stack compact attest-form">
+                        <h3>{format!("Attest {label}")}</h3>
+                        <input type="hidden" name="budget" value=id.to_string()/>
+                        <input type="hidden" name="period" value=start.clone()/>
+                        <fieldset><legend>"Statement"</legend>
+                            {(!over).then(|| view! { <label><input type="radio" name="statement" value="confirmed" checked=true/>" I confirm the spend"</label> })}
+                            <label><input type="radio" name="statement" value="explained" checked=over/>" I explain the variance"</label>
+                        </fieldset>
+                        <label for=format!("attest-note-{start}")>{if over { "Why the spend is over the budget" } else { "Note (required to explain)" }}</label>
+                        <textarea id=format!("attest-note-{start}") name="note" maxlength="4000" required=over></textarea>
+                        <button type="submit" class="primary">"Attest"</button>
+                    </ActionForm>
+                }
+            }).collect_view())}
+        </section>
+    }
+}
+
 #[component]
 pub fn MyWorkPage() -> impl IntoView {
     let mine = Resource::new(|| (), |_| my_budgets());
@@ -294,10 +360,16 @@ pub fn MyWorkPage() -> impl IntoView {
                     Ok(rows) if rows.is_empty() => view! { <section class="card"><h2>"Budgets"</h2><p class="muted">"You own no budget."</p></section> }.into_any(),
                     Ok(rows) => {
                         let open: usize = rows.iter().map(|b| b.open_alerts).sum();
+                        let due: Vec<(i64, String, String)> = rows.iter().filter_map(|b| b.attestation_due.clone().map(|p| (b.id, b.name.clone(), p))).collect();
                         view! {
                             <section class="card">
                                 <h2>"Budgets"</h2>
                                 <p id="my-open-alerts">{format!("{open} alert(s) wait for your acknowledgement.")}</p>
+                                {(!due.is_empty()).then(|| view! {
+                                    <ul class="attestations-due">{due.into_iter().map(|(id, name, p)| view! {
+                                        <li><a href=format!("{}#attestations", paths::budget(id))>{format!("Attest the spend of {name} for the period from {p}")}</a></li>
+                                    }).collect_view()}</ul>
+                                })}
                                 <BudgetTable rows/>
                             </section>
                         }.into_any()

@@ -11,7 +11,7 @@ use crate::costs::money::cents;
 use crate::policy::Permission;
 use crate::state::{app_state, audit_ctx};
 use rust_decimal::Decimal;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 fn label(b: &Budget, p: Period) -> String {
     let first = spec::month_text(p.start);
@@ -44,15 +44,35 @@ pub fn period_view(b: &Budget, f: &Figures, today: time::Date) -> PeriodView {
     }
 }
 
+/// The last closed period of the budget, if it has one.
+fn last_closed(b: &Budget, today: time::Date) -> Option<Period> {
+    let p = b
+        .spec
+        .period_of(today.previous_day()?)
+        .filter(|p| p.end <= today);
+    p.or_else(|| {
+        let current = b.spec.period_of(today)?;
+        b.spec.period_of(current.start - time::Duration::days(1))
+    })
+    .or_else(|| {
+        let e = b.spec.end.filter(|e| *e <= today)?;
+        b.spec.period_of(e - time::Duration::days(1))
+    })
+}
+
 fn summary(
     basis: &DataBasis,
     b: &Budget,
     open: &HashMap<i64, usize>,
+    attested: &HashSet<(i64, String)>,
 ) -> Result<BudgetSummary, AppError> {
     let current = match b.spec.period_of(basis.today) {
         Some(p) => Some(period_view(b, &figures(basis, b, p)?, basis.today)),
         None => None,
     };
+    let attestation_due = last_closed(b, basis.today)
+        .map(|p| crate::util::fmt_date(p.start))
+        .filter(|p| !attested.contains(&(b.id, p.clone())));
     Ok(BudgetSummary {
         id: b.id,
         name: b.spec.name.clone(),
@@ -65,7 +85,16 @@ fn summary(
         scope: b.spec.scope.describe(),
         current,
         open_alerts: open.get(&b.id).copied().unwrap_or(0),
+        attestation_due,
     })
+}
+
+async fn attested(state: &crate::state::AppState) -> Result<HashSet<(i64, String)>, AppError> {
+    Ok(store::attestations(&state.db, None)
+        .await?
+        .into_iter()
+        .map(|a| (a.budget_id, a.period_start))
+        .collect())
 }
 
 /// Unacknowledged alerts per budget.
@@ -99,9 +128,10 @@ pub async fn list(filter: BudgetFilter) -> Result<BudgetList, AppError> {
     let basis = evaluate::basis(&state.db, &state.cost_cube, state.clock.now()).await?;
     let budgets = store::all(state.db.pool()).await?;
     let open = open_alerts(&store::alerts(state.db.pool()).await?);
+    let done = attested(&state).await?;
     let all = budgets
         .iter()
-        .map(|b| summary(&basis, b, &open))
+        .map(|b| summary(&basis, b, &open, &done))
         .collect::<Result<Vec<_>, _>>()?;
     let counts = BudgetState::ALL
         .iter()
@@ -116,6 +146,7 @@ pub async fn list(filter: BudgetFilter) -> Result<BudgetList, AppError> {
         owners,
         counts,
         can_manage: su.user.can(Permission::ManageBudgets),
+        attestation_control: super::attest::control(state.db.pool()).await?.map(|c| c.1),
     })
 }
 
@@ -124,11 +155,12 @@ pub async fn mine() -> Result<Vec<BudgetSummary>, AppError> {
     let state = app_state()?;
     let basis = evaluate::basis(&state.db, &state.cost_cube, state.clock.now()).await?;
     let open = open_alerts(&store::alerts(state.db.pool()).await?);
+    let done = attested(&state).await?;
     store::all(state.db.pool())
         .await?
         .iter()
         .filter(|b| b.is_owned_by(su.user.id))
-        .map(|b| summary(&basis, b, &open))
+        .map(|b| summary(&basis, b, &open, &done))
         .collect()
 }
 
@@ -149,7 +181,12 @@ pub async fn detail(id: i64) -> Result<BudgetDetail, AppError> {
     let basis = evaluate::basis(&state.db, &state.cost_cube, state.clock.now()).await?;
     let alerts = store::alerts_of(&state.db, id).await?;
     let open = open_alerts(&alerts);
-    let summary = summary(&basis, &b, &open)?;
+    let attestations = store::attestations(&state.db, Some(id)).await?;
+    let done: HashSet<(i64, String)> = attestations
+        .iter()
+        .map(|a| (a.budget_id, a.period_start.clone()))
+        .collect();
+    let summary = summary(&basis, &b, &open, &done)?;
     // From today's period (or the last one, when the budget has ended) back to the start.
     let mut history = Vec::new();
     let mut next = b.spec.period_of(basis.today).or_else(|| {
@@ -198,12 +235,40 @@ pub async fn detail(id: i64) -> Result<BudgetDetail, AppError> {
             }),
         })
         .collect();
+    let attestations_due = history
+        .iter()
+        .filter(|p| p.closed && !done.contains(&(b.id, p.start.clone())))
+        .take(3)
+        .map(|p| {
+            (
+                p.start.clone(),
+                p.label.clone(),
+                p.remaining.starts_with('-'),
+            )
+        })
+        .collect();
+    let attestations = attestations
+        .into_iter()
+        .map(|a| AttestationView {
+            period: a.period_start,
+            statement: a.statement,
+            note: a.note,
+            actual: a.actual,
+            by: a.by,
+            at: crate::util::display_ts(&a.at),
+            evidence_id: a.evidence_id,
+            sha256: a.sha256,
+        })
+        .collect();
     Ok(BudgetDetail {
         summary,
         form: b.to_form(),
         thresholds,
         history,
         alerts,
+        attestations,
+        attestations_due,
+        attestation_control: super::attest::control(state.db.pool()).await?.map(|c| c.1),
         notes: b.spec.notes.clone(),
         can_manage: su.user.can(Permission::ManageBudgets),
         can_acknowledge: owns,
@@ -217,6 +282,25 @@ pub async fn save(id: Option<i64>, form: BudgetForm) -> Result<i64, AppError> {
     let id = store::save(&state.db, &ctx, &form, id, state.clock.now()).await?;
     state.budgets_due.notify_one();
     Ok(id)
+}
+
+pub async fn attest(
+    budget: i64,
+    period: String,
+    statement: String,
+    note: String,
+) -> Result<i64, AppError> {
+    let su = require_user()?;
+    let state = app_state()?;
+    let ctx = audit_ctx(&state, Some(&su.user));
+    super::attest::attest(&state, &ctx, &su.user, budget, &period, &statement, &note).await
+}
+
+pub async fn set_control(reference: String) -> Result<(), AppError> {
+    let su = require(Permission::ManageBudgets)?;
+    let state = app_state()?;
+    let ctx = audit_ctx(&state, Some(&su.user));
+    super::attest::set_control(&state, &ctx, &reference).await
 }
 
 pub async fn acknowledge(alert: i64, note: String) -> Result<(), AppError> {

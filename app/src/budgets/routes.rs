@@ -21,6 +21,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint::read_fn("/api/my_budgets", Perm(ViewOwnWork)),
     Endpoint::write_fn("/api/save_budget", Perm(ManageBudgets)),
     Endpoint::write_fn("/api/acknowledge_alert", SignedIn),
+    Endpoint::write_fn("/api/attest_period", SignedIn),
+    Endpoint::write_fn("/api/set_attestation_control", Perm(ManageBudgets)),
 ];
 
 #[cfg(feature = "ssr")]

@@ -431,6 +431,48 @@ pub async fn import(
     Ok(report)
 }
 
+/// An attestation as stored (with who made it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttestationRow {
+    pub budget_id: i64,
+    pub period_start: String,
+    pub statement: String,
+    pub note: String,
+    pub actual: String,
+    pub by: String,
+    pub at: String,
+    pub evidence_id: i64,
+    pub sha256: String,
+}
+
+/// Every attestation, or one budget's, newest period first.
+pub async fn attestations(db: &Db, budget: Option<i64>) -> Result<Vec<AttestationRow>, AppError> {
+    let rows = sqlx::query(
+        "SELECT a.budget_id, a.period_start, a.statement, a.note, a.actual, u.display_name,
+                a.attested_at, a.evidence_id, a.sha256
+         FROM budget_attestations a JOIN users u ON u.id = a.attested_by
+         WHERE $1 = 0 OR a.budget_id = $1 ORDER BY a.period_start DESC",
+    )
+    .bind(budget.unwrap_or(0))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AttestationRow {
+                budget_id: r.try_get(0)?,
+                period_start: r.try_get(1)?,
+                statement: r.try_get(2)?,
+                note: r.try_get(3)?,
+                actual: r.try_get(4)?,
+                by: r.try_get(5)?,
+                at: r.try_get(6)?,
+                evidence_id: r.try_get(7)?,
+                sha256: r.try_get(8)?,
+            })
+        })
+        .collect()
+}
+
 /// An alert as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertRow {

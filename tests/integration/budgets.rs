@@ -564,3 +564,68 @@ both_dbs!(
         assert_eq!(events, 1);
     }
 );
+
+both_dbs!(the_dashboard_tiles_count_what_the_lists_show, |app| {
+    app.user(Role::Member).await;
+    app.user(Role::Finance).await;
+    app.user(Role::Compliance).await;
+    let file = write(&app, "budgets.csv", BUDGETS);
+    app.cli(&["import-budgets", file.to_str().unwrap()]);
+    let f = write(
+        &app,
+        "sept.csv",
+        &focus(&[(1, "Amazon EC2", "120"), (1, "Amazon S3", "10")]),
+    );
+    app.cli(&["import-costs", f.to_str().unwrap()]);
+    // The server's clock on 20 September 2024: EC2 is breached, Everything at risk by its
+    // forecast.
+    let clock = &app.state().app.clock;
+    clock.advance(sept_20() - clock.now());
+    evaluate(&app).await;
+    let fin = app.client_as(Role::Finance).await;
+    let dash: serde_json::Value = app
+        .call(&fin, "/api/dashboard", steward_tests::NO_FIELDS)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let tile = &dash["budgets"];
+    let list: serde_json::Value = app
+        .call(&fin, "/api/list_budgets", &[("filter[state]", "at-risk")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rows = list["rows"].as_array().unwrap();
+    let at_risk = tile["warning"].as_u64().unwrap() + tile["breached"].as_u64().unwrap();
+    assert_eq!(at_risk as usize, rows.len());
+    assert_eq!(
+        (tile["breached"].as_u64(), tile["warning"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let named: Vec<&str> = tile["at_risk"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[1].as_str().unwrap())
+        .collect();
+    assert_eq!(named, ["EC2", "Everything"], "breached first");
+    let page = app.get(&fin, "/").await.text().await.unwrap();
+    assert!(page.contains("id=\"budgets-at-risk\">2<"), "{page}");
+    // The member's tile: their one budget, at risk, with its alerts to acknowledge.
+    let member = app.client_as(Role::Member).await;
+    let dash: serde_json::Value = app
+        .call(&member, "/api/dashboard", steward_tests::NO_FIELDS)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(dash["budgets"], serde_json::Value::Null);
+    assert_eq!(dash["my_work"]["budgets"], 1);
+    assert_eq!(dash["my_work"]["at_risk"], 1);
+    assert_eq!(dash["my_work"]["open_alerts"], 3);
+    assert_eq!(
+        dash["my_work"]["attestations_due"], 1,
+        "August closed unattested"
+    );
+});

@@ -122,17 +122,27 @@ fn matches(s: &BudgetSummary, f: &BudgetFilter) -> bool {
     state_ok && owner_ok && q_ok
 }
 
+/// Every budget's summary as of now (the list, the dashboard's tile); `only` keeps those
+/// the user owns or deputises.
+pub async fn summaries(
+    state: &crate::state::AppState,
+    only: Option<i64>,
+) -> Result<Vec<BudgetSummary>, AppError> {
+    let basis = evaluate::basis(&state.db, &state.cost_cube, state.clock.now()).await?;
+    let open = open_alerts(&store::alerts(state.db.pool()).await?);
+    let done = attested(state).await?;
+    store::all(state.db.pool())
+        .await?
+        .iter()
+        .filter(|b| only.is_none_or(|u| b.is_owned_by(u)))
+        .map(|b| summary(&basis, b, &open, &done))
+        .collect()
+}
+
 pub async fn list(filter: BudgetFilter) -> Result<BudgetList, AppError> {
     let su = require(Permission::ViewBudgets)?;
     let state = app_state()?;
-    let basis = evaluate::basis(&state.db, &state.cost_cube, state.clock.now()).await?;
-    let budgets = store::all(state.db.pool()).await?;
-    let open = open_alerts(&store::alerts(state.db.pool()).await?);
-    let done = attested(&state).await?;
-    let all = budgets
-        .iter()
-        .map(|b| summary(&basis, b, &open, &done))
-        .collect::<Result<Vec<_>, _>>()?;
+    let all = summaries(&state, None).await?;
     let counts = BudgetState::ALL
         .iter()
         .map(|st| (*st, all.iter().filter(|s| s.state() == Some(*st)).count()))
@@ -152,16 +162,7 @@ pub async fn list(filter: BudgetFilter) -> Result<BudgetList, AppError> {
 
 pub async fn mine() -> Result<Vec<BudgetSummary>, AppError> {
     let su = require(Permission::ViewOwnWork)?;
-    let state = app_state()?;
-    let basis = evaluate::basis(&state.db, &state.cost_cube, state.clock.now()).await?;
-    let open = open_alerts(&store::alerts(state.db.pool()).await?);
-    let done = attested(&state).await?;
-    store::all(state.db.pool())
-        .await?
-        .iter()
-        .filter(|b| b.is_owned_by(su.user.id))
-        .map(|b| summary(&basis, b, &open, &done))
-        .collect()
+    summaries(&app_state()?, Some(su.user.id)).await
 }
 
 /// The most periods a budget page lists.

@@ -27,6 +27,27 @@ pub struct DashboardData {
     pub posture: Option<Posture>,
     /// Cloud spend (roles that read costs).
     pub spend: Option<Spend>,
+    /// Budgets at risk (roles that read all budgets).
+    pub budgets: Option<BudgetsAtRisk>,
+    /// What the user owns: budgets, open alerts, attestations due (roles with "My work").
+    pub my_work: Option<MyWork>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetsAtRisk {
+    pub total: usize,
+    pub warning: usize,
+    pub breached: usize,
+    /// (budget id, name, owner, state), breached first.
+    pub at_risk: Vec<(i64, String, String, crate::budgets::BudgetState)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyWork {
+    pub budgets: usize,
+    pub at_risk: usize,
+    pub open_alerts: usize,
+    pub attestations_due: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

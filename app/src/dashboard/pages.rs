@@ -75,6 +75,37 @@ fn DashboardView(d: DashboardData) -> impl IntoView {
                     }}
                 </section>
             })}
+            {d.my_work.map(|m| view! {
+                <section class="tile" aria-labelledby="tile-my-work" id="my-work-tile">
+                    <h2 id="tile-my-work">"My work"</h2>
+                    {if m.budgets == 0 {
+                        view! { <p class="empty">"You own no budget yet."</p> }.into_any()
+                    } else { view! {
+                        <p class="figure">{m.open_alerts}<span class="unit">" alerts to acknowledge"</span></p>
+                        <p>{format!("{} budget(s) you own or deputise, {} at risk", m.budgets, m.at_risk)}</p>
+                        {(m.attestations_due > 0).then(|| view! { <p class="warn">{format!("{} closed period(s) to attest", m.attestations_due)}</p> })}
+                    }.into_any() }}
+                    <a href="/my/work">"Open my work →"</a>
+                </section>
+            })}
+            {d.budgets.map(|b| view! {
+                <section class="tile" aria-labelledby="tile-budgets" id="budgets-tile">
+                    <h2 id="tile-budgets">"Budgets at risk"</h2>
+                    {if b.total == 0 {
+                        view! { <p class="empty">"No budgets yet. "<a href="/budgets">"Create or import budgets"</a>" with their owners: this tile then shows those at risk."</p> }.into_any()
+                    } else { view! {
+                        <p class="figure"><a href="/budgets?state=at-risk" id="budgets-at-risk">{b.warning + b.breached}</a><span class="unit">{format!(" of {} at risk", b.total)}</span></p>
+                        <ul class="breakdown">
+                            <li><a href="/budgets?state=breached"><span class="status budget-breached">"Breached"</span></a><span class="num">{b.breached}</span></li>
+                            <li><a href="/budgets?state=warning"><span class="status budget-warning">"Warning"</span></a><span class="num">{b.warning}</span></li>
+                        </ul>
+                        <ul class="at-risk">{b.at_risk.into_iter().take(5).map(|(id, name, owner, s)| view! {
+                            <li><a href=crate::paths::budget(id)>{name}</a>{format!(" — {owner} ({})", s.label().to_lowercase())}</li>
+                        }).collect_view()}</ul>
+                    }.into_any() }}
+                    <a href="/budgets">"Open budgets →"</a>
+                </section>
+            })}
             {d.users_by_role.map(|by_role| {
                 let total: i64 = by_role.iter().map(|(_, n)| n).sum();
                 view! {

@@ -15,6 +15,7 @@ struct Cards {
     audit: AuditSummary,
     posture: Posture,
     spend: Spend,
+    budgets: BudgetsAtRisk,
 }
 
 pub(super) async fn load() -> Result<DashboardData, AppError> {
@@ -46,6 +47,50 @@ pub(super) async fn load() -> Result<DashboardData, AppError> {
         audit: can(Permission::ViewAudit).then(|| cards.audit.clone()),
         posture: can(Permission::ViewCompliance).then(|| cards.posture.clone()),
         spend: can(Permission::ViewCosts).then(|| cards.spend.clone()),
+        budgets: can(Permission::ViewBudgets).then(|| cards.budgets.clone()),
+        my_work: match can(Permission::ViewOwnWork) {
+            true => Some(my_work(&state, su.user.id).await?),
+            false => None,
+        },
+    })
+}
+
+/// The tile for what the user owns (not shared between users: computed per request).
+async fn my_work(state: &crate::state::AppState, user: i64) -> Result<MyWork, AppError> {
+    let mine = crate::budgets::requests::summaries(state, Some(user)).await?;
+    Ok(MyWork {
+        budgets: mine.len(),
+        at_risk: mine
+            .iter()
+            .filter(|b| {
+                b.state()
+                    .is_some_and(|s| s != crate::budgets::BudgetState::Ok)
+            })
+            .count(),
+        open_alerts: mine.iter().map(|b| b.open_alerts).sum(),
+        attestations_due: mine.iter().filter(|b| b.attestation_due.is_some()).count(),
+    })
+}
+
+/// The budgets tile: the same summaries and states as the budgets list, so its numbers are
+/// the list's (`/budgets?state=at-risk`).
+async fn budgets_at_risk(state: &crate::state::AppState) -> Result<BudgetsAtRisk, AppError> {
+    use crate::budgets::BudgetState;
+    let all = crate::budgets::requests::summaries(state, None).await?;
+    let count = |s: BudgetState| all.iter().filter(|b| b.state() == Some(s)).count();
+    let mut at_risk: Vec<(i64, String, String, BudgetState)> = all
+        .iter()
+        .filter_map(|b| {
+            let s = b.state().filter(|s| *s != BudgetState::Ok)?;
+            Some((b.id, b.name.clone(), b.owner.clone(), s))
+        })
+        .collect();
+    at_risk.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.1.cmp(&b.1)));
+    Ok(BudgetsAtRisk {
+        total: all.len(),
+        warning: count(BudgetState::Warning),
+        breached: count(BudgetState::Breached),
+        at_risk,
     })
 }
 
@@ -109,6 +154,7 @@ async fn compute(
             controls,
         },
         spend: spend(&state.db, &state.cost_cube, now.date()).await?,
+        budgets: budgets_at_risk(state).await?,
     })
 }
 

@@ -859,3 +859,6 @@ browser_test!(
     a_first_visit_moves_the_bundle_compressed_and_a_second_none,
     |app| { first_visit_transfer(app).await }
 );
+
+// After `browser_test!`, which it uses.
+mod budgets;

@@ -53,13 +53,9 @@ pub async fn basis(db: &Db, cube: &Cube, now: OffsetDateTime) -> Result<DataBasi
     })
 }
 
-/// The budget's spend over [from, to), exactly (billed cost).
-fn spend(snap: &Snapshot, b: &Budget, from: Date, to: Date) -> Result<Decimal, AppError> {
-    if to <= from {
-        return Ok(Decimal::ZERO);
-    }
+/// The budget's spend in each of `buckets` (billed cost, exact).
+fn spend_in(snap: &Snapshot, b: &Budget, buckets: &Buckets) -> Result<Vec<Decimal>, AppError> {
     let s = &b.spec.scope;
-    let buckets = Buckets::single(from, to);
     let cur = &b.spec.currency;
     let sums = if s.tag_key.is_empty() {
         let f = Filters {
@@ -69,7 +65,7 @@ fn spend(snap: &Snapshot, b: &Budget, from: Date, to: Date) -> Result<Decimal, A
             service: &s.service,
             region: &s.region,
         };
-        snap.sums(&buckets, cur, Metric::Billed, Group::Nothing, &f)?
+        snap.sums(buckets, cur, Metric::Billed, Group::Nothing, &f)?
             .remove("")
     } else {
         let f = Filters {
@@ -77,10 +73,30 @@ fn spend(snap: &Snapshot, b: &Budget, from: Date, to: Date) -> Result<Decimal, A
             service: &s.service,
             ..Filters::default()
         };
-        snap.sums(&buckets, cur, Metric::Billed, Group::Tag(&s.tag_key), &f)?
+        snap.sums(buckets, cur, Metric::Billed, Group::Tag(&s.tag_key), &f)?
             .remove(&s.tag_value)
     };
-    Ok(sums.map(|v| v[0]).unwrap_or_default())
+    Ok(sums.unwrap_or_else(|| vec![Decimal::ZERO; buckets.count]))
+}
+
+/// The budget's spend over [from, to), exactly (billed cost).
+fn spend(snap: &Snapshot, b: &Budget, from: Date, to: Date) -> Result<Decimal, AppError> {
+    if to <= from {
+        return Ok(Decimal::ZERO);
+    }
+    Ok(spend_in(snap, b, &Buckets::single(from, to))?[0])
+}
+
+/// The budget's spend on each day of `period`.
+pub fn daily(basis: &DataBasis, b: &Budget, period: Period) -> Result<Vec<Decimal>, AppError> {
+    let days = period.days().max(0) as usize;
+    let buckets = Buckets {
+        from: period.start,
+        to: period.end,
+        of_day: (0..days as u32).collect(),
+        count: days,
+    };
+    spend_in(&basis.snap, b, &buckets)
 }
 
 pub fn figures(basis: &DataBasis, b: &Budget, period: Period) -> Result<Figures, AppError> {

@@ -11,6 +11,8 @@ pub mod alerts;
 #[cfg(feature = "ssr")]
 pub mod attest;
 #[cfg(feature = "ssr")]
+pub mod burndown;
+#[cfg(feature = "ssr")]
 pub mod csvio;
 #[cfg(feature = "ssr")]
 pub mod evaluate;
@@ -256,6 +258,25 @@ pub struct AlertView {
     pub acknowledged: Option<(String, String, String)>,
 }
 
+/// The current period's burn-down, drawn by the page (geometry from `burndown`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BurndownView {
+    pub width: i64,
+    pub height: i64,
+    /// SVG points of the cumulative actual, from the origin to the last settled day.
+    pub actual: String,
+    pub actual_end: (String, String),
+    /// From the last actual point to the forecast at the period's end.
+    pub forecast: String,
+    pub budget_y: String,
+    /// (label, y).
+    pub ticks: Vec<(String, String)>,
+    /// (day, spend, cumulative).
+    pub days: Vec<(String, String, String)>,
+    /// Days drawn as actual.
+    pub through: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BudgetDetail {
     pub summary: BudgetSummary,
@@ -269,6 +290,7 @@ pub struct BudgetDetail {
     /// Closed periods not attested yet (start, label, spend over the budget), newest first.
     pub attestations_due: Vec<(String, String, bool)>,
     pub attestation_control: Option<String>,
+    pub burndown: Option<BurndownView>,
     pub notes: String,
     pub can_manage: bool,
     pub can_acknowledge: bool,

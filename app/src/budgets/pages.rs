@@ -263,6 +263,7 @@ pub fn BudgetPage() -> impl IntoView {
                                         <dt>"Variance (forecast − budget)"</dt><dd>{c.variance.clone()}</dd>
                                     </dl>
                                     <p class="muted small" id="forecast-basis">{format!("Forecast: {}", c.forecast_basis)}</p>
+                                    {d.burndown.clone().map(|bd| view! { <Burndown bd/> })}
                                 </section>
                             })}
                             <section class="card">
@@ -304,6 +305,42 @@ pub fn BudgetPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// The burn-down: each line has its own pattern and a label, so colour is never the only
+/// cue; the numbers are in the table below it.
+#[component]
+fn Burndown(bd: BurndownView) -> impl IntoView {
+    let (w, h) = (bd.width, bd.height);
+    let view_box = format!("-60 -10 {} {}", w + 150, h + 30);
+    view! {
+        <figure class="burndown">
+            <svg viewBox=view_box role="img" aria-labelledby="burndown-caption" class="burndown-chart">
+                {bd.ticks.iter().map(|(label, y)| view! {
+                    <line class="grid" x1="0" x2=w.to_string() y1=y.clone() y2=y.clone()></line>
+                    <text class="tick" x="-6" y=y.clone() text-anchor="end">{label.clone()}</text>
+                }).collect_view()}
+                <line class="axis" x1="0" x2=w.to_string() y1=h.to_string() y2=h.to_string()></line>
+                <line class="burndown-budget" x1="0" x2=w.to_string() y1=bd.budget_y.clone() y2=bd.budget_y.clone() stroke-dasharray="2 4"></line>
+                <text class="series-label" x=(w + 6).to_string() y=bd.budget_y.clone()>"budget"</text>
+                <polyline class="burndown-forecast" points=bd.forecast.clone() fill="none" stroke-dasharray="8 5"></polyline>
+                <text class="series-label" x=(w + 6).to_string() y=bd.forecast.rsplit(',').next().unwrap_or("0").to_string()>"forecast"</text>
+                <polyline class="burndown-actual" points=bd.actual.clone() fill="none"></polyline>
+                <circle class="burndown-actual-end" cx=bd.actual_end.0.clone() cy=bd.actual_end.1.clone() r="4"></circle>
+                <text class="series-label" x=bd.actual_end.0.clone() y=bd.actual_end.1.clone() dx="6" dy="-6">"actual"</text>
+            </svg>
+            <figcaption id="burndown-caption">{format!("Cumulative actual spend (solid, {} days with data), the forecast to the period's end (dashed) and the budget (dotted).", bd.through)}</figcaption>
+        </figure>
+        <details class="burndown-numbers">
+            <summary>"The numbers by day"</summary>
+            <div class="table-wrap"><table class="data">
+                <thead><tr><th scope="col">"Day"</th><th scope="col" class="num">"Spend"</th><th scope="col" class="num">"Cumulative"</th></tr></thead>
+                <tbody>{bd.days.iter().take(bd.through as usize).map(|(day, s, c)| view! {
+                    <tr><td>{day.clone()}</td><td class="num">{s.clone()}</td><td class="num">{c.clone()}</td></tr>
+                }).collect_view()}</tbody>
+            </table></div>
+        </details>
     }
 }
 

@@ -205,6 +205,17 @@ pub async fn detail(id: i64) -> Result<BudgetDetail, AppError> {
         .period_of(basis.today)
         .map(|p| figures(&basis, &b, p))
         .transpose()?;
+    let burndown = match &current {
+        Some(f) => Some(super::burndown::chart(
+            f.period,
+            &evaluate::daily(&basis, &b, f.period)?,
+            b.spec.amount,
+            f,
+            basis.settled_until,
+            basis.today,
+        )),
+        None => None,
+    };
     let thresholds = b
         .spec
         .thresholds
@@ -270,6 +281,7 @@ pub async fn detail(id: i64) -> Result<BudgetDetail, AppError> {
         attestations,
         attestations_due,
         attestation_control: super::attest::control(state.db.pool()).await?.map(|c| c.1),
+        burndown,
         notes: b.spec.notes.clone(),
         can_manage: su.user.can(Permission::ManageBudgets),
         can_acknowledge: owns,

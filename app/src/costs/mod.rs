@@ -28,7 +28,7 @@
 //!   `sync`: AWS Cost Explorer.
 
 #[cfg(feature = "ssr")]
-mod chart;
+pub mod chart;
 #[cfg(feature = "ssr")]
 pub mod cube;
 #[cfg(feature = "ssr")]

@@ -120,7 +120,7 @@ mod tests {
         assert_eq!(c.ticks.last().unwrap().0, "300");
         // Four settled days: the actual line has the origin and four points.
         assert_eq!(c.actual.split(' ').count(), 5);
-        assert_eq!(c.actual.split(' ').last(), Some("240,146.7"));
+        assert_eq!(c.actual.split(' ').next_back(), Some("240,146.7"));
         // The forecast runs from there to the period's end at 250.
         assert_eq!(c.forecast, "240,146.7 600,36.7");
         // The budget line at 200 of 300.

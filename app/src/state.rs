@@ -59,6 +59,9 @@ pub struct AppState {
     /// How long a budget alert may wait for its owner before finance is told.
     #[from_ref(skip)]
     pub budget_escalation: time::Duration,
+    /// Every budget's summary, kept until the data version moves (`budgets::requests`).
+    #[from_ref(skip)]
+    pub budget_summaries: Arc<crate::memo::Memo>,
 }
 
 pub fn app_state() -> Result<AppState, AppError> {

@@ -281,6 +281,7 @@ pub async fn start(
             sessions: Default::default(),
             budgets_due: Default::default(),
             budget_escalation: opts.budget_escalation,
+            budget_summaries: Default::default(),
             outbox_due: Default::default(),
         },
         metrics: Arc::new(metrics::Metrics::default()),

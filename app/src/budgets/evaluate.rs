@@ -6,12 +6,13 @@ use super::store::Budget;
 use super::threshold::Basis;
 use super::BudgetState;
 use crate::calendar::Period;
-use crate::costs::cube::{Buckets, Cube, Filters, Group, Metric, Snapshot};
+use crate::costs::cube::{Buckets, Cube, Dim, Filters, Group, Metric, Snapshot, Sums};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::util::parse_date;
 use rust_decimal::Decimal;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use time::{Date, OffsetDateTime};
 
 /// A budget in one period.
@@ -30,6 +31,20 @@ pub struct DataBasis {
     pub snap: Arc<Snapshot>,
     pub settled_until: Option<Date>,
     pub today: Date,
+    /// Sums made so far, by what they were made over: budgets that differ only in the value
+    /// of one dimension (a budget per service, per sub-account, per tag value) share one pass
+    /// over the period's rows.
+    memo: Mutex<HashMap<SumKey, Arc<Sums>>>,
+}
+
+/// [from, to), currency, what the sums are grouped by, and the other filters' values.
+type SumKey = (Date, Date, String, GroupBy, [String; 5]);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum GroupBy {
+    Nothing,
+    Dim(u8),
+    Tag(String),
 }
 
 pub async fn basis(db: &Db, cube: &Cube, now: OffsetDateTime) -> Result<DataBasis, AppError> {
@@ -50,6 +65,7 @@ pub async fn basis(db: &Db, cube: &Cube, now: OffsetDateTime) -> Result<DataBasi
         snap,
         settled_until,
         today: now.date(),
+        memo: Mutex::default(),
     })
 }
 
@@ -79,12 +95,72 @@ fn spend_in(snap: &Snapshot, b: &Budget, buckets: &Buckets) -> Result<Vec<Decima
     Ok(sums.unwrap_or_else(|| vec![Decimal::ZERO; buckets.count]))
 }
 
-/// The budget's spend over [from, to), exactly (billed cost).
-fn spend(snap: &Snapshot, b: &Budget, from: Date, to: Date) -> Result<Decimal, AppError> {
+/// The budget's spend over [from, to), exactly (billed cost): grouped by the budget's most
+/// specific dimension (tag, service, sub-account, region, billing account, provider) with the
+/// others as filters, and the budget's value read from the groups.
+fn spend(basis: &DataBasis, b: &Budget, from: Date, to: Date) -> Result<Decimal, AppError> {
     if to <= from {
         return Ok(Decimal::ZERO);
     }
-    Ok(spend_in(snap, b, &Buckets::single(from, to))?[0])
+    let s = &b.spec.scope;
+    // In `Filters` order: provider, billing, account, service, region.
+    let mut filters = [
+        s.provider.clone(),
+        s.billing_account.clone(),
+        s.sub_account.clone(),
+        s.service.clone(),
+        s.region.clone(),
+    ];
+    let (group, value) = if !s.tag_key.is_empty() {
+        (GroupBy::Tag(s.tag_key.clone()), s.tag_value.clone())
+    } else {
+        match [3usize, 2, 4, 1, 0].into_iter().find(|i| !filters[*i].is_empty()) {
+            Some(i) => (GroupBy::Dim(i as u8), std::mem::take(&mut filters[i])),
+            None => (GroupBy::Nothing, String::new()),
+        }
+    };
+    let key: SumKey = (from, to, b.spec.currency.clone(), group, filters);
+    let cached = basis
+        .memo
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&key)
+        .cloned();
+    let sums = match cached {
+        Some(s) => s,
+        None => {
+            let (from, to, currency, group, f) = &key;
+            let filters = Filters {
+                provider: &f[0],
+                billing: &f[1],
+                account: &f[2],
+                service: &f[3],
+                region: &f[4],
+            };
+            let g = match group {
+                GroupBy::Nothing => Group::Nothing,
+                GroupBy::Tag(k) => Group::Tag(k),
+                GroupBy::Dim(i) => Group::Dim(
+                    [Dim::Provider, Dim::Billing, Dim::Account, Dim::Service, Dim::Region]
+                        [*i as usize],
+                ),
+            };
+            let sums = Arc::new(basis.snap.sums(
+                &Buckets::single(*from, *to),
+                currency,
+                Metric::Billed,
+                g,
+                &filters,
+            )?);
+            basis
+                .memo
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key.clone(), sums.clone());
+            sums
+        }
+    };
+    Ok(sums.get(&value).map(|v| v[0]).unwrap_or_default())
 }
 
 /// The budget's spend on each day of `period`.
@@ -100,8 +176,7 @@ pub fn daily(basis: &DataBasis, b: &Budget, period: Period) -> Result<Vec<Decima
 }
 
 pub fn figures(basis: &DataBasis, b: &Budget, period: Period) -> Result<Figures, AppError> {
-    let snap = &basis.snap;
-    let recorded = spend(snap, b, period.start, period.end)?;
+    let recorded = spend(basis, b, period.start, period.end)?;
     let settled_end = basis
         .settled_until
         .unwrap_or(period.start)
@@ -109,11 +184,11 @@ pub fn figures(basis: &DataBasis, b: &Budget, period: Period) -> Result<Figures,
     let settled = if settled_end == period.end {
         recorded
     } else {
-        spend(snap, b, period.start, settled_end)?
+        spend(basis, b, period.start, settled_end)?
     };
     let prev = b.spec.period_of(period.start - time::Duration::days(1));
     let previous = match prev {
-        Some(p) => Some((spend(snap, b, p.start, p.end)?, p.days())),
+        Some(p) => Some((spend(basis, b, p.start, p.end)?, p.days())),
         None => None,
     }
     .filter(|(a, _)| !a.is_zero());

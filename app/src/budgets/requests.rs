@@ -124,19 +124,44 @@ fn matches(s: &BudgetSummary, f: &BudgetFilter) -> bool {
 
 /// Every budget's summary as of now (the list, the dashboard's tile); `only` keeps those
 /// the user owns or deputises.
+///
+/// Kept per data version (the audit chain's head and the minute): every change to budgets,
+/// alerts, attestations or cost data writes an audit event, so a change is seen on the next
+/// request, and 1,000 budgets are summed once per change, not once per page view.
 pub async fn summaries(
     state: &crate::state::AppState,
     only: Option<i64>,
 ) -> Result<Vec<BudgetSummary>, AppError> {
-    let basis = evaluate::basis(&state.db, &state.cost_cube, state.clock.now()).await?;
-    let open = open_alerts(&store::alerts(state.db.pool()).await?);
-    let done = attested(state).await?;
-    store::all(state.db.pool())
-        .await?
+    let now = state.clock.now();
+    let version = match crate::context::data_version() {
+        Some(v) => v,
+        None => crate::context::DataVersion::new(state.db.head_seq().await?, now),
+    };
+    let key = (version.seq, version.minute);
+    let all = match state.budget_summaries.get::<Vec<(Vec<i64>, BudgetSummary)>>(key) {
+        Some(all) => all,
+        None => {
+            let basis = evaluate::basis(&state.db, &state.cost_cube, now).await?;
+            let open = open_alerts(&store::alerts(state.db.pool()).await?);
+            let done = attested(state).await?;
+            let all = store::all(state.db.pool())
+                .await?
+                .iter()
+                .map(|b| {
+                    let people = std::iter::once(b.owner_id).chain(b.deputy_id).collect();
+                    Ok((people, summary(&basis, b, &open, &done)?))
+                })
+                .collect::<Result<Vec<_>, AppError>>()?;
+            let all = std::sync::Arc::new(all);
+            state.budget_summaries.put(key, all.clone());
+            all
+        }
+    };
+    Ok(all
         .iter()
-        .filter(|b| only.is_none_or(|u| b.is_owned_by(u)))
-        .map(|b| summary(&basis, b, &open, &done))
-        .collect()
+        .filter(|(people, _)| only.is_none_or(|u| people.contains(&u)))
+        .map(|(_, s)| s.clone())
+        .collect())
 }
 
 pub async fn list(filter: BudgetFilter) -> Result<BudgetList, AppError> {

@@ -35,6 +35,8 @@ pub enum Dim {
     Service,
     Region,
     Category,
+    /// The billing account (budgets group by it; the explorer does not offer it).
+    Billing,
 }
 
 impl Dim {
@@ -557,6 +559,7 @@ impl Snapshot {
                         Group::Dim(Dim::Service) => Some(&d.service),
                         Group::Dim(Dim::Region) => Some(&d.region),
                         Group::Dim(Dim::Category) => Some(&d.category),
+                        Group::Dim(Dim::Billing) => Some(&d.billing),
                         _ => None,
                     };
                     static NOTHING: [String; 1] = [String::new()];

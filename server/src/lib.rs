@@ -302,6 +302,8 @@ pub async fn start(
         .keep_warm(state.app.db.clone(), std::time::Duration::from_secs(30));
     // Budgets are evaluated when cost data lands here, and every minute for the rest.
     app::budgets::alerts::schedule(state.app.clone(), std::time::Duration::from_secs(60));
+    // Control owners hear of evidence due soon or overdue, once a day.
+    app::controls::reminders::schedule(state.app.clone(), std::time::Duration::from_secs(3600));
     // The outbox sends email and webhooks (woken when messages are queued).
     let mailer = match opts
         .mail

@@ -449,3 +449,95 @@ steward_tests::both_dbs_with!(
         assert_ne!(h.seen[0].0, h.seen[1].0);
     }
 );
+
+both_dbs!(
+    owners_hear_of_evidence_due_once_a_day_by_the_channels_they_chose,
+    |app| {
+        use super::evidence::{insert_control, new_evidence, upload};
+        app.user(Role::Member).await;
+        let control = insert_control(&app, "OPS-1", Some("member")).await;
+        sqlx::query("UPDATE controls SET cadence = 'monthly' WHERE id = $1")
+            .bind(control)
+            .execute(app.state().app.db.pool())
+            .await
+            .unwrap();
+        sqlx::query("UPDATE users SET email = 'member@test.example' WHERE username = 'member'")
+            .execute(app.state().app.db.pool())
+            .await
+            .unwrap();
+        let admin = app.client_as(Role::Admin).await;
+        let r = upload(
+            &app,
+            &admin,
+            new_evidence("Ops review", &[control]).file(
+                "r.pdf",
+                Some("application/pdf"),
+                b"%PDF-1.7\n%%EOF\n",
+            ),
+        )
+        .await;
+        assert_eq!(r.status(), 201);
+        // Today the evidence is fresh: no reminder; the member sees the control as theirs.
+        let st = app.state().app.clone();
+        let now = st.clock.now();
+        assert_eq!(app::controls::reminders::run(&st, now).await.unwrap(), 0);
+        let member = app.client_as(Role::Member).await;
+        let mine: serde_json::Value = app
+            .call(&member, "/api/owned_controls", steward_tests::NO_FIELDS)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(mine[0]["ref"], "OPS-1");
+        assert_eq!(mine[0]["status"], "effective");
+        assert_eq!(
+            app.get(&member, "/controls").await.status(),
+            403,
+            "no other control to read"
+        );
+        // Seventy days on (past the end of the next month) it is overdue: one reminder that
+        // day, however often it runs.
+        let later = now + Duration::days(70);
+        assert_eq!(app::controls::reminders::run(&st, later).await.unwrap(), 1);
+        assert_eq!(
+            app::controls::reminders::run(&st, later + Duration::hours(5))
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM notifications WHERE kind = 'controls.reminder' AND channel = 'email'").await, 1);
+        // The member wants no reminder by email: the next day's arrives in the bell only.
+        let r = app
+            .call(
+                &member,
+                "/api/save_preferences",
+                &[("email", "on"), ("kind_0", "on"), ("kind_1", "on")],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let inbox: serde_json::Value = app
+            .call(&member, "/api/inbox", steward_tests::NO_FIELDS)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(inbox["muted"], serde_json::json!(["controls.reminder"]));
+        assert_eq!(inbox["email"], true);
+        assert_eq!(
+            app::controls::reminders::run(&st, later + Duration::days(1))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM notifications WHERE kind = 'controls.reminder' AND channel = 'email'").await, 1);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM notifications WHERE kind = 'controls.reminder' AND channel = 'inapp'").await, 2);
+        let items = inbox["items"].as_array().unwrap();
+        assert!(
+            items
+                .iter()
+                .any(|i| i["subject"] == "1 control(s) need evidence"
+                    && i["body"].as_str().unwrap().contains("OPS-1")),
+            "{inbox}"
+        );
+    }
+);

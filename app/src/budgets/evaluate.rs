@@ -114,7 +114,10 @@ fn spend(basis: &DataBasis, b: &Budget, from: Date, to: Date) -> Result<Decimal,
     let (group, value) = if !s.tag_key.is_empty() {
         (GroupBy::Tag(s.tag_key.clone()), s.tag_value.clone())
     } else {
-        match [3usize, 2, 4, 1, 0].into_iter().find(|i| !filters[*i].is_empty()) {
+        match [3usize, 2, 4, 1, 0]
+            .into_iter()
+            .find(|i| !filters[*i].is_empty())
+        {
             Some(i) => (GroupBy::Dim(i as u8), std::mem::take(&mut filters[i])),
             None => (GroupBy::Nothing, String::new()),
         }
@@ -141,8 +144,13 @@ fn spend(basis: &DataBasis, b: &Budget, from: Date, to: Date) -> Result<Decimal,
                 GroupBy::Nothing => Group::Nothing,
                 GroupBy::Tag(k) => Group::Tag(k),
                 GroupBy::Dim(i) => Group::Dim(
-                    [Dim::Provider, Dim::Billing, Dim::Account, Dim::Service, Dim::Region]
-                        [*i as usize],
+                    [
+                        Dim::Provider,
+                        Dim::Billing,
+                        Dim::Account,
+                        Dim::Service,
+                        Dim::Region,
+                    ][*i as usize],
                 ),
             };
             let sums = Arc::new(basis.snap.sums(

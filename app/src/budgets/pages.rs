@@ -386,6 +386,7 @@ fn Attestations(d: BudgetDetail, attest: ServerAction<AttestPeriod>) -> impl Int
 #[component]
 pub fn MyWorkPage() -> impl IntoView {
     let mine = Resource::new(|| (), |_| my_budgets());
+    let controls = Resource::new(|| (), |_| crate::controls::owned_controls());
     view! {
         <leptos_meta::Title text="My work · Steward"/>
         <h1>"My work"</h1>
@@ -411,6 +412,29 @@ pub fn MyWorkPage() -> impl IntoView {
                             </section>
                         }.into_any()
                     }
+                }
+            })}
+        </Transition>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match controls.await {
+                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    Ok(rows) if rows.is_empty() => view! { <section class="card"><h2>"Controls"</h2><p class="muted">"You own no control."</p></section> }.into_any(),
+                    Ok(rows) => view! {
+                        <section class="card" id="my-controls">
+                            <h2>"Controls"</h2>
+                            <div class="table-wrap"><table class="data">
+                                <thead><tr><th scope="col">"Ref"</th><th scope="col">"Control"</th><th scope="col">"Status"</th><th scope="col">"Next due"</th></tr></thead>
+                                <tbody>{rows.into_iter().map(|c| view! {
+                                    <tr data-ref=c.r#ref.clone() data-status=c.status.as_str()>
+                                        <td class="nowrap">{c.r#ref.clone()}</td><td>{c.title.clone()}</td>
+                                        <td><crate::controls::StatusBadge status=c.status/></td>
+                                        <td class="nowrap">{c.next_due.clone().unwrap_or_else(|| "—".into())}</td>
+                                    </tr>
+                                }).collect_view()}</tbody>
+                            </table></div>
+                        </section>
+                    }.into_any(),
                 }
             })}
         </Transition>

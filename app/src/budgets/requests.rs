@@ -138,7 +138,10 @@ pub async fn summaries(
         None => crate::context::DataVersion::new(state.db.head_seq().await?, now),
     };
     let key = (version.seq, version.minute);
-    let all = match state.budget_summaries.get::<Vec<(Vec<i64>, BudgetSummary)>>(key) {
+    let all = match state
+        .budget_summaries
+        .get::<Vec<(Vec<i64>, BudgetSummary)>>(key)
+    {
         Some(all) => all,
         None => {
             let basis = evaluate::basis(&state.db, &state.cost_cube, now).await?;

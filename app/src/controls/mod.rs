@@ -11,6 +11,8 @@ pub mod csvio;
 #[cfg(feature = "ssr")]
 pub mod import;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod reminders;
 pub mod routes;
 pub mod status;
 #[cfg(feature = "ssr")]
@@ -264,6 +266,21 @@ pub async fn list_requirements(
 #[server(endpoint = "list_controls")]
 pub async fn list_controls(filter: ControlFilter) -> Result<ControlList, AppError> {
     store::requests::controls(filter).await
+}
+
+/// The controls the signed-in user owns, with their status ("My work"; members too, who
+/// read no other control).
+#[server(endpoint = "owned_controls")]
+pub async fn owned_controls() -> Result<Vec<ControlRow>, AppError> {
+    let su = crate::context::require(crate::policy::Permission::ViewOwnWork)?;
+    let state = crate::state::app_state()?;
+    let pool = state.db.pool();
+    let st = store::statuses(pool, state.clock.now().date()).await?;
+    let mine = ControlFilter {
+        mine: true,
+        ..ControlFilter::default()
+    };
+    store::list_controls(pool, &st, &mine, su.user.id).await
 }
 
 #[server(endpoint = "get_control")]

@@ -26,6 +26,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint::write_fn("/api/import_builtin_framework", Perm(ManageCompliance)),
     Endpoint::read_fn("/api/list_requirements", Perm(ViewCompliance)),
     Endpoint::read_fn("/api/list_controls", Perm(ViewCompliance)),
+    Endpoint::read_fn("/api/owned_controls", Perm(ViewOwnWork)),
     Endpoint::read_fn("/api/get_control", Perm(ViewCompliance)),
     Endpoint::write_fn("/api/save_control", Perm(ManageCompliance)),
     Endpoint::write_fn("/api/map_control", Perm(ManageCompliance)),

@@ -63,7 +63,21 @@ pub struct InboxItem {
 pub struct Inbox {
     pub items: Vec<InboxItem>,
     pub unread: i64,
+    /// Email at all, and the kinds not wanted by email.
+    pub email: bool,
+    pub muted: Vec<String>,
+    pub has_address: bool,
 }
+
+/// The kinds of message people can switch off by email (in-app always arrives).
+pub const KINDS: [(&str, &str); 3] = [
+    ("budget.alert", "Budget alerts on budgets you own"),
+    ("budget.escalation", "Budget alerts escalated to finance"),
+    (
+        "controls.reminder",
+        "Evidence due soon or overdue on your controls",
+    ),
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryRow {
@@ -100,7 +114,44 @@ pub async fn get_inbox() -> Result<Inbox, AppError> {
     let su = crate::context::require_user()?;
     let state = crate::state::app_state()?;
     let (items, unread) = store::inbox(&state.db, su.user.id, INBOX_SHOWN).await?;
-    Ok(Inbox { items, unread })
+    let (email, muted, has_address) = store::prefs(&state.db, su.user.id).await?;
+    Ok(Inbox {
+        items,
+        unread,
+        email,
+        muted,
+        has_address,
+    })
+}
+
+/// Which messages come by email: `email` on at all, and each kind by its own checkbox
+/// (`kind_<n>` for `KINDS[n]`, present when wanted).
+#[server(endpoint = "save_preferences")]
+pub async fn save_preferences(
+    email: Option<String>,
+    kind_0: Option<String>,
+    kind_1: Option<String>,
+    kind_2: Option<String>,
+) -> Result<(), AppError> {
+    let su = crate::context::require_user()?;
+    let state = crate::state::app_state()?;
+    let ctx = crate::state::audit_ctx(&state, Some(&su.user));
+    let wanted = [kind_0.is_some(), kind_1.is_some(), kind_2.is_some()];
+    let muted: Vec<&str> = KINDS
+        .iter()
+        .zip(wanted)
+        .filter(|(_, w)| !w)
+        .map(|((k, _), _)| *k)
+        .collect();
+    store::save_prefs(
+        &state.db,
+        &ctx,
+        su.user.id,
+        email.is_some(),
+        &muted,
+        state.clock.now(),
+    )
+    .await
 }
 
 #[server(endpoint = "unread_count")]

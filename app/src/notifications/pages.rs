@@ -30,7 +30,11 @@ pub fn Bell() -> impl IntoView {
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
     let read = ServerAction::<MarkRead>::new();
-    let inbox = Resource::new(move || read.version().get(), |_| get_inbox());
+    let prefs = ServerAction::<SavePreferences>::new();
+    let inbox = Resource::new(
+        move || (read.version().get(), prefs.version().get()),
+        |_| get_inbox(),
+    );
     view! {
         <leptos_meta::Title text="Notifications · Steward"/>
         <h1>"Notifications"</h1>
@@ -39,8 +43,9 @@ pub fn NotificationsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match inbox.await {
                     Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                    Ok(i) if i.items.is_empty() => view! { <p class="muted">"Nothing yet."</p> }.into_any(),
                     Ok(i) => view! {
+                        <Preferences i=i.clone() prefs/>
+                        {i.items.is_empty().then(|| view! { <p class="muted">"Nothing yet."</p> })}
                         <div class="toolbar">
                             <p id="unread-count">{format!("{} unread", i.unread)}</p>
                             {(i.unread > 0).then(|| view! {
@@ -66,6 +71,25 @@ pub fn NotificationsPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// Email preferences (in-app messages always arrive).
+#[component]
+fn Preferences(i: Inbox, prefs: ServerAction<SavePreferences>) -> impl IntoView {
+    view! {
+        <details class="card preferences">
+            <summary>"Email preferences"</summary>
+            {(!i.has_address).then(|| view! { <p class="muted">"You have no email address: an administrator adds it on the users page."</p> })}
+            <ActionForm action=prefs attr:class="stack compact" attr:id="preferences-form">
+                <label><input type="checkbox" name="email" checked=i.email/>" Send me email"</label>
+                {KINDS.iter().enumerate().map(|(n, (kind, label))| view! {
+                    <label><input type="checkbox" name=format!("kind_{n}") checked=!i.muted.iter().any(|m| m == kind)/>{format!(" {label}")}</label>
+                }).collect_view()}
+                <button type="submit">"Save"</button>
+            </ActionForm>
+            {action_error(prefs)}
+        </details>
     }
 }
 

@@ -10,6 +10,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint::read_fn("/api/inbox", SignedIn),
     Endpoint::read_fn("/api/unread_count", SignedIn),
     Endpoint::write_fn("/api/mark_read", SignedIn),
+    Endpoint::write_fn("/api/save_preferences", SignedIn),
     Endpoint::read_fn("/api/list_deliveries", Perm(ManageNotifications)),
     Endpoint::write_fn("/api/retry_delivery", Perm(ManageNotifications)),
     Endpoint::write_fn("/api/add_webhook", Perm(ManageNotifications)),

@@ -342,6 +342,62 @@ pub async fn mark_read(
     tx.commit().await
 }
 
+/// The user's email preferences: (email on, muted kinds, has an address).
+pub async fn prefs(db: &Db, user: i64) -> Result<(bool, Vec<String>, bool), AppError> {
+    let row: Option<(Option<String>, Option<i64>, Option<String>)> = sqlx::query_as(
+        "SELECT u.email, p.email, p.muted_kinds FROM users u
+         LEFT JOIN notification_prefs p ON p.user_id = u.id WHERE u.id = $1",
+    )
+    .bind(user)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some((address, email, muted)) = row else {
+        return Err(AppError::NotFound);
+    };
+    let muted = muted
+        .unwrap_or_default()
+        .split(',')
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok((email.unwrap_or(1) == 1, muted, address.is_some()))
+}
+
+pub async fn save_prefs(
+    db: &Db,
+    ctx: &AuditCtx,
+    user: i64,
+    email: bool,
+    muted: &[&str],
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    let muted = muted.join(",");
+    let mut tx = db.write().await?;
+    sqlx::query(
+        "INSERT INTO notification_prefs (user_id, email, muted_kinds, updated_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (user_id) DO UPDATE SET email = $2, muted_kinds = $3, updated_at = $4",
+    )
+    .bind(user)
+    .bind(i64::from(email))
+    .bind(&muted)
+    .bind(ts(now))
+    .execute(tx.conn())
+    .await?;
+    tx.audit(ctx.event(
+        "notification.preferences",
+        "user",
+        user,
+        format!(
+            "email {}; not by email: {}",
+            if email { "on" } else { "off" },
+            if muted.is_empty() { "nothing" } else { &muted }
+        ),
+    ))
+    .await?;
+    tx.commit().await
+}
+
 /// Email and webhook messages for administrators: newest first, optionally of one status.
 pub async fn deliveries(
     db: &Db,

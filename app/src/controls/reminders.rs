@@ -1,0 +1,103 @@
+//! Evidence reminders: once a day, each control owner with controls whose evidence is due
+//! soon or overdue gets one message listing them, through the notification outbox (in-app,
+//! email, webhooks). The message's key names the owner and the day, so running again the same
+//! day (another server, a restart) adds nothing.
+
+use super::status::ControlStatus;
+use super::{store, ControlFilter};
+use crate::audit::chain::AuditCtx;
+use crate::error::AppError;
+use crate::notifications::{store as outbox, Notice};
+use crate::state::AppState;
+use crate::util::{fmt_date, ts};
+
+/// Queues today's reminders; returns how many owners were reminded.
+pub async fn run(state: &AppState, now: time::OffsetDateTime) -> Result<usize, AppError> {
+    let pool = state.db.pool();
+    let today = now.date();
+    let st = store::statuses(pool, today).await?;
+    let owners: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT c.owner_id FROM controls c JOIN users u ON u.id = c.owner_id
+         WHERE u.active = 1 ORDER BY c.owner_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut notices = Vec::new();
+    for owner in owners {
+        let mine = ControlFilter {
+            mine: true,
+            ..ControlFilter::default()
+        };
+        let due: Vec<String> = store::list_controls(pool, &st, &mine, owner)
+            .await?
+            .into_iter()
+            .filter(|c| matches!(c.status, ControlStatus::DueSoon | ControlStatus::Overdue))
+            .map(|c| {
+                format!(
+                    "{} {} ({}{})",
+                    c.r#ref,
+                    c.title,
+                    c.status.label().to_lowercase(),
+                    c.next_due.map(|d| format!(", due {d}")).unwrap_or_default()
+                )
+            })
+            .collect();
+        if due.is_empty() {
+            continue;
+        }
+        notices.push(Notice {
+            key: format!("controls.reminder:{owner}:{}", fmt_date(today)),
+            kind: "controls.reminder",
+            subject: format!("{} control(s) need evidence", due.len()),
+            body: format!("Evidence is due soon or overdue for: {}.", due.join("; ")),
+            link: crate::paths::MY_CONTROLS.to_string(),
+            to: vec![owner],
+        });
+    }
+    if notices.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = state.db.write().await?;
+    let mut reminded = 0;
+    for n in &notices {
+        if outbox::enqueue(&mut tx, n, now).await? > 0 {
+            reminded += 1;
+        }
+    }
+    if reminded == 0 {
+        return Ok(0);
+    }
+    let ctx = AuditCtx {
+        actor: "system".into(),
+        at: ts(now),
+        ..AuditCtx::default()
+    };
+    tx.audit(ctx.event(
+        "controls.reminders",
+        "organisation",
+        1,
+        format!("reminded {reminded} control owner(s) of evidence due soon or overdue"),
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(reminded)
+}
+
+/// Runs the reminders every `every` (hourly: each owner gets one message a day).
+pub fn schedule(state: AppState, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if state.db.pool().is_closed() {
+                return;
+            }
+            match run(&state, state.clock.now()).await {
+                Ok(n) if n > 0 => state.outbox_due.notify_one(),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "evidence reminders failed"),
+            }
+        }
+    });
+}

@@ -33,15 +33,19 @@ CREATE TABLE notifications (
     created_at       TEXT NOT NULL,
     sent_at          TEXT,
     read_at          TEXT,
+    -- An email held for the recipient's daily digest (sent with the others at 07:00 UTC).
+    digest           INTEGER NOT NULL DEFAULT 0 CHECK (digest IN (0, 1)),
     UNIQUE (event_key, channel, recipient)
 );
 CREATE INDEX notifications_due ON notifications (status, next_attempt_at);
 CREATE INDEX notifications_inbox ON notifications (user_id, channel, read_at);
 
--- Per user: which channels (in-app is always on); kinds switched off, comma-separated.
+-- Per user: email or not, kinds not wanted by email (comma-separated), daily digest.
 CREATE TABLE notification_prefs (
     user_id      INTEGER NOT NULL PRIMARY KEY REFERENCES users (id),
     email        INTEGER NOT NULL DEFAULT 1 CHECK (email IN (0, 1)),
     muted_kinds  TEXT NOT NULL DEFAULT '',
+    -- One email a day (07:00 UTC) instead of one per message.
+    digest       INTEGER NOT NULL DEFAULT 0 CHECK (digest IN (0, 1)),
     updated_at   TEXT NOT NULL
 );

@@ -541,3 +541,71 @@ both_dbs!(
         );
     }
 );
+
+steward_tests::both_dbs_with!(
+    a_daily_digest_gathers_the_days_messages_into_one_email,
+    quiet_outbox,
+    |app| {
+        let Some(smtp) = start_smtp(&app.db.data_dir()).await else {
+            return;
+        };
+        setup(&app, true).await;
+        let member = app.client_as(Role::Member).await;
+        let r = app
+            .call(
+                &member,
+                "/api/save_preferences",
+                &[
+                    ("email", "on"),
+                    ("digest", "on"),
+                    ("kind_0", "on"),
+                    ("kind_1", "on"),
+                    ("kind_2", "on"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(evaluate_at(&app, sept_20()).await.raised, 3);
+        let held = count(&app, "SELECT COUNT(*) FROM notifications WHERE digest = 1").await;
+        assert_eq!(held, 2, "the member's two EC2 alerts wait for the digest");
+        let st = &app.state().app;
+        // The outbox's clock on the day of the evaluation.
+        let clock = app::util::Clock::default();
+        clock.advance(sept_20() - clock.now());
+        let mailer = Mailer::new(&MailSettings {
+            host: "127.0.0.1".into(),
+            port: smtp.port,
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
+            from: "Steward <steward@test.example>".into(),
+            base_url: "https://steward.test.example".into(),
+        })
+        .unwrap();
+        let outbox = Outbox::new(st.db.clone(), clock.clone(), Some(Arc::new(mailer)));
+        // Finance and compliance get theirs now; the member's wait for 07:00 UTC.
+        assert_eq!(outbox.run_once().await.unwrap(), (2, 0));
+        let seven = app::notifications::store::next_digest(clock.now());
+        clock.advance(seven - clock.now() + Duration::seconds(1));
+        assert_eq!(
+            outbox.run_once().await.unwrap(),
+            (2, 0),
+            "two messages, one email"
+        );
+        let to_member: Vec<String> = smtp
+            .messages()
+            .into_iter()
+            .filter(|m| m.contains("To: member@test.example"))
+            .collect();
+        assert_eq!(to_member.len(), 1, "{to_member:?}");
+        let m = &to_member[0];
+        assert!(
+            m.contains("Subject: Steward: 2 notification(s) today"),
+            "{m}"
+        );
+        assert!(
+            m.contains("crossed 50%actual") && m.contains("crossed 100%forecast"),
+            "{m}"
+        );
+    }
+);

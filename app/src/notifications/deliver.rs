@@ -216,11 +216,15 @@ impl Outbox {
         }
     }
 
-    /// Sends what is due now; returns (sent, failed).
+    /// Sends what is due now; returns (sent, failed), counting messages (a digest email
+    /// carries several).
     pub async fn run_once(&self) -> Result<(usize, usize), AppError> {
         let now = self.clock.now();
         let batch = store::claim(&self.db, now, self.lease, 50).await?;
-        let (mut sent, mut failed) = (0, 0);
+        let (digests, batch): (Vec<Delivery>, Vec<Delivery>) = batch
+            .into_iter()
+            .partition(|d| d.digest && d.channel == "email");
+        let (mut sent, mut failed) = self.send_digests(digests).await?;
         for d in batch {
             let outcome = match d.channel.as_str() {
                 "email" => match &self.mailer {
@@ -239,6 +243,62 @@ impl Outbox {
                     tracing::warn!(id = d.id, channel = %d.channel, error = %e, "delivery failed");
                     store::mark_failed(&self.db, &d, &e, self.clock.now()).await?;
                     failed += 1;
+                }
+            }
+        }
+        Ok((sent, failed))
+    }
+
+    /// One email per address for its held messages.
+    async fn send_digests(&self, held: Vec<Delivery>) -> Result<(usize, usize), AppError> {
+        let mut by_address: std::collections::BTreeMap<String, Vec<Delivery>> =
+            std::collections::BTreeMap::new();
+        for d in held {
+            by_address.entry(d.address.clone()).or_default().push(d);
+        }
+        let (mut sent, mut failed) = (0, 0);
+        for (address, list) in by_address {
+            let body = list
+                .iter()
+                .map(|d| {
+                    let link = if d.link.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", d.link)
+                    };
+                    format!("- {}: {}{link}", d.subject, d.body)
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let digest = Delivery {
+                id: list[0].id,
+                event_key: format!("digest:{}", list[0].id),
+                kind: "digest".into(),
+                channel: "email".into(),
+                address,
+                subject: format!("Steward: {} notification(s) today", list.len()),
+                body,
+                link: String::new(),
+                attempts: list[0].attempts,
+                created_at: list[0].created_at.clone(),
+                secret: String::new(),
+                digest: true,
+            };
+            let outcome = match &self.mailer {
+                Some(m) => m.send(&digest).await,
+                None => Err("email is not configured (STEWARD_SMTP_HOST)".into()),
+            };
+            for d in &list {
+                match &outcome {
+                    Ok(()) => store::mark_sent(&self.db, d.id, self.clock.now()).await?,
+                    Err(e) => store::mark_failed(&self.db, d, e, self.clock.now()).await?,
+                }
+            }
+            match outcome {
+                Ok(()) => sent += list.len(),
+                Err(e) => {
+                    tracing::warn!(messages = list.len(), error = %e, "digest delivery failed");
+                    failed += list.len();
                 }
             }
         }

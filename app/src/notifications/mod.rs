@@ -46,6 +46,8 @@ pub struct Delivery {
     pub attempts: i64,
     pub created_at: String,
     pub secret: String,
+    /// Held for the recipient's daily digest.
+    pub digest: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +69,8 @@ pub struct Inbox {
     pub email: bool,
     pub muted: Vec<String>,
     pub has_address: bool,
+    /// One email a day (07:00 UTC) instead of one per message.
+    pub digest: bool,
 }
 
 /// The kinds of message people can switch off by email (in-app always arrives).
@@ -114,13 +118,14 @@ pub async fn get_inbox() -> Result<Inbox, AppError> {
     let su = crate::context::require_user()?;
     let state = crate::state::app_state()?;
     let (items, unread) = store::inbox(&state.db, su.user.id, INBOX_SHOWN).await?;
-    let (email, muted, has_address) = store::prefs(&state.db, su.user.id).await?;
+    let (email, muted, has_address, digest) = store::prefs(&state.db, su.user.id).await?;
     Ok(Inbox {
         items,
         unread,
         email,
         muted,
         has_address,
+        digest,
     })
 }
 
@@ -129,6 +134,7 @@ pub async fn get_inbox() -> Result<Inbox, AppError> {
 #[server(endpoint = "save_preferences")]
 pub async fn save_preferences(
     email: Option<String>,
+    digest: Option<String>,
     kind_0: Option<String>,
     kind_1: Option<String>,
     kind_2: Option<String>,
@@ -143,15 +149,9 @@ pub async fn save_preferences(
         .filter(|(_, w)| !w)
         .map(|((k, _), _)| *k)
         .collect();
-    store::save_prefs(
-        &state.db,
-        &ctx,
-        su.user.id,
-        email.is_some(),
-        &muted,
-        state.clock.now(),
-    )
-    .await
+    let now = state.clock.now();
+    let (email, digest) = (email.is_some(), digest.is_some());
+    store::save_prefs(&state.db, &ctx, su.user.id, email, &muted, digest, now).await
 }
 
 #[server(endpoint = "unread_count")]

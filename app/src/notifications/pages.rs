@@ -83,6 +83,7 @@ fn Preferences(i: Inbox, prefs: ServerAction<SavePreferences>) -> impl IntoView 
             {(!i.has_address).then(|| view! { <p class="muted">"You have no email address: an administrator adds it on the users page."</p> })}
             <ActionForm action=prefs attr:class="stack compact" attr:id="preferences-form">
                 <label><input type="checkbox" name="email" checked=i.email/>" Send me email"</label>
+                <label><input type="checkbox" name="digest" checked=i.digest/>" As one daily digest at 07:00 UTC, not one email per message"</label>
                 {KINDS.iter().enumerate().map(|(n, (kind, label))| view! {
                     <label><input type="checkbox" name=format!("kind_{n}") checked=!i.muted.iter().any(|m| m == kind)/>{format!(" {label}")}</label>
                 }).collect_view()}

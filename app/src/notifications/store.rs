@@ -24,8 +24,24 @@ pub fn backoff(attempts: i64) -> Duration {
     Duration::seconds(secs.min(6 * 3600))
 }
 
-/// A user's email, active flag, email preference and muted kinds.
-type Reach = (Option<String>, i64, Option<i64>, Option<String>);
+/// A user's email, active flag, email preference, muted kinds and digest preference.
+type Reach = (
+    Option<String>,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
+
+/// When a digest goes out: the next 07:00 UTC after `now`.
+pub fn next_digest(now: OffsetDateTime) -> OffsetDateTime {
+    let seven = now.date().midnight().assume_utc() + Duration::hours(7);
+    if seven > now {
+        seven
+    } else {
+        seven + Duration::days(1)
+    }
+}
 
 /// Writes the notice's messages: in-app for each recipient (delivered as written), email to
 /// those with an address who have not switched it (or this kind) off, and one per active
@@ -38,13 +54,13 @@ pub async fn enqueue(tx: &mut WriteTx, n: &Notice, now: OffsetDateTime) -> Resul
     let mut written = 0;
     for user in to {
         let row: Option<Reach> = sqlx::query_as(
-            "SELECT u.email, u.active, p.email, p.muted_kinds FROM users u
+            "SELECT u.email, u.active, p.email, p.muted_kinds, p.digest FROM users u
              LEFT JOIN notification_prefs p ON p.user_id = u.id WHERE u.id = $1",
         )
         .bind(user)
         .fetch_optional(tx.conn())
         .await?;
-        let Some((email, active, email_on, muted)) = row else {
+        let Some((email, active, email_on, muted, digest)) = row else {
             continue;
         };
         if active == 0 {
@@ -54,22 +70,23 @@ pub async fn enqueue(tx: &mut WriteTx, n: &Notice, now: OffsetDateTime) -> Resul
             .unwrap_or_default()
             .split(',')
             .any(|k| k.trim() == n.kind);
-        let mut channels = vec![("inapp", String::new())];
+        let recipient = format!("user:{user}");
+        written += insert(tx, n, "inapp", &recipient, Some(user), None, "", &at).await?;
         if let Some(addr) = email.filter(|_| email_on.unwrap_or(1) == 1 && !muted) {
-            channels.push(("email", addr));
-        }
-        for (channel, address) in channels {
-            written += insert(
-                tx,
-                n,
-                channel,
-                &format!("user:{user}"),
-                Some(user),
-                None,
-                &address,
-                &at,
-            )
-            .await?;
+            written += insert(tx, n, "email", &recipient, Some(user), None, &addr, &at).await?;
+            if digest == Some(1) {
+                // Held for the day's digest.
+                sqlx::query(
+                    "UPDATE notifications SET digest = 1, next_attempt_at = $1
+                     WHERE event_key = $2 AND channel = 'email' AND recipient = $3
+                       AND status = 'pending'",
+                )
+                .bind(ts(next_digest(now)))
+                .bind(&n.key)
+                .bind(&recipient)
+                .execute(tx.conn())
+                .await?;
+            }
         }
     }
     let hooks: Vec<(i64, String, String)> =
@@ -140,7 +157,7 @@ async fn insert(
 }
 
 const DELIVERY: &str = "SELECT n.id, n.event_key, n.kind, n.channel, n.address, n.subject,
-        n.body, n.link, n.attempts, n.created_at, COALESCE(w.secret, '') AS secret
+        n.body, n.link, n.attempts, n.created_at, COALESCE(w.secret, '') AS secret, n.digest
     FROM notifications n LEFT JOIN webhooks w ON w.id = n.webhook_id";
 
 fn row_to_delivery(r: &sqlx::any::AnyRow) -> Result<Delivery, AppError> {
@@ -156,6 +173,7 @@ fn row_to_delivery(r: &sqlx::any::AnyRow) -> Result<Delivery, AppError> {
         attempts: r.try_get("attempts")?,
         created_at: r.try_get("created_at")?,
         secret: r.try_get("secret")?,
+        digest: r.try_get::<i64, _>("digest")? == 1,
     })
 }
 
@@ -343,15 +361,15 @@ pub async fn mark_read(
 }
 
 /// The user's email preferences: (email on, muted kinds, has an address).
-pub async fn prefs(db: &Db, user: i64) -> Result<(bool, Vec<String>, bool), AppError> {
-    let row: Option<(Option<String>, Option<i64>, Option<String>)> = sqlx::query_as(
-        "SELECT u.email, p.email, p.muted_kinds FROM users u
+pub async fn prefs(db: &Db, user: i64) -> Result<(bool, Vec<String>, bool, bool), AppError> {
+    let row: Option<(Option<String>, Option<i64>, Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT u.email, p.email, p.muted_kinds, p.digest FROM users u
          LEFT JOIN notification_prefs p ON p.user_id = u.id WHERE u.id = $1",
     )
     .bind(user)
     .fetch_optional(db.pool())
     .await?;
-    let Some((address, email, muted)) = row else {
+    let Some((address, email, muted, digest)) = row else {
         return Err(AppError::NotFound);
     };
     let muted = muted
@@ -360,7 +378,12 @@ pub async fn prefs(db: &Db, user: i64) -> Result<(bool, Vec<String>, bool), AppE
         .filter(|k| !k.is_empty())
         .map(str::to_string)
         .collect();
-    Ok((email.unwrap_or(1) == 1, muted, address.is_some()))
+    Ok((
+        email.unwrap_or(1) == 1,
+        muted,
+        address.is_some(),
+        digest == Some(1),
+    ))
 }
 
 pub async fn save_prefs(
@@ -369,18 +392,21 @@ pub async fn save_prefs(
     user: i64,
     email: bool,
     muted: &[&str],
+    digest: bool,
     now: OffsetDateTime,
 ) -> Result<(), AppError> {
     let muted = muted.join(",");
     let mut tx = db.write().await?;
     sqlx::query(
-        "INSERT INTO notification_prefs (user_id, email, muted_kinds, updated_at)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (user_id) DO UPDATE SET email = $2, muted_kinds = $3, updated_at = $4",
+        "INSERT INTO notification_prefs (user_id, email, muted_kinds, digest, updated_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (user_id) DO UPDATE SET email = $2, muted_kinds = $3, digest = $4,
+            updated_at = $5",
     )
     .bind(user)
     .bind(i64::from(email))
     .bind(&muted)
+    .bind(i64::from(digest))
     .bind(ts(now))
     .execute(tx.conn())
     .await?;
@@ -389,8 +415,9 @@ pub async fn save_prefs(
         "user",
         user,
         format!(
-            "email {}; not by email: {}",
+            "email {}{}; not by email: {}",
             if email { "on" } else { "off" },
+            if digest { " (daily digest)" } else { "" },
             if muted.is_empty() { "nothing" } else { &muted }
         ),
     ))

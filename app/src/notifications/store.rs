@@ -360,9 +360,12 @@ pub async fn mark_read(
     tx.commit().await
 }
 
-/// The user's email preferences: (email on, muted kinds, has an address).
+/// Address, email on, muted kinds, digest, as stored.
+type Prefs = (Option<String>, Option<i64>, Option<String>, Option<i64>);
+
+/// The user's email preferences: (email on, muted kinds, has an address, daily digest).
 pub async fn prefs(db: &Db, user: i64) -> Result<(bool, Vec<String>, bool, bool), AppError> {
-    let row: Option<(Option<String>, Option<i64>, Option<String>, Option<i64>)> = sqlx::query_as(
+    let row: Option<Prefs> = sqlx::query_as(
         "SELECT u.email, p.email, p.muted_kinds, p.digest FROM users u
          LEFT JOIN notification_prefs p ON p.user_id = u.id WHERE u.id = $1",
     )

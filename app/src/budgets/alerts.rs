@@ -75,17 +75,22 @@ pub async fn evaluate_all(
         budgets: budgets.len(),
         ..Evaluation::default()
     };
-    let mut tx = db.write().await?;
-    let stored: HashMap<(i64, String, String), (i64, bool)> = store::alerts(tx.conn())
-        .await?
-        .into_iter()
-        .map(|a| {
-            (
-                (a.budget_id, a.period_start, a.threshold),
-                (a.id, a.crossed),
-            )
+    // Most evaluations change nothing: find out without the write lock (an import may hold
+    // it for a minute), and take it only to write.
+    let changes = |stored: &HashMap<AlertKey, (i64, bool)>| {
+        seen.iter().any(|c| {
+            match stored.get(&(c.budget, c.period.clone(), c.threshold.clone())) {
+                None => c.crossed,
+                Some(&(_, was)) => was != c.crossed,
+            }
         })
-        .collect();
+    };
+    let before = stored_alerts(db.pool()).await?;
+    if !changes(&before) && !escalation_due(db.pool(), now, escalate_after).await? {
+        return Ok(out);
+    }
+    let mut tx = db.write().await?;
+    let stored = stored_alerts(tx.conn()).await?;
     for c in seen {
         let Some(b) = by_id.get(&c.budget) else {
             continue;
@@ -111,6 +116,42 @@ pub async fn evaluate_all(
         tx.commit().await?;
     }
     Ok(out)
+}
+
+/// (budget, period start, threshold).
+type AlertKey = (i64, String, String);
+
+/// The stored alerts: id and whether crossed, by budget, period and threshold.
+async fn stored_alerts<'c, E>(conn: E) -> Result<HashMap<AlertKey, (i64, bool)>, AppError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    Ok(store::alerts(conn)
+        .await?
+        .into_iter()
+        .map(|a| {
+            (
+                (a.budget_id, a.period_start, a.threshold),
+                (a.id, a.crossed),
+            )
+        })
+        .collect())
+}
+
+/// Whether some alert waits for escalation.
+async fn escalation_due(
+    pool: &sqlx::AnyPool,
+    now: OffsetDateTime,
+    after: Duration,
+) -> Result<bool, AppError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM budget_alerts
+         WHERE acknowledged_at IS NULL AND escalated_at IS NULL AND raised_at <= $1",
+    )
+    .bind(ts(now - after))
+    .fetch_one(pool)
+    .await?;
+    Ok(n > 0)
 }
 
 /// A threshold of a budget in a period, as evaluated now.

@@ -21,27 +21,9 @@ async fn owner_flow(app: TestApp) {
     std::fs::write(dir.join("sept.csv"), SEPT).unwrap();
     app.cli(&["import-budgets", dir.join("budgets.csv").to_str().unwrap()]);
     app.cli(&["import-costs", dir.join("sept.csv").to_str().unwrap()]);
-    let admin = app.client_as(Role::Admin).await;
-    let r = app
-        .call(
-            &admin,
-            "/api/save_control",
-            &[
-                ("form[ref]", "FIN-1"),
-                ("form[title]", "Cloud spend is reviewed monthly"),
-                ("form[cadence]", "monthly"),
-            ],
-        )
+    let id = app
+        .control("FIN-1", "Cloud spend is reviewed monthly", "monthly")
         .await;
-    assert!(r.status().is_success());
-    let r = app
-        .call(
-            &admin,
-            "/api/set_attestation_control",
-            &[("reference", "FIN-1")],
-        )
-        .await;
-    assert_eq!(r.status(), 200);
     // The server lives on 20 September 2024: August has closed, September is running.
     let st = &app.state().app;
     st.clock
@@ -113,10 +95,6 @@ async fn owner_flow(app: TestApp) {
     // The control named for attestations: effective, with the attestation as its evidence.
     let (_driver3, c) = start(true).await;
     sign_in(&c, &app, "compliance").await;
-    let id: i64 = sqlx::query_scalar("SELECT id FROM controls WHERE ref = 'FIN-1'")
-        .fetch_one(app.state().app.db.pool())
-        .await
-        .unwrap();
     visit(&c, &app.url(&app::paths::control(id))).await;
     wait_for(&c, "#control-status[data-status='effective']").await;
     let page = c.source().await.unwrap();

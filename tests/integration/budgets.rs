@@ -34,6 +34,19 @@ pub fn write(app: &TestApp, name: &str, body: &str) -> PathBuf {
     p
 }
 
+/// The member, finance and compliance users, `BUDGETS`, and September's costs (`rows`, if any).
+pub async fn setup(app: &TestApp, rows: &[(u32, &str, &str)]) {
+    for r in [Role::Member, Role::Finance, Role::Compliance] {
+        app.user(r).await;
+    }
+    let file = write(app, "budgets.csv", BUDGETS);
+    app.cli(&["import-budgets", file.to_str().unwrap()]);
+    if !rows.is_empty() {
+        let f = write(app, "sept.csv", &focus(rows));
+        app.cli(&["import-costs", f.to_str().unwrap()]);
+    }
+}
+
 /// 20 September 2024, noon: the test's clock.
 pub fn sept_20() -> time::OffsetDateTime {
     time::macros::datetime!(2024-09-20 12:00 UTC)
@@ -154,21 +167,16 @@ both_dbs!(budgets_round_trip_as_csv_and_refuse_bad_rows_whole, |app| {
 both_dbs!(
     thresholds_crossed_by_imported_data_raise_each_alert_once,
     |app| {
-        app.user(Role::Member).await;
-        app.user(Role::Finance).await;
-        app.user(Role::Compliance).await;
-        let file = write(&app, "budgets.csv", BUDGETS);
-        app.cli(&["import-budgets", file.to_str().unwrap()]);
         // EC2: 60 of 100 by the 2nd (50% crossed); a run-rate of 30 a day forecasts 900.
         // Everything: 70 of 1000; forecast 1,050.
-        let sept = focus(&[
+        let sept = [
             (1, "Amazon EC2", "30.00000000001"),
             (2, "Amazon EC2", "29.99999999999"),
             (1, "Amazon S3", "4"),
             (2, "Amazon S3", "6"),
-        ]);
-        let f = write(&app, "sept.csv", &sept);
-        app.cli(&["import-costs", f.to_str().unwrap()]);
+        ];
+        setup(&app, &sept).await;
+        let f = app.db.data_dir().join("sept.csv");
         // Two evaluations at once raise each alert once.
         let (a, b) = tokio::join!(evaluate(&app), evaluate(&app));
         assert_eq!(a.raised + b.raised, 3, "{a:?} {b:?}");
@@ -221,17 +229,7 @@ both_dbs!(
 );
 
 both_dbs!(owners_act_on_their_budgets_only, |app| {
-    app.user(Role::Member).await;
-    app.user(Role::Finance).await;
-    app.user(Role::Compliance).await;
-    let file = write(&app, "budgets.csv", BUDGETS);
-    app.cli(&["import-budgets", file.to_str().unwrap()]);
-    let f = write(
-        &app,
-        "sept.csv",
-        &focus(&[(1, "Amazon EC2", "80"), (1, "Amazon S3", "900")]),
-    );
-    app.cli(&["import-costs", f.to_str().unwrap()]);
+    setup(&app, &[(1, "Amazon EC2", "80"), (1, "Amazon S3", "900")]).await;
     evaluate(&app).await;
     let ids: Vec<(String, i64)> = sqlx::query_as("SELECT name, id FROM budgets ORDER BY name")
         .fetch_all(app.state().app.db.pool())
@@ -385,34 +383,19 @@ both_dbs!(owners_act_on_their_budgets_only, |app| {
 both_dbs!(
     a_closed_period_is_attested_as_evidence_for_the_named_control,
     |app| {
-        app.user(Role::Member).await;
-        app.user(Role::Finance).await;
-        app.user(Role::Compliance).await;
-        let file = write(&app, "budgets.csv", BUDGETS);
-        app.cli(&["import-budgets", file.to_str().unwrap()]);
         // EC2 spends 150.00000000001 of its 100 in September 2024.
-        let f = write(
+        setup(
             &app,
-            "sept.csv",
-            &focus(&[
+            &[
                 (1, "Amazon EC2", "100"),
                 (2, "Amazon EC2", "50.00000000001"),
-            ]),
-        );
-        app.cli(&["import-costs", f.to_str().unwrap()]);
+            ],
+        )
+        .await;
         let admin = app.client_as(Role::Admin).await;
-        let r = app
-            .call(
-                &admin,
-                "/api/save_control",
-                &[
-                    ("form[ref]", "FIN-1"),
-                    ("form[title]", "Cloud spend is reviewed monthly"),
-                    ("form[cadence]", "monthly"),
-                ],
-            )
+        let control = app
+            .control("FIN-1", "Cloud spend is reviewed monthly", "monthly")
             .await;
-        assert!(r.status().is_success(), "{}", r.status());
         let fin = app.client_as(Role::Finance).await;
         let r = app
             .call(
@@ -535,10 +518,6 @@ both_dbs!(
         ] {
             assert!(text.contains(want), "{want} in {text}");
         }
-        let control: i64 = sqlx::query_scalar("SELECT id FROM controls WHERE ref = 'FIN-1'")
-            .fetch_one(app.state().app.db.pool())
-            .await
-            .unwrap();
         let detail: serde_json::Value = app
             .call(&admin, "/api/get_control", &[("id", control)])
             .await
@@ -566,17 +545,7 @@ both_dbs!(
 );
 
 both_dbs!(the_dashboard_tiles_count_what_the_lists_show, |app| {
-    app.user(Role::Member).await;
-    app.user(Role::Finance).await;
-    app.user(Role::Compliance).await;
-    let file = write(&app, "budgets.csv", BUDGETS);
-    app.cli(&["import-budgets", file.to_str().unwrap()]);
-    let f = write(
-        &app,
-        "sept.csv",
-        &focus(&[(1, "Amazon EC2", "120"), (1, "Amazon S3", "10")]),
-    );
-    app.cli(&["import-costs", f.to_str().unwrap()]);
+    setup(&app, &[(1, "Amazon EC2", "120"), (1, "Amazon S3", "10")]).await;
     // The server's clock on 20 September 2024: EC2 is breached, Everything at risk by its
     // forecast.
     let clock = &app.state().app.clock;

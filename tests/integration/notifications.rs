@@ -3,7 +3,7 @@
 //! that checks the HMAC and fails its first request), retried with backoff, dead letters sent
 //! again by an administrator; escalation to finance; a worker that dies holding a message.
 
-use super::budgets::{evaluate_at, focus, sept_20, write, BUDGETS};
+use super::budgets::{evaluate_at, sept_20};
 use super::*;
 use app::notifications::deliver::{signature, MailSettings, Mailer, Outbox, SmtpTls};
 use axum::http::{HeaderMap, StatusCode};
@@ -25,6 +25,20 @@ impl Drop for Smtp {
 }
 
 impl Smtp {
+    /// A mailer that sends here, without TLS.
+    fn mailer(&self) -> Mailer {
+        Mailer::new(&MailSettings {
+            host: "127.0.0.1".into(),
+            port: self.port,
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
+            from: "Steward <steward@test.example>".into(),
+            base_url: "https://steward.test.example".into(),
+        })
+        .unwrap()
+    }
+
     /// The messages received so far, as text.
     fn messages(&self) -> Vec<String> {
         let mut out: Vec<String> = std::fs::read_dir(self.maildir.join("new"))
@@ -126,20 +140,13 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 
 /// Budgets and September's costs; with `email`, every user has an address.
 async fn setup(app: &TestApp, email: bool) {
-    for r in [Role::Member, Role::Finance, Role::Compliance] {
-        app.user(r).await;
-    }
+    super::budgets::setup(app, &[(1, "Amazon EC2", "60"), (1, "Amazon S3", "10")]).await;
     if email {
         sqlx::query("UPDATE users SET email = username || '@test.example'")
             .execute(app.state().app.db.pool())
             .await
             .unwrap();
     }
-    let file = write(app, "budgets.csv", BUDGETS);
-    app.cli(&["import-budgets", file.to_str().unwrap()]);
-    let costs = focus(&[(1, "Amazon EC2", "60"), (1, "Amazon S3", "10")]);
-    let f = write(app, "sept.csv", &costs);
-    app.cli(&["import-costs", f.to_str().unwrap()]);
 }
 
 /// The server's own worker sleeps an hour between rounds: the test drives deliveries.
@@ -230,16 +237,7 @@ steward_tests::both_dbs_with!(
 
         let st = &app.state().app;
         let clock = app::util::Clock::default();
-        let mailer = Mailer::new(&MailSettings {
-            host: "127.0.0.1".into(),
-            port: smtp.port,
-            tls: SmtpTls::None,
-            username: None,
-            password: None,
-            from: "Steward <steward@test.example>".into(),
-            base_url: "https://steward.test.example".into(),
-        })
-        .unwrap();
+        let mailer = smtp.mailer();
         let outbox = Outbox::new(st.db.clone(), clock.clone(), Some(Arc::new(mailer)));
         let (sent, failed) = outbox.run_once().await.unwrap();
         // 4 emails and 2 of the listener's 3 sent; its first request and the 3 dead-end ones failed.
@@ -572,16 +570,7 @@ steward_tests::both_dbs_with!(
         // The outbox's clock on the day of the evaluation.
         let clock = app::util::Clock::default();
         clock.advance(sept_20() - clock.now());
-        let mailer = Mailer::new(&MailSettings {
-            host: "127.0.0.1".into(),
-            port: smtp.port,
-            tls: SmtpTls::None,
-            username: None,
-            password: None,
-            from: "Steward <steward@test.example>".into(),
-            base_url: "https://steward.test.example".into(),
-        })
-        .unwrap();
+        let mailer = smtp.mailer();
         let outbox = Outbox::new(st.db.clone(), clock.clone(), Some(Arc::new(mailer)));
         // Finance and compliance get theirs now; the member's wait for 07:00 UTC.
         assert_eq!(outbox.run_once().await.unwrap(), (2, 0));

@@ -324,6 +324,41 @@ impl TestApp {
         }
     }
 
+    /// A control made by the administrator through the app (`cadence`: none, monthly, …),
+    /// named as the one budget attestations count for; its id.
+    pub async fn control(&self, reference: &str, title: &str, cadence: &str) -> i64 {
+        let admin = self.client_as(Role::Admin).await;
+        let r = self
+            .call(
+                &admin,
+                "/api/save_control",
+                &[
+                    ("form[ref]", reference),
+                    ("form[title]", title),
+                    ("form[cadence]", cadence),
+                ],
+            )
+            .await;
+        assert!(
+            r.status().is_success(),
+            "control {reference}: {}",
+            r.status()
+        );
+        let r = self
+            .call(
+                &admin,
+                "/api/set_attestation_control",
+                &[("reference", reference)],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        sqlx::query_scalar("SELECT id FROM controls WHERE ref = $1")
+            .bind(reference)
+            .fetch_one(self.state().app.db.pool())
+            .await
+            .expect("the control")
+    }
+
     /// A client that keeps cookies and never follows redirects (so tests see them).
     pub fn client(&self) -> reqwest::Client {
         reqwest::Client::builder()

@@ -78,12 +78,12 @@ pub async fn evaluate_all(
     // Most evaluations change nothing: find out without the write lock (an import may hold
     // it for a minute), and take it only to write.
     let changes = |stored: &HashMap<AlertKey, (i64, bool)>| {
-        seen.iter().any(|c| {
-            match stored.get(&(c.budget, c.period.clone(), c.threshold.clone())) {
+        seen.iter().any(
+            |c| match stored.get(&(c.budget, c.period.clone(), c.threshold.clone())) {
                 None => c.crossed,
                 Some(&(_, was)) => was != c.crossed,
-            }
-        })
+            },
+        )
     };
     let before = stored_alerts(db.pool()).await?;
     if !changes(&before) && !escalation_due(db.pool(), now, escalate_after).await? {

@@ -131,6 +131,27 @@ async fn start_listener(hooks: Arc<Mutex<Hooks>>) -> String {
     format!("http://{addr}/hook")
 }
 
+/// A listener added by the administrator as a webhook for `events` (its secret kept for the
+/// signature check); `reliable`: it never fails its first request.
+async fn subscribe(app: &TestApp, events: &str, reliable: bool) -> Arc<Mutex<Hooks>> {
+    let hooks = Arc::new(Mutex::new(Hooks {
+        failed_once: reliable,
+        ..Hooks::default()
+    }));
+    let url = start_listener(hooks.clone()).await;
+    let admin = app.client_as(Role::Admin).await;
+    let r = app
+        .call(
+            &admin,
+            "/api/add_webhook",
+            &[("url", url.as_str()), ("events", events)],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    hooks.lock().unwrap().secret = r.json::<String>().await.unwrap();
+    hooks
+}
+
 async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sql)
         .fetch_one(app.state().app.db.pool())
@@ -162,18 +183,8 @@ steward_tests::both_dbs_with!(
             return;
         };
         setup(&app, true).await;
-        let hooks = Arc::new(Mutex::new(Hooks::default()));
-        let url = start_listener(hooks.clone()).await;
+        let hooks = subscribe(&app, "budget.alert", false).await;
         let admin = app.client_as(Role::Admin).await;
-        let r = app
-            .call(
-                &admin,
-                "/api/add_webhook",
-                &[("url", url.as_str()), ("events", "budget.alert")],
-            )
-            .await;
-        assert_eq!(r.status(), 200);
-        hooks.lock().unwrap().secret = r.json::<String>().await.unwrap();
         // An endpoint that never answers: its messages become dead letters.
         let dead = format!("http://127.0.0.1:{}/gone", steward_tests::free_port());
         let r = app
@@ -364,20 +375,7 @@ steward_tests::both_dbs_with!(
     quiet_outbox,
     |app| {
         setup(&app, false).await;
-        let hooks = Arc::new(Mutex::new(Hooks {
-            failed_once: true,
-            ..Hooks::default()
-        }));
-        let url = start_listener(hooks.clone()).await;
-        let admin = app.client_as(Role::Admin).await;
-        let r = app
-            .call(
-                &admin,
-                "/api/add_webhook",
-                &[("url", url.as_str()), ("events", "budget.escalation")],
-            )
-            .await;
-        hooks.lock().unwrap().secret = r.json::<String>().await.unwrap();
+        let hooks = subscribe(&app, "budget.escalation", true).await;
         assert_eq!(evaluate_at(&app, sept_20()).await.raised, 3);
         // The member acknowledges EC2's 50% alert; the other two wait.
         let member = app.client_as(Role::Member).await;

@@ -1,6 +1,6 @@
 //! Budgets benchmark: 1,000 budgets over an N-row FOCUS file (default 10,000,000 over twelve
 //! months; `STEWARD_BENCH_ROWS`, `STEWARD_BENCH_BUDGETS` to change; `STEWARD_BENCH_PG=1` adds
-//! a PostgreSQL run). Imports the file into a test server's database, imports the budgets
+//! a PostgreSQL run, `STEWARD_BENCH_PG=only` runs PostgreSQL alone). Imports the file into a test server's database, imports the budgets
 //! (scopes by service, sub-account, region, tag, service and region, billing account; monthly,
 //! quarterly, annual), puts the server's clock on 20 September 2024 and prints:
 //! - evaluating every budget after the import (the first evaluation raises and notifies the
@@ -182,8 +182,12 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    run(Backend::Sqlite, rows, budgets).await;
-    if std::env::var("STEWARD_BENCH_PG").is_ok_and(|v| v == "1") {
+    // STEWARD_BENCH_PG: 1 adds PostgreSQL, `only` runs it alone.
+    let pg = std::env::var("STEWARD_BENCH_PG").unwrap_or_default();
+    if pg != "only" {
+        run(Backend::Sqlite, rows, budgets).await;
+    }
+    if pg == "1" || pg == "only" {
         run(Backend::Postgres, rows, budgets).await;
     }
 }

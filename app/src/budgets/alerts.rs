@@ -91,6 +91,7 @@ pub async fn evaluate_all(
     }
     let mut tx = db.write().await?;
     let stored = stored_alerts(tx.conn()).await?;
+    let mut notices = Vec::new();
     for c in seen {
         let Some(b) = by_id.get(&c.budget) else {
             continue;
@@ -98,7 +99,10 @@ pub async fn evaluate_all(
         let key = (c.budget, c.period.clone(), c.threshold.clone());
         match stored.get(&key) {
             None if c.crossed => {
-                out.raised += usize::from(raise(&mut tx, ctx, b, &c, now).await?);
+                if let Some(n) = raise(&mut tx, ctx, b, &c, now).await? {
+                    notices.push(n);
+                    out.raised += 1;
+                }
             }
             Some(&(id, was)) if was != c.crossed => {
                 change(&mut tx, ctx, b, &c, id, now).await?;
@@ -111,7 +115,9 @@ pub async fn evaluate_all(
             _ => {}
         }
     }
-    out.escalated = escalate(&mut tx, ctx, now, escalate_after).await?;
+    out.escalated = escalate(&mut tx, ctx, now, escalate_after, &mut notices).await?;
+    // Everyone's messages in one go: preferences and webhooks read once.
+    outbox::enqueue_all(&mut tx, &notices, now).await?;
     if out.raised + out.cleared + out.recrossed + out.escalated > 0 {
         tx.commit().await?;
     }
@@ -164,14 +170,15 @@ struct Crossing {
     value: Decimal,
 }
 
-/// Raises the alert (unless another evaluation just did) and tells the owner and deputy.
+/// Raises the alert (unless another evaluation just did); the notice for the owner and
+/// deputy, to be queued in the same transaction.
 async fn raise(
     tx: &mut WriteTx,
     ctx: &AuditCtx,
     b: &Budget,
     c: &Crossing,
     now: OffsetDateTime,
-) -> Result<bool, AppError> {
+) -> Result<Option<Notice>, AppError> {
     let at = ts(now);
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO budget_alerts (budget_id, period_start, threshold, threshold_amount,
@@ -188,7 +195,7 @@ async fn raise(
     .fetch_optional(tx.conn())
     .await?;
     let Some(id) = id else {
-        return Ok(false);
+        return Ok(None);
     };
     let name = &b.spec.name;
     let what = format!(
@@ -199,20 +206,14 @@ async fn raise(
         .await?;
     let mut to = vec![b.owner_id];
     to.extend(b.deputy_id);
-    outbox::enqueue(
-        tx,
-        &Notice {
-            key: format!("budget.alert:{id}"),
-            kind: "budget.alert",
-            subject: format!("Budget '{name}' crossed {}", c.threshold),
-            body: format!("{what}. Acknowledge it with what will be done."),
-            link: crate::paths::budget(c.budget),
-            to,
-        },
-        now,
-    )
-    .await?;
-    Ok(true)
+    Ok(Some(Notice {
+        key: format!("budget.alert:{id}"),
+        kind: "budget.alert",
+        subject: format!("Budget '{name}' crossed {}", c.threshold),
+        body: format!("{what}. Acknowledge it with what will be done."),
+        link: crate::paths::budget(c.budget),
+        to,
+    }))
 }
 
 async fn change(
@@ -254,6 +255,7 @@ async fn escalate(
     ctx: &AuditCtx,
     now: OffsetDateTime,
     after: Duration,
+    notices: &mut Vec<Notice>,
 ) -> Result<usize, AppError> {
     let due: Vec<(i64, i64, String, String, String)> = sqlx::query_as(
         "SELECT a.id, b.id, b.name, a.threshold, a.period_start FROM budget_alerts a
@@ -289,19 +291,14 @@ async fn escalate(
             format!("escalated to finance: {what}"),
         ))
         .await?;
-        outbox::enqueue(
-            tx,
-            &Notice {
-                key: format!("budget.escalation:{id}"),
-                kind: "budget.escalation",
-                subject: format!("Unacknowledged budget alert: '{name}'"),
-                body: format!("Escalated: {what}."),
-                link: crate::paths::budget(*budget),
-                to: finance.clone(),
-            },
-            now,
-        )
-        .await?;
+        notices.push(Notice {
+            key: format!("budget.escalation:{id}"),
+            kind: "budget.escalation",
+            subject: format!("Unacknowledged budget alert: '{name}'"),
+            body: format!("Escalated: {what}."),
+            link: crate::paths::budget(*budget),
+            to: finance.clone(),
+        });
     }
     Ok(due.len())
 }

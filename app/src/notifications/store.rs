@@ -47,83 +47,115 @@ pub fn next_digest(now: OffsetDateTime) -> OffsetDateTime {
 /// those with an address who have not switched it (or this kind) off, and one per active
 /// webhook subscribed to the kind. Returns how many rows were new.
 pub async fn enqueue(tx: &mut WriteTx, n: &Notice, now: OffsetDateTime) -> Result<u64, AppError> {
-    let at = ts(now);
-    let mut to = n.to.clone();
-    to.sort_unstable();
-    to.dedup();
-    let mut written = 0;
-    for user in to {
-        let row: Option<Reach> = sqlx::query_as(
-            "SELECT u.email, u.active, p.email, p.muted_kinds, p.digest FROM users u
-             LEFT JOIN notification_prefs p ON p.user_id = u.id WHERE u.id = $1",
-        )
-        .bind(user)
-        .fetch_optional(tx.conn())
-        .await?;
-        let Some((email, active, email_on, muted, digest)) = row else {
-            continue;
-        };
-        if active == 0 {
-            continue;
-        }
-        let muted = muted
-            .unwrap_or_default()
-            .split(',')
-            .any(|k| k.trim() == n.kind);
-        let recipient = format!("user:{user}");
-        written += insert(tx, n, "inapp", &recipient, Some(user), None, "", &at).await?;
-        if let Some(addr) = email.filter(|_| email_on.unwrap_or(1) == 1 && !muted) {
-            written += insert(tx, n, "email", &recipient, Some(user), None, &addr, &at).await?;
-            if digest == Some(1) {
-                // Held for the day's digest.
-                sqlx::query(
-                    "UPDATE notifications SET digest = 1, next_attempt_at = $1
-                     WHERE event_key = $2 AND channel = 'email' AND recipient = $3
-                       AND status = 'pending'",
-                )
-                .bind(ts(next_digest(now)))
-                .bind(&n.key)
-                .bind(&recipient)
-                .execute(tx.conn())
-                .await?;
-            }
-        }
+    enqueue_all(tx, std::slice::from_ref(n), now).await
+}
+
+/// `enqueue` for many notices: each recipient's preferences and the webhooks are read once.
+pub async fn enqueue_all(
+    tx: &mut WriteTx,
+    notices: &[Notice],
+    now: OffsetDateTime,
+) -> Result<u64, AppError> {
+    if notices.is_empty() {
+        return Ok(0);
     }
+    let at = ts(now);
+    let digest_at = ts(next_digest(now));
     let hooks: Vec<(i64, String, String)> =
         sqlx::query_as("SELECT id, url, events FROM webhooks WHERE active = 1 ORDER BY id")
             .fetch_all(tx.conn())
             .await?;
-    for (id, url, events) in hooks {
-        let wanted = events
-            .split(',')
-            .map(str::trim)
-            .any(|e| e == "*" || e == n.kind);
-        if wanted {
-            written += insert(
-                tx,
-                n,
-                "webhook",
-                &format!("webhook:{id}"),
-                None,
-                Some(id),
-                &url,
-                &at,
-            )
-            .await?;
+    let mut reach: std::collections::HashMap<i64, Option<Reach>> = Default::default();
+    let mut written = 0;
+    for n in notices {
+        let mut to = n.to.clone();
+        to.sort_unstable();
+        to.dedup();
+        for user in to {
+            let row = match reach.get(&user) {
+                Some(r) => r.clone(),
+                None => {
+                    let r: Option<Reach> = sqlx::query_as(
+                        "SELECT u.email, u.active, p.email, p.muted_kinds, p.digest FROM users u
+                         LEFT JOIN notification_prefs p ON p.user_id = u.id WHERE u.id = $1",
+                    )
+                    .bind(user)
+                    .fetch_optional(tx.conn())
+                    .await?;
+                    reach.insert(user, r.clone());
+                    r
+                }
+            };
+            let Some((email, active, email_on, muted, digest)) = row else {
+                continue;
+            };
+            if active == 0 {
+                continue;
+            }
+            let muted = muted
+                .unwrap_or_default()
+                .split(',')
+                .any(|k| k.trim() == n.kind);
+            let recipient = format!("user:{user}");
+            let row = Target {
+                recipient: &recipient,
+                user: Some(user),
+                webhook: None,
+                address: "",
+                due: &at,
+                digest: false,
+            };
+            written += insert(tx, n, "inapp", &row, &at).await?;
+            if let Some(addr) = email.filter(|_| email_on.unwrap_or(1) == 1 && !muted) {
+                // A digest reader's email waits for the day's digest.
+                let held = digest == Some(1);
+                let row = Target {
+                    address: &addr,
+                    due: if held { &digest_at } else { &at },
+                    digest: held,
+                    ..row
+                };
+                written += insert(tx, n, "email", &row, &at).await?;
+            }
+        }
+        for (id, url, events) in &hooks {
+            let wanted = events
+                .split(',')
+                .map(str::trim)
+                .any(|e| e == "*" || e == n.kind);
+            if wanted {
+                let recipient = format!("webhook:{id}");
+                let row = Target {
+                    recipient: &recipient,
+                    user: None,
+                    webhook: Some(*id),
+                    address: url,
+                    due: &at,
+                    digest: false,
+                };
+                written += insert(tx, n, "webhook", &row, &at).await?;
+            }
         }
     }
     Ok(written)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Where one message goes and when it is due.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    recipient: &'a str,
+    user: Option<i64>,
+    webhook: Option<i64>,
+    address: &'a str,
+    due: &'a str,
+    digest: bool,
+}
+
 async fn insert(
     tx: &mut WriteTx,
     n: &Notice,
     channel: &str,
-    recipient: &str,
-    user: Option<i64>,
-    webhook: Option<i64>,
-    address: &str,
+    r: &Target<'_>,
     at: &str,
 ) -> Result<u64, AppError> {
     // In-app messages are delivered by being written.
@@ -134,23 +166,25 @@ async fn insert(
     };
     Ok(sqlx::query(
         "INSERT INTO notifications (event_key, kind, channel, recipient, user_id, webhook_id,
-            address, subject, body, link, status, next_attempt_at, created_at, sent_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
+            address, subject, body, link, status, next_attempt_at, created_at, sent_at, digest)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          ON CONFLICT (event_key, channel, recipient) DO NOTHING",
     )
     .bind(&n.key)
     .bind(n.kind)
     .bind(channel)
-    .bind(recipient)
-    .bind(user)
-    .bind(webhook)
-    .bind(address)
+    .bind(r.recipient)
+    .bind(r.user)
+    .bind(r.webhook)
+    .bind(r.address)
     .bind(&n.subject)
     .bind(&n.body)
     .bind(&n.link)
     .bind(status)
+    .bind(r.due)
     .bind(at)
     .bind(sent)
+    .bind(i64::from(r.digest))
     .execute(tx.conn())
     .await?
     .rows_affected())

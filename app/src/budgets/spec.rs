@@ -234,6 +234,35 @@ impl Spec {
     }
 }
 
+/// A valid budget as the export writes it (it reads back to the same budget).
+pub fn to_form(s: &Spec) -> BudgetForm {
+    BudgetForm {
+        name: s.name.clone(),
+        owner: s.owner.clone(),
+        deputy: s.deputy.clone(),
+        period: s.period.as_str().into(),
+        amount: s.amount.to_string(),
+        currency: s.currency.clone(),
+        start: month_text(s.start),
+        end: s
+            .end
+            .map(|e| month_text(add_months(e, -1)))
+            .unwrap_or_default(),
+        provider: s.scope.provider.clone(),
+        billing_account: s.scope.billing_account.clone(),
+        sub_account: s.scope.sub_account.clone(),
+        service: s.scope.service.clone(),
+        region: s.scope.region.clone(),
+        tag: if s.scope.tag_key.is_empty() {
+            String::new()
+        } else {
+            format!("{}={}", s.scope.tag_key, s.scope.tag_value)
+        },
+        thresholds: Threshold::list_text(&s.thresholds),
+        notes: s.notes.clone(),
+    }
+}
+
 /// The budget period (of `kind`, from `start`, until `end`) that contains `day`.
 pub fn period_of(start: Date, end: Option<Date>, kind: PeriodKind, day: Date) -> Option<Period> {
     if day < start || end.is_some_and(|e| day >= e) {

@@ -2,7 +2,7 @@
 //! import, all or nothing, updated by name), alerts and their acknowledgement. Every write
 //! carries its audit event in the same transaction.
 
-use super::spec::{month_text, BudgetForm, PeriodKind, Scope, Spec};
+use super::spec::{BudgetForm, PeriodKind, Scope, Spec};
 use super::threshold::Threshold;
 use crate::audit::chain::AuditCtx;
 use crate::context::CurrentUser;
@@ -34,32 +34,7 @@ impl Budget {
 
     /// The budget as a CSV row (owner and deputy by username).
     pub fn to_form(&self) -> BudgetForm {
-        let s = &self.spec;
-        BudgetForm {
-            name: s.name.clone(),
-            owner: s.owner.clone(),
-            deputy: s.deputy.clone(),
-            period: s.period.as_str().into(),
-            amount: s.amount.to_string(),
-            currency: s.currency.clone(),
-            start: month_text(s.start),
-            end: s
-                .end
-                .map(|e| month_text(crate::calendar::add_months(e, -1)))
-                .unwrap_or_default(),
-            provider: s.scope.provider.clone(),
-            billing_account: s.scope.billing_account.clone(),
-            sub_account: s.scope.sub_account.clone(),
-            service: s.scope.service.clone(),
-            region: s.scope.region.clone(),
-            tag: if s.scope.tag_key.is_empty() {
-                String::new()
-            } else {
-                format!("{}={}", s.scope.tag_key, s.scope.tag_value)
-            },
-            thresholds: Threshold::list_text(&s.thresholds),
-            notes: s.notes.clone(),
-        }
+        super::spec::to_form(&self.spec)
     }
 }
 

@@ -69,7 +69,8 @@ impl Threshold {
         Ok(Threshold { level, basis })
     }
 
-    /// A list, in its order, without repeats; empty text is the default list.
+    /// A list, in its order, without repeats; empty text (or only separators) is the default
+    /// list.
     pub fn parse_list(raw: &str) -> Result<Vec<Threshold>, String> {
         let raw = if raw.trim().is_empty() { DEFAULT } else { raw };
         let mut out: Vec<Threshold> = Vec::new();
@@ -78,6 +79,10 @@ impl Threshold {
             if !out.contains(&t) {
                 out.push(t);
             }
+        }
+        if out.is_empty() {
+            // Only separators: as if left empty.
+            return Threshold::parse_list(DEFAULT);
         }
         if out.len() > MAX_PER_BUDGET {
             return Err(format!("at most {MAX_PER_BUDGET} thresholds per budget"));

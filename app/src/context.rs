@@ -18,6 +18,9 @@ pub struct CurrentUser {
     /// change it (the server's guard sends every other request to the account page).
     #[serde(default)]
     pub must_change_password: bool,
+    /// Unread in-app notifications (the bell): filled by `auth::me` for the page, 0 elsewhere.
+    #[serde(default)]
+    pub unread: i64,
 }
 
 impl CurrentUser {

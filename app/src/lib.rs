@@ -202,7 +202,7 @@ fn Nav(user: CurrentUser) -> impl IntoView {
             </ul>
         </nav>
         <div class="usermenu">
-            <notifications::Bell/>
+            <notifications::Bell unread=user.unread/>
             <a href=paths::ACCOUNT class="who">{user.display_name.clone()}
                 <span class="role-badge">{user.role.as_str()}</span></a>
             <LogoutButton/>

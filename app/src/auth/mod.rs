@@ -106,7 +106,14 @@ pub async fn change_password(
 /// The signed-in user, or `None`.
 #[server(endpoint = "me")]
 pub async fn me() -> Result<Option<CurrentUser>, AppError> {
-    Ok(crate::context::session_user().map(|s| s.user))
+    let Some(mut user) = crate::context::session_user().map(|s| s.user) else {
+        return Ok(None);
+    };
+    // The bell's count travels with the user: one resource for the menu, so hydration
+    // meets the same resources in the same order on every page.
+    let state = crate::state::app_state()?;
+    user.unread = crate::notifications::store::unread(&state.db, user.id).await?;
+    Ok(Some(user))
 }
 
 pub type MeResource = Resource<Result<Option<CurrentUser>, AppError>>;

@@ -209,6 +209,7 @@ async fn read(state: &AppState, hash: &str) -> Result<Option<SessionRow>, AppErr
             display_name: row.try_get("display_name")?,
             role,
             must_change_password: row.try_get::<i64, _>("must_change_password")? == 1,
+            unread: 0,
         }),
         None => None,
     };

@@ -7,23 +7,15 @@ use crate::paths;
 use leptos::form::ActionForm;
 use leptos_router::hooks::use_query_map;
 
-/// The bell: unread messages, linking to the inbox.
+/// The bell: unread messages (counted by `auth::me`), linking to the inbox.
 #[component]
-pub fn Bell() -> impl IntoView {
-    let count = Resource::new(|| (), |_| unread_count());
+pub fn Bell(unread: i64) -> impl IntoView {
+    let label = format!("Notifications: {unread} unread");
     view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                let n = count.await.unwrap_or(0);
-                let label = format!("Notifications: {n} unread");
-                view! {
-                    <a href=paths::NOTIFICATIONS class="bell" id="bell" aria-label=label data-unread=n.to_string()>
-                        <span aria-hidden="true">"🔔"</span>
-                        {(n > 0).then(|| view! { <span class="bell-count">{n}</span> })}
-                    </a>
-                }
-            })}
-        </Suspense>
+        <a href=paths::NOTIFICATIONS class="bell" id="bell" aria-label=label data-unread=unread.to_string()>
+            <span aria-hidden="true">"🔔"</span>
+            {(unread > 0).then(|| view! { <span class="bell-count">{unread}</span> })}
+        </a>
     }
 }
 

@@ -64,6 +64,18 @@ pub struct AppState {
     pub budget_summaries: Arc<crate::memo::Memo>,
 }
 
+/// This request's data version (the guard read it), or the current one when called without
+/// a request: what the kept values (dashboard cards, budget summaries) key on.
+pub async fn data_version(state: &AppState) -> Result<crate::context::DataVersion, AppError> {
+    match crate::context::data_version() {
+        Some(v) => Ok(v),
+        None => Ok(crate::context::DataVersion::new(
+            state.db.head_seq().await?,
+            state.clock.now(),
+        )),
+    }
+}
+
 pub fn app_state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| AppError::internal("AppState missing from context"))
 }

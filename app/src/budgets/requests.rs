@@ -133,10 +133,7 @@ pub async fn summaries(
     only: Option<i64>,
 ) -> Result<Vec<BudgetSummary>, AppError> {
     let now = state.clock.now();
-    let version = match crate::context::data_version() {
-        Some(v) => v,
-        None => crate::context::DataVersion::new(state.db.head_seq().await?, now),
-    };
+    let version = crate::state::data_version(state).await?;
     let key = (version.seq, version.minute);
     let all = match state
         .budget_summaries

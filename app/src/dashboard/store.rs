@@ -23,11 +23,7 @@ pub(super) async fn load() -> Result<DashboardData, AppError> {
     let state = crate::state::app_state()?;
     let su = crate::context::require_user()?;
     let now = state.clock.now();
-    // The guard read the head for this request; read it here only when called without one.
-    let version = match crate::context::data_version() {
-        Some(v) => v,
-        None => crate::context::DataVersion::new(state.db.head_seq().await?, now),
-    };
+    let version = crate::state::data_version(&state).await?;
     let (seq, key) = (version.seq, (version.seq, version.minute));
     let cards = match state.dashboard.get::<Cards>(key) {
         Some(c) => c,

@@ -174,25 +174,7 @@ pub async fn mark_read(id: Option<i64>) -> Result<(), AppError> {
 pub async fn list_deliveries(status: String) -> Result<Deliveries, AppError> {
     crate::context::require(crate::policy::Permission::ManageNotifications)?;
     let state = crate::state::app_state()?;
-    let rows = store::deliveries(&state.db, status.trim(), 200).await?;
-    let counts = sqlx::query_as(
-        "SELECT status, COUNT(*) FROM notifications WHERE channel <> 'inapp'
-         GROUP BY status ORDER BY status",
-    )
-    .fetch_all(state.db.pool())
-    .await?;
-    let hooks: Vec<(i64, String, String, i64)> =
-        sqlx::query_as("SELECT id, url, events, active FROM webhooks ORDER BY id")
-            .fetch_all(state.db.pool())
-            .await?;
-    Ok(Deliveries {
-        rows,
-        counts,
-        webhooks: hooks
-            .into_iter()
-            .map(|(i, u, e, a)| (i, u, e, a == 1))
-            .collect(),
-    })
+    store::deliveries(&state.db, status.trim(), 200).await
 }
 
 #[server(endpoint = "retry_delivery")]

@@ -462,8 +462,31 @@ pub async fn save_prefs(
     tx.commit().await
 }
 
+/// Email and webhook messages for administrators (newest first, optionally of one status),
+/// the count per status, and the webhooks.
+pub async fn deliveries(db: &Db, status: &str, limit: i64) -> Result<super::Deliveries, AppError> {
+    let counts = sqlx::query_as(
+        "SELECT status, COUNT(*) FROM notifications WHERE channel <> 'inapp'
+         GROUP BY status ORDER BY status",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let hooks: Vec<(i64, String, String, i64)> =
+        sqlx::query_as("SELECT id, url, events, active FROM webhooks ORDER BY id")
+            .fetch_all(db.pool())
+            .await?;
+    Ok(super::Deliveries {
+        rows: delivery_rows(db, status, limit).await?,
+        counts,
+        webhooks: hooks
+            .into_iter()
+            .map(|(i, u, e, a)| (i, u, e, a == 1))
+            .collect(),
+    })
+}
+
 /// Email and webhook messages for administrators: newest first, optionally of one status.
-pub async fn deliveries(
+async fn delivery_rows(
     db: &Db,
     status: &str,
     limit: i64,

@@ -16,6 +16,8 @@
 //! Amounts stay `Decimal` (exact); dimension values are dictionary-encoded per segment.
 
 mod file;
+#[doc(hidden)]
+pub use file::fuzz_file_roundtrip;
 mod load;
 
 use crate::db::{Db, Dialect};
@@ -258,20 +260,6 @@ fn add(total: &mut Decimal, a: Decimal) -> Result<(), AppError> {
         .checked_add(a)
         .ok_or_else(|| AppError::internal("amount overflow in report"))?;
     Ok(())
-}
-
-/// For the fuzz target (`fuzz/fuzz_targets/cube_file.rs`): `body` as a segment file's bytes
-/// without its checksum (added here, so mutations reach the structure), decoded for the batch
-/// and revision it names and, when that works, encoded again. `None` or the same bytes back
-/// (checksum included), never a panic.
-#[doc(hidden)]
-pub fn fuzz_file_roundtrip(body: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-    let batch = i64::from_le_bytes(body.get(8..16)?.try_into().ok()?);
-    let rev = i64::from_le_bytes(body.get(16..24)?.try_into().ok()?);
-    let mut bytes = body.to_vec();
-    bytes.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
-    let s = file::decode(&bytes, batch, rev).ok()?;
-    Some((bytes, file::encode(&s)))
 }
 
 impl Cube {

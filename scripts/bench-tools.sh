@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what the page load benchmark compares against and loads with (tests/bench/pages.rs):
-# nginx (Debian's nginx-light) and wrk. Idempotent; needs root (or sudo) for apt on first use.
+# Installs what the benchmarks compare against and load with: nginx (Debian's nginx-light) and
+# wrk (tests/bench/pages.rs), zip (tests/bench/exports.rs). Idempotent; needs root (or sudo) for apt on first use.
 set -euo pipefail
 missing=()
 command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+# The evidence export benchmark compares with `zip -0 -r` (tests/bench/exports.rs).
+command -v zip >/dev/null 2>&1 || missing+=(zip)
 if [[ ${#missing[@]} -gt 0 ]]; then
   SUDO=""
   [[ $(id -u) -ne 0 ]] && SUDO="sudo"

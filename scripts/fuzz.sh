@@ -19,7 +19,7 @@ ROOT=$PWD
 FUZZ=$ROOT/fuzz
 
 CARGO_FUZZ_VERSION=0.13.2
-TARGETS=(cost_rows instant money oscal framework_csv controls_csv multipart cube_file budgets_csv)
+TARGETS=(cost_rows instant money oscal framework_csv controls_csv multipart cube_file budgets_csv export_verify)
 # Safe Rust: the panics and slow inputs we look for need no AddressSanitizer, which would
 # halve the executions per second. FUZZ_SANITIZER=address turns it on.
 SANITIZER=${FUZZ_SANITIZER:-none}
@@ -31,6 +31,7 @@ max_len() {
     instant) echo 64 ;;
     money) echo 128 ;;
     oscal) echo 16384 ;;
+    export_verify) echo 65536 ;;
     *) echo 4096 ;;
   esac
 }

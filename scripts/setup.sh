@@ -65,6 +65,9 @@ if [[ $WANT_TEST -eq 1 ]]; then
   command -v chromedriver >/dev/null || apt_install chromium-driver
   # The cost import benchmark compares with `sqlite3 .import` (it skips that line without it).
   command -v sqlite3 >/dev/null || apt_install sqlite3
+  # Evidence export tests check archives with the standard tools an auditor has.
+  command -v unzip >/dev/null || apt_install unzip
+  command -v openssl >/dev/null || apt_install openssl
   # moto's server emulates AWS Cost Explorer for the sync tests (a venv of its own, pinned).
   MOTO_VERSION=5.1.22
   if [[ "$("$TOOLS_DIR/moto-venv/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null || true)" != "$MOTO_VERSION" ]]; then

@@ -24,6 +24,7 @@ pub mod dashboard;
 pub mod db;
 pub mod error;
 pub mod evidence;
+pub mod exports;
 #[cfg(feature = "ssr")]
 pub mod ingest;
 #[cfg(feature = "ssr")]
@@ -142,6 +143,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/my/work") view=budgets::MyWorkPage ssr=SsrMode::Async/>
                     <Route path=path!("/notifications") view=notifications::NotificationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/deliveries") view=notifications::DeliveriesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/exports") view=exports::ExportsPage ssr=SsrMode::Async/>
 
                 </ParentRoute>
             </Routes>
@@ -170,7 +172,7 @@ fn Layout() -> impl IntoView {
 }
 
 /// The main menu, in this order; each link shows only to roles the policy table lets open it.
-const NAV: [(&str, &str); 13] = [
+const NAV: [(&str, &str); 14] = [
     (paths::DASHBOARD, "Dashboard"),
     (paths::MY_WORK, "My work"),
     (paths::FRAMEWORKS, "Frameworks"),
@@ -184,6 +186,7 @@ const NAV: [(&str, &str); 13] = [
     (paths::SETTINGS, "Settings"),
     (paths::DELIVERIES, "Deliveries"),
     (paths::EVIDENCE, "Evidence"),
+    (paths::EXPORTS, "Exports"),
 ];
 
 #[component]

@@ -30,6 +30,8 @@ pub const BUDGET: &str = "/budgets/{id}";
 pub const MY_WORK: &str = "/my/work";
 pub const NOTIFICATIONS: &str = "/notifications";
 pub const DELIVERIES: &str = "/admin/deliveries";
+/// Evidence exports: the form, and (plain route) the signed ZIP it downloads.
+pub const EXPORTS: &str = "/exports";
 
 // Plain routes (each area's `routes.rs`).
 pub const FRAMEWORK_IMPORT: &str = "/frameworks/import";
@@ -43,6 +45,7 @@ pub const EVIDENCE_UPLOAD: &str = "/upload/evidence";
 pub const EVIDENCE_DOWNLOAD: &str = "/evidence/{id}/versions/{version}/download";
 pub const BUDGET_IMPORT: &str = "/budgets/import";
 pub const BUDGET_EXPORT: &str = "/budgets/export.csv";
+pub const EVIDENCE_EXPORT: &str = "/exports/evidence.zip";
 
 // Operations and static files (the server's own routes).
 pub const HEALTHZ: &str = "/healthz";

@@ -103,6 +103,8 @@ pub enum Permission {
     /// See "My work": what one owns or deputises (budgets, controls), and act on it (the
     /// ownership check is made by each area on the object).
     ViewOwnWork,
+    /// Download signed, period-scoped evidence exports (each download is audited).
+    ExportEvidence,
 }
 
 /// Role → permissions. Ownership (of controls, budgets, systems) is a relation on the owned
@@ -125,6 +127,7 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ManageBudgets,
             ViewOwnWork,
             ManageNotifications,
+            ExportEvidence,
         ],
         Role::Compliance => &[
             ViewDashboard,
@@ -132,6 +135,7 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ManageCompliance,
             SubmitEvidence,
             ViewOwnWork,
+            ExportEvidence,
         ],
         Role::Finance => &[
             ViewDashboard,
@@ -149,6 +153,7 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ViewCompliance,
             ViewCosts,
             ViewBudgets,
+            ExportEvidence,
         ],
         Role::Member => &[ViewDashboard, ViewOwnWork],
     }

@@ -30,6 +30,7 @@ pub static TABLE: LazyLock<Table> = LazyLock::new(|| {
             crate::evidence::routes::ENDPOINTS,
             crate::budgets::routes::ENDPOINTS,
             crate::notifications::routes::ENDPOINTS,
+            crate::exports::routes::ENDPOINTS,
             SERVER,
         ]
         .concat(),
@@ -49,7 +50,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: crate::state::AppState) -
         .merge(crate::costs::routes::router(state.clone()))
         .merge(crate::evidence::routes::router(state.clone()))
         .merge(crate::budgets::routes::router(state.clone()))
-        .merge(crate::notifications::routes::router(state))
+        .merge(crate::notifications::routes::router(state.clone()))
+        .merge(crate::exports::routes::router(state))
 }
 
 #[cfg(test)]

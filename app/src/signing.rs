@@ -69,6 +69,26 @@ impl PublicKey {
         B64.encode(self.0.as_bytes())
     }
 
+    /// SubjectPublicKeyInfo PEM, as `openssl pkeyutl -verify -pubin -inkey` reads it.
+    pub fn to_pem(&self) -> String {
+        use ed25519_dalek::pkcs8::EncodePublicKey;
+        self.0
+            .to_public_key_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .unwrap_or_default()
+    }
+
+    /// A key as given on a command line: base64 (`steward public-key`) or PEM text.
+    pub fn parse(text: &str) -> Result<PublicKey, KeyError> {
+        use ed25519_dalek::pkcs8::DecodePublicKey;
+        if text.contains("-----BEGIN PUBLIC KEY-----") {
+            VerifyingKey::from_public_key_pem(text.trim())
+                .map(PublicKey)
+                .map_err(|_| KeyError::PublicKey("(PEM that is not an Ed25519 public key)".into()))
+        } else {
+            PublicKey::from_b64(text)
+        }
+    }
+
     /// The first 16 hex digits of the SHA-256 of the raw public key: short enough to read out,
     /// long enough to tell keys apart.
     pub fn fingerprint(&self) -> String {

@@ -166,6 +166,31 @@ pub enum Command {
     ExportBudgets,
     /// Evaluate every budget now and raise the alerts due (a server does this by itself).
     EvaluateBudgets,
+    /// Write a signed evidence export (ZIP) for a framework and a period [from, to).
+    ExportEvidence {
+        /// The framework's key (as on the frameworks page).
+        #[arg(long)]
+        framework: String,
+        /// The period's first day (YYYY-MM-DD).
+        #[arg(long)]
+        from: String,
+        /// The first day after the period (YYYY-MM-DD): periods are half-open.
+        #[arg(long)]
+        to: String,
+        /// Where to write the ZIP (written beside it first, then renamed).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check an evidence export: the signature, every file's SHA-256, SHA256SUMS and the audit
+    /// excerpt against its checkpoints. Exit 0 intact, 1 naming each failure, 2 unusable.
+    VerifyExport {
+        /// The ZIP to check.
+        file: PathBuf,
+        /// The public key (base64 from `steward public-key`, or a PEM file) instead of the
+        /// signing key file's public half.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
 }
 
 impl Cli {

@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod budgets_cli;
 pub mod config;
 pub mod error;
+pub mod export_cli;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;

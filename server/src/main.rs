@@ -1,6 +1,6 @@
 //! The `steward` binary: `serve`, `migrate`, `create-admin`, `verify-audit`,
 //! `import-framework`, `import-costs`, `import-budgets`, `export-budgets`, `evaluate-budgets`,
-//! `checkpoint`, `public-key`.
+//! `checkpoint`, `public-key`, `export-evidence`, `verify-export`.
 
 use clap::Parser;
 use server::config::{Cli, Command, LogFormat};
@@ -241,6 +241,23 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
                 .await
         }
         Command::ExportBudgets => server::budgets_cli::export(&url).await,
+        Command::ExportEvidence {
+            framework,
+            from,
+            to,
+            out,
+        } => {
+            let key_file = cli.signing_key_file.as_deref();
+            let scope = app::exports::scope::Scope::parse(&framework, &from, &to)
+                .map_err(ServerError::Config)?;
+            server::export_cli::export(&url, &cli.data_dir, key_file, &scope, &out).await
+        }
+        Command::VerifyExport { file, public_key } => server::export_cli::verify(
+            &cli.data_dir,
+            cli.signing_key_file.as_deref(),
+            &file,
+            public_key,
+        ),
         Command::EvaluateBudgets => {
             server::budgets_cli::evaluate_now(&url, &cli.data_dir, cli.budget_escalation_days).await
         }

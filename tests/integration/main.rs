@@ -13,6 +13,7 @@ mod cost_sync;
 mod costs;
 mod errors;
 mod evidence;
+mod exports;
 mod hardening;
 mod invariants;
 mod migrations;

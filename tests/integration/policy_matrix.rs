@@ -93,9 +93,18 @@ both_dbs!(role_matrix_matches_the_policy_table, |app| {
     for r in Role::ALL {
         who.push((Some(r), app.client_as(r).await));
     }
+    // The export download needs its scope (without one it is a 422 for everyone).
+    let key: String = sqlx::query_scalar("SELECT key FROM frameworks ORDER BY id LIMIT 1")
+        .fetch_one(app.state().app.db.pool())
+        .await
+        .unwrap();
+    let export_query = format!("?framework={key}&from=2026-01-01&to=2026-02-01");
     for ep in TABLE.endpoints() {
         for (role, client) in who.iter_mut() {
-            let path = concrete(ep.path);
+            let mut path = concrete(ep.path);
+            if ep.path == app::paths::EVIDENCE_EXPORT {
+                path.push_str(&export_query);
+            }
             let res = if ep.method == "GET" {
                 app.get(client, &path).await
             } else {

@@ -1,0 +1,113 @@
+//! The exports area's routes: the form page, its options, and the download (plain route),
+//! which builds the archive on a blocking thread into an unlinked spool file and streams it.
+
+use crate::paths;
+use crate::policy::{Access::*, Endpoint, Permission::*};
+
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint::page(paths::EXPORTS, Perm(ExportEvidence)),
+    // The archive is written at disk speed (hundreds of MiB/s) before the first byte is sent:
+    // the request timeout bounds that wait, and the body then streams from an open file.
+    Endpoint::page(paths::EVIDENCE_EXPORT, Perm(ExportEvidence)),
+    Endpoint::read_fn("/api/export_options", Perm(ExportEvidence)),
+];
+
+#[cfg(feature = "ssr")]
+pub fn router<S: Clone + Send + Sync + 'static>(state: crate::state::AppState) -> axum::Router<S> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route(paths::EVIDENCE_EXPORT, get(ssr::download))
+        .with_state(state)
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::super::run::{self, Request};
+    use super::super::scope::Scope;
+    use super::super::store::DOWNLOADED;
+    use crate::context::{RequestMeta, SessionUser};
+    use crate::error::AppError;
+    use crate::state::AppState;
+    use axum::body::Body;
+    use axum::extract::{Query, Request as HttpRequest, State};
+    use axum::response::Response;
+    use http::header::{self, HeaderValue};
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    pub struct Params {
+        #[serde(default)]
+        framework: String,
+        #[serde(default)]
+        from: String,
+        #[serde(default)]
+        to: String,
+    }
+
+    pub async fn download(
+        State(state): State<AppState>,
+        Query(p): Query<Params>,
+        req: HttpRequest,
+    ) -> Result<Response, AppError> {
+        let su = req
+            .extensions()
+            .get::<SessionUser>()
+            .cloned()
+            .ok_or(AppError::Unauthenticated)?;
+        let meta = req
+            .extensions()
+            .get::<RequestMeta>()
+            .cloned()
+            .unwrap_or_default();
+        let scope = Scope::parse(&p.framework, &p.from, &p.to).map_err(AppError::Invalid)?;
+        let ctx = crate::state::audit_ctx_for(&state, &meta, Some(&su.user));
+        std::fs::create_dir_all(&state.spool_dir).map_err(AppError::internal)?;
+        let path = state
+            .spool_dir
+            .join(format!("export-{}.zip", crate::util::random_hex(8)));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(AppError::internal)?;
+        // Unlinked at once: the open handle keeps the bytes until the response is sent, and
+        // nothing is left behind if the server stops.
+        std::fs::remove_file(&path).map_err(AppError::internal)?;
+        let (file, built) = run::export(
+            Request {
+                db: &state.db,
+                blobs: state.blobs.clone(),
+                signer: &state.signer,
+                scope: &scope,
+                spool_dir: &state.spool_dir,
+                ctx: &ctx,
+                action: DOWNLOADED,
+                progress: Default::default(),
+            },
+            file,
+        )
+        .await?;
+        let stream = tokio_util::io::ReaderStream::with_capacity(
+            tokio::fs::File::from_std(file),
+            256 * 1024,
+        );
+        let mut resp = Response::new(Body::from_stream(stream));
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/zip"),
+        );
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(built.size));
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("attachment; filename=\"{}\"", scope.file_name()))
+        {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&built.sha256) {
+            h.insert("x-steward-export-sha256", v);
+        }
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(resp)
+    }
+}

@@ -1,0 +1,470 @@
+//! The export's SQL: everything it shows, read in one snapshot (`Plan`), and the audit event
+//! of each export. The audit excerpt is streamed to a spool file, never held in memory.
+
+// Rows are read as tuples in the order the query selects them.
+#![allow(clippy::type_complexity)]
+
+use super::manifest::{CheckpointEntry, EventLine, HeadRef};
+use super::scope::{self, Dated, Scope};
+use crate::audit::chain::{self, AuditCtx, EVENT_COLUMNS};
+use crate::audit::checkpoint;
+use crate::calendar::{midnight, Period};
+use crate::controls::status::Derived;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::signing::Signer;
+use crate::util::parse_date;
+use futures_util::TryStreamExt;
+use sqlx::Row;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The audit actions of exports: written after the export is read, never part of what it
+/// shows.
+pub const EXPORTED: &str = "export.created";
+pub const DOWNLOADED: &str = "export.downloaded";
+
+/// Actions that change what an export shows (besides the period's own events): frameworks,
+/// controls and their mappings, evidence, users (names shown as owners and uploaders) and
+/// settings (the due-soon window in control status). Sign-ins, notifications, costs, budgets,
+/// checkpoints and exports do not, so they leave an export's bytes alone.
+const SHOWN: [&str; 5] = [
+    "framework.%",
+    "control.%",
+    "evidence.%",
+    "user.%",
+    "settings.%",
+];
+
+pub struct Framework {
+    pub id: i64,
+    pub key: String,
+    pub name: String,
+    pub version: String,
+}
+
+pub struct Requirement {
+    pub id: i64,
+    pub label: String,
+    pub title: String,
+    pub group: String,
+    /// Mapped controls' ids, by control ref.
+    pub controls: Vec<i64>,
+}
+
+pub struct Control {
+    pub id: i64,
+    pub reference: String,
+    pub title: String,
+    pub applicable: bool,
+    pub justification: String,
+    pub owner: String,
+    /// The status on the period's last day (or at the head, when that comes first).
+    pub status: Option<Derived>,
+    /// Attached evidence ids.
+    pub evidence: Vec<i64>,
+}
+
+pub struct Version {
+    pub evidence_id: i64,
+    pub title: String,
+    pub version: i64,
+    pub effective_date: String,
+    pub covers: Option<Period>,
+    pub sha256: Option<String>,
+    pub filename: String,
+    pub size: u64,
+    pub url: Option<String>,
+    pub uploaded_by: String,
+    pub uploaded_at: String,
+    pub test_result: Option<String>,
+    /// Control refs (within the framework) the evidence is attached to.
+    pub controls: Vec<String>,
+}
+
+/// Everything one export shows, read in one snapshot.
+pub struct Plan {
+    pub scope: Scope,
+    pub framework: Framework,
+    pub head: HeadRef,
+    pub requirements: Vec<Requirement>,
+    pub controls: BTreeMap<i64, Control>,
+    /// In scope, by evidence id then version.
+    pub versions: Vec<Version>,
+    /// The audit excerpt, one `EventLine` per line, in a spool file removed on drop.
+    pub events: Spool,
+    pub event_count: usize,
+    pub checkpoints: Vec<CheckpointEntry>,
+}
+
+/// A spool file, removed when dropped.
+pub struct Spool(pub PathBuf);
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn period_bounds(p: &Period) -> (String, String) {
+    (midnight(p.start), midnight(p.end))
+}
+
+/// Signs the chain head when the newest checkpoint does not yet cover the period's last
+/// event, so every excerpt event can be checked against a signature. `Ok(false)` when nothing
+/// was needed.
+pub async fn ensure_checkpoint(
+    db: &Db,
+    signer: &Signer,
+    scope: &Scope,
+    ctx: &AuditCtx,
+) -> Result<bool, AppError> {
+    let (from, to) = period_bounds(&scope.period);
+    let last: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(seq) FROM audit_events WHERE at >= $1 AND at < $2")
+            .bind(&from)
+            .bind(&to)
+            .fetch_one(db.pool())
+            .await?;
+    let signed: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoints")
+        .fetch_one(db.pool())
+        .await?;
+    match last {
+        Some(last) if signed.is_none_or(|s| s < last) => {
+            Ok(checkpoint::create(db, signer, ctx).await?.is_some())
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Reads the plan in one snapshot; the excerpt goes to a spool file in `spool_dir`.
+pub async fn plan(db: &Db, scope: &Scope, spool_dir: &Path) -> Result<Plan, AppError> {
+    let mut tx = chain::begin_snapshot(db).await?;
+    let fw: Option<(i64, String, String, String)> =
+        sqlx::query_as("SELECT id, key, name, version FROM frameworks WHERE key = $1")
+            .bind(&scope.framework)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((fid, key, name, version)) = fw else {
+        return Err(AppError::Missing(format!(
+            "framework: no imported framework has the key '{}'",
+            scope.framework
+        )));
+    };
+    let framework = Framework {
+        id: fid,
+        key,
+        name,
+        version,
+    };
+    let head = as_of(&mut tx, &scope.period).await?;
+    let (from, _) = period_bounds(&scope.period);
+    // Requirements retired before the period began no longer spoke for it.
+    let reqs: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT id, label, title, group_title FROM requirements \
+         WHERE framework_id = $1 AND (retired_at IS NULL OR retired_at >= $2) \
+         ORDER BY sort_order, id",
+    )
+    .bind(fid)
+    .bind(&from)
+    .fetch_all(&mut *tx)
+    .await?;
+    let maps: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT cr.requirement_id, cr.control_id FROM control_requirements cr \
+         JOIN requirements r ON r.id = cr.requirement_id WHERE r.framework_id = $1",
+    )
+    .bind(fid)
+    .fetch_all(&mut *tx)
+    .await?;
+    let ctl_rows: Vec<(i64, String, String, i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT DISTINCT c.id, c.ref, c.title, c.applicable, c.justification, u.display_name \
+         FROM controls c JOIN control_requirements cr ON cr.control_id = c.id \
+         JOIN requirements r ON r.id = cr.requirement_id \
+         LEFT JOIN users u ON u.id = c.owner_id WHERE r.framework_id = $1",
+    )
+    .bind(fid)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut controls: BTreeMap<i64, Control> = ctl_rows
+        .into_iter()
+        .map(|(id, reference, title, applicable, justification, owner)| {
+            let c = Control {
+                id,
+                reference,
+                title,
+                applicable: applicable == 1,
+                justification,
+                owner: owner.unwrap_or_default(),
+                status: None,
+                evidence: Vec::new(),
+            };
+            (id, c)
+        })
+        .collect();
+    let links: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT DISTINCT ec.evidence_id, ec.control_id FROM evidence_controls ec \
+         JOIN control_requirements cr ON cr.control_id = ec.control_id \
+         JOIN requirements r ON r.id = cr.requirement_id WHERE r.framework_id = $1",
+    )
+    .bind(fid)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut evidence_controls: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for (eid, cid) in &links {
+        if let Some(c) = controls.get_mut(cid) {
+            c.evidence.push(*eid);
+            evidence_controls
+                .entry(*eid)
+                .or_default()
+                .push(c.reference.clone());
+        }
+    }
+    for c in controls.values_mut() {
+        c.evidence.sort_unstable();
+        c.evidence.dedup();
+    }
+    for refs in evidence_controls.values_mut() {
+        refs.sort();
+        refs.dedup();
+    }
+    let mut by_req: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (rid, cid) in maps {
+        by_req.entry(rid).or_default().push(cid);
+    }
+    let requirements = reqs
+        .into_iter()
+        .map(|(id, label, title, group)| {
+            let mut ids = by_req.remove(&id).unwrap_or_default();
+            ids.sort_by(|a, b| {
+                let r = |i: &i64| controls.get(i).map(|c| c.reference.clone());
+                r(a).cmp(&r(b))
+            });
+            ids.dedup();
+            Requirement {
+                id,
+                label,
+                title,
+                group,
+                controls: ids,
+            }
+        })
+        .collect();
+    let versions = versions(&mut tx, &scope.period, &evidence_controls).await?;
+    let (events, event_count, seqs) = excerpt(&mut tx, &scope.period, spool_dir).await?;
+    let checkpoints = covering_checkpoints(&mut tx, seqs).await?;
+    tx.rollback().await?;
+    Ok(Plan {
+        scope: scope.clone(),
+        framework,
+        head,
+        requirements,
+        controls,
+        versions,
+        events,
+        event_count,
+        checkpoints,
+    })
+}
+
+/// The newest audit event that changed what this export shows: one in `SHOWN`, or any
+/// event of the period (the excerpt shows those).
+async fn as_of(tx: &mut sqlx::AnyConnection, period: &Period) -> Result<HeadRef, AppError> {
+    let (from, to) = period_bounds(period);
+    let row: Option<(i64, String, String)> = sqlx::query_as(
+        "SELECT seq, hash, at FROM audit_events WHERE action LIKE $1 OR action LIKE $2 \
+         OR action LIKE $3 OR action LIKE $4 OR action LIKE $5 OR (at >= $6 AND at < $7) \
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(SHOWN[0])
+    .bind(SHOWN[1])
+    .bind(SHOWN[2])
+    .bind(SHOWN[3])
+    .bind(SHOWN[4])
+    .bind(&from)
+    .bind(&to)
+    .fetch_optional(tx)
+    .await?;
+    let (seq, hash, at) = row.unwrap_or((0, chain::GENESIS_HASH.to_string(), String::new()));
+    Ok(HeadRef { seq, hash, at })
+}
+
+async fn versions(
+    tx: &mut sqlx::AnyConnection,
+    period: &Period,
+    evidence_controls: &BTreeMap<i64, Vec<String>>,
+) -> Result<Vec<Version>, AppError> {
+    let mut out = Vec::new();
+    // One evidence item at a time keeps the query small and the order fixed.
+    for (eid, refs) in evidence_controls {
+        let rows = sqlx::query(
+            "SELECT e.title, v.version, v.effective_date, v.period_start, v.period_end, \
+             v.sha256, v.filename, v.size_bytes, v.url, u.display_name AS uploader, \
+             v.uploaded_at, v.test_result \
+             FROM evidence_versions v JOIN evidence e ON e.id = v.evidence_id \
+             LEFT JOIN users u ON u.id = v.uploaded_by \
+             WHERE v.evidence_id = $1 ORDER BY v.version",
+        )
+        .bind(eid)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut all = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let effective: String = r.try_get("effective_date")?;
+            let covers = match (
+                r.try_get::<Option<String>, _>("period_start")?,
+                r.try_get::<Option<String>, _>("period_end")?,
+            ) {
+                (Some(s), Some(e)) => parse_date(&s)
+                    .zip(parse_date(&e))
+                    .and_then(|(s, e)| Period::new(s, e)),
+                _ => None,
+            };
+            all.push(Version {
+                evidence_id: *eid,
+                title: r.try_get("title")?,
+                version: r.try_get("version")?,
+                effective_date: effective,
+                covers,
+                sha256: r.try_get("sha256")?,
+                filename: r
+                    .try_get::<Option<String>, _>("filename")?
+                    .unwrap_or_else(|| "evidence".into()),
+                size: r
+                    .try_get::<Option<i64>, _>("size_bytes")?
+                    .unwrap_or(0)
+                    .max(0) as u64,
+                url: r.try_get("url")?,
+                uploaded_by: r
+                    .try_get::<Option<String>, _>("uploader")?
+                    .unwrap_or_default(),
+                uploaded_at: r.try_get("uploaded_at")?,
+                test_result: r.try_get("test_result")?,
+                controls: refs.clone(),
+            });
+        }
+        let dated: Vec<Dated> = all
+            .iter()
+            .filter_map(|v| {
+                Some(Dated {
+                    version: v.version,
+                    effective: parse_date(&v.effective_date)?,
+                    covers: v.covers,
+                })
+            })
+            .collect();
+        let keep = scope::versions_in(period, &dated);
+        out.extend(all.into_iter().filter(|v| keep.contains(&v.version)));
+    }
+    Ok(out)
+}
+
+/// The events of the period, streamed to a spool file; returns the file, the count and the
+/// first and last sequence numbers.
+async fn excerpt(
+    tx: &mut sqlx::AnyConnection,
+    period: &Period,
+    spool_dir: &Path,
+) -> Result<(Spool, usize, Option<(i64, i64)>), AppError> {
+    std::fs::create_dir_all(spool_dir).map_err(AppError::internal)?;
+    let spool = Spool(spool_dir.join(format!(
+        "export-events-{}.jsonl",
+        crate::util::random_hex(8)
+    )));
+    let file = std::fs::File::create(&spool.0).map_err(AppError::internal)?;
+    let mut out = std::io::BufWriter::new(file);
+    let (from, to) = period_bounds(period);
+    let sql =
+        format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE at >= $1 AND at < $2 ORDER BY seq");
+    let mut rows = sqlx::query(&sql).bind(&from).bind(&to).fetch(&mut *tx);
+    let mut count = 0usize;
+    let mut range: Option<(i64, i64)> = None;
+    while let Some(row) = rows.try_next().await? {
+        let e = chain::event_from_row(&row)?;
+        let line = EventLine::from_stored(&e);
+        serde_json::to_writer(&mut out, &line).map_err(AppError::internal)?;
+        out.write_all(b"\n").map_err(AppError::internal)?;
+        count += 1;
+        range = Some(range.map_or((e.seq, e.seq), |(a, _)| (a, e.seq)));
+    }
+    out.flush().map_err(AppError::internal)?;
+    Ok((spool, count, range))
+}
+
+/// The checkpoints whose ranges `(prev_seq, seq]` hold the excerpt's events, with the event
+/// hashes each signs.
+async fn covering_checkpoints(
+    tx: &mut sqlx::AnyConnection,
+    range: Option<(i64, i64)>,
+) -> Result<Vec<CheckpointEntry>, AppError> {
+    let Some((first, last)) = range else {
+        return Ok(Vec::new());
+    };
+    let rows = sqlx::query(
+        "SELECT seq, prev_seq, hash, at, digest, signature, key_fingerprint, event_hashes \
+         FROM audit_checkpoints WHERE seq >= $1 AND prev_seq < $2 ORDER BY seq",
+    )
+    .bind(first)
+    .bind(last)
+    .fetch_all(&mut *tx)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let raw: Vec<u8> = r.try_get("event_hashes")?;
+            Ok(CheckpointEntry {
+                seq: r.try_get("seq")?,
+                prev_seq: r.try_get("prev_seq")?,
+                hash: r.try_get("hash")?,
+                at: r.try_get("at")?,
+                digest: r.try_get("digest")?,
+                signature: r.try_get("signature")?,
+                key_fingerprint: r.try_get("key_fingerprint")?,
+                event_hashes: raw.chunks(32).map(hex::encode).collect(),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(AppError::from)
+}
+
+/// Each control's status on `day` (the period's last day, or the head's day when earlier).
+pub async fn statuses(db: &Db, plan: &mut Plan) -> Result<(), AppError> {
+    let last_day = plan
+        .scope
+        .period
+        .end
+        .previous_day()
+        .unwrap_or(plan.scope.period.end);
+    let head_day = crate::util::parse_ts(&plan.head.at).map(|t| t.date());
+    let day = head_day.map_or(last_day, |h| h.min(last_day));
+    let all = crate::controls::store::statuses(db.pool(), day).await?;
+    for c in plan.controls.values_mut() {
+        c.status = all.get(&c.id).copied();
+    }
+    Ok(())
+}
+
+/// Records an export or a download: who, the scope and the archive's SHA-256.
+pub async fn record(
+    db: &Db,
+    ctx: &AuditCtx,
+    action: &str,
+    scope: &Scope,
+    summary: &str,
+) -> Result<(), AppError> {
+    let mut tx = db.write().await?;
+    tx.audit(ctx.event(action, "framework", &scope.framework, summary))
+        .await?;
+    tx.commit().await
+}
+
+/// (key, "name version") of every imported framework, for the form.
+pub async fn framework_choices(db: &Db) -> Result<Vec<(String, String)>, AppError> {
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT key, name, version FROM frameworks ORDER BY name, key")
+            .fetch_all(db.pool())
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(k, n, v)| (k, format!("{n} {v}")))
+        .collect())
+}

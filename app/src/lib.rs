@@ -9,6 +9,7 @@
 #[cfg(feature = "ssr")]
 pub mod assets;
 pub mod audit;
+pub mod audits;
 pub mod auth;
 pub mod budgets;
 #[cfg(feature = "ssr")]
@@ -144,6 +145,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/notifications") view=notifications::NotificationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/deliveries") view=notifications::DeliveriesPage ssr=SsrMode::Async/>
                     <Route path=path!("/exports") view=exports::ExportsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audits") view=audits::AuditsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audits/requests/:id") view=audits::AuditRequestPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audits/:id") view=audits::AuditPage ssr=SsrMode::Async/>
 
                 </ParentRoute>
             </Routes>
@@ -172,7 +176,7 @@ fn Layout() -> impl IntoView {
 }
 
 /// The main menu, in this order; each link shows only to roles the policy table lets open it.
-const NAV: [(&str, &str); 14] = [
+const NAV: [(&str, &str); 15] = [
     (paths::DASHBOARD, "Dashboard"),
     (paths::MY_WORK, "My work"),
     (paths::FRAMEWORKS, "Frameworks"),
@@ -186,6 +190,7 @@ const NAV: [(&str, &str); 14] = [
     (paths::SETTINGS, "Settings"),
     (paths::DELIVERIES, "Deliveries"),
     (paths::EVIDENCE, "Evidence"),
+    (paths::AUDITS, "Audits"),
     (paths::EXPORTS, "Exports"),
 ];
 

@@ -32,6 +32,10 @@ pub const NOTIFICATIONS: &str = "/notifications";
 pub const DELIVERIES: &str = "/admin/deliveries";
 /// Evidence exports: the form, and (plain route) the signed ZIP it downloads.
 pub const EXPORTS: &str = "/exports";
+/// Audits (engagements) and their request lists (PBC).
+pub const AUDITS: &str = "/audits";
+pub const AUDIT_ITEM: &str = "/audits/{id}";
+pub const AUDIT_REQUEST: &str = "/audits/requests/{id}";
 
 // Plain routes (each area's `routes.rs`).
 pub const FRAMEWORK_IMPORT: &str = "/frameworks/import";
@@ -90,6 +94,14 @@ pub fn evidence_item(id: i64) -> String {
 
 pub fn budget(id: i64) -> String {
     fill(BUDGET, &[&id])
+}
+
+pub fn audit(id: i64) -> String {
+    fill(AUDIT_ITEM, &[&id])
+}
+
+pub fn audit_request(id: i64) -> String {
+    fill(AUDIT_REQUEST, &[&id])
 }
 
 pub fn evidence_download(id: i64, version: i64) -> String {

@@ -105,6 +105,14 @@ pub enum Permission {
     ViewOwnWork,
     /// Download signed, period-scoped evidence exports (each download is audited).
     ExportEvidence,
+    /// See audits (engagements) and their request lists: every audit for the organisation,
+    /// only their own for auditors (checked by the audits area).
+    ViewAudits,
+    /// Plan audits, assign auditors, raise requests and answer them with evidence.
+    ManageAudits,
+    /// An auditor's work on the audits they are assigned to: draw samples, raise requests,
+    /// comment, accept or return answers (the assignment is checked by the audits area).
+    AuditWork,
 }
 
 /// Role → permissions. Ownership (of controls, budgets, systems) is a relation on the owned
@@ -128,6 +136,8 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ViewOwnWork,
             ManageNotifications,
             ExportEvidence,
+            ViewAudits,
+            ManageAudits,
         ],
         Role::Compliance => &[
             ViewDashboard,
@@ -136,6 +146,8 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             SubmitEvidence,
             ViewOwnWork,
             ExportEvidence,
+            ViewAudits,
+            ManageAudits,
         ],
         Role::Finance => &[
             ViewDashboard,
@@ -154,6 +166,8 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ViewCosts,
             ViewBudgets,
             ExportEvidence,
+            ViewAudits,
+            AuditWork,
         ],
         Role::Member => &[ViewDashboard, ViewOwnWork],
     }

@@ -166,17 +166,22 @@ pub enum Command {
     ExportBudgets,
     /// Evaluate every budget now and raise the alerts due (a server does this by itself).
     EvaluateBudgets,
-    /// Write a signed evidence export (ZIP) for a framework and a period [from, to).
+    /// Write a signed evidence export (ZIP) for a framework and a period [from, to), or for an
+    /// audit (its period, its framework, its requests and their answers).
     ExportEvidence {
-        /// The framework's key (as on the frameworks page).
+        /// The framework's key (as on the frameworks page); with --audit, one of its frameworks
+        /// (needed only when it has several).
         #[arg(long)]
-        framework: String,
+        framework: Option<String>,
+        /// The audit's number (as in /audits/NUMBER): its period and requests.
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        audit: Option<i64>,
         /// The period's first day (YYYY-MM-DD).
-        #[arg(long)]
-        from: String,
+        #[arg(long, required_unless_present = "audit")]
+        from: Option<String>,
         /// The first day after the period (YYYY-MM-DD): periods are half-open.
-        #[arg(long)]
-        to: String,
+        #[arg(long, required_unless_present = "audit")]
+        to: Option<String>,
         /// Where to write the ZIP (written beside it first, then renamed).
         #[arg(long)]
         out: PathBuf,

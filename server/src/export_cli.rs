@@ -14,15 +14,28 @@ fn config(e: impl std::fmt::Display) -> ServerError {
     ServerError::Config(e.to_string())
 }
 
+/// What the command line asked for: a framework and a period, or an audit.
+pub struct Wanted {
+    pub framework: String,
+    pub audit: Option<i64>,
+    pub from: String,
+    pub to: String,
+}
+
 /// Writes the export to `<out>.part` beside `out`, then renames it: a reader never sees half
 /// an archive.
 pub async fn export(
     url: &str,
     data_dir: &Path,
     key_file: Option<&Path>,
-    scope: &Scope,
+    wanted: Wanted,
     out: &Path,
 ) -> Result<ExitCode, ServerError> {
+    // Words are checked before anything is opened.
+    let scope = match wanted.audit {
+        None => Some(Scope::parse(&wanted.framework, &wanted.from, &wanted.to).map_err(config)?),
+        Some(_) => None,
+    };
     let signer = Signer::load_existing(data_dir, key_file)
         .map_err(config)?
         .ok_or_else(|| {
@@ -33,6 +46,20 @@ pub async fn export(
         })?;
     let blobs = app::evidence::blobs::FsBlobStore::new(data_dir).map_err(config)?;
     let db = crate::connect_and_migrate(url).await?;
+    let scope = match scope {
+        Some(s) => s,
+        None => {
+            let id = wanted.audit.unwrap_or_default();
+            match app::exports::answers::audit_scope(db.pool(), id, &wanted.framework).await {
+                Ok(s) => s,
+                Err(e) => {
+                    db.close().await;
+                    return Err(e.into());
+                }
+            }
+        }
+    };
+    let scope = &scope;
     let ctx = crate::bootstrap::system_ctx(&app::util::Clock::default(), "cli");
     let mut part = out.as_os_str().to_owned();
     part.push(".part");

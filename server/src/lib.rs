@@ -305,6 +305,7 @@ pub async fn start(
     app::budgets::alerts::schedule(state.app.clone(), std::time::Duration::from_secs(60));
     // Control owners hear of evidence due soon or overdue, once a day.
     app::controls::reminders::schedule(state.app.clone(), std::time::Duration::from_secs(3600));
+    app::audits::reminders::schedule(state.app.clone(), std::time::Duration::from_secs(3600));
     // The outbox sends email and webhooks (woken when messages are queued).
     let mailer = match opts
         .mail

@@ -243,14 +243,19 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
         Command::ExportBudgets => server::budgets_cli::export(&url).await,
         Command::ExportEvidence {
             framework,
+            audit,
             from,
             to,
             out,
         } => {
             let key_file = cli.signing_key_file.as_deref();
-            let scope = app::exports::scope::Scope::parse(&framework, &from, &to)
-                .map_err(ServerError::Config)?;
-            server::export_cli::export(&url, &cli.data_dir, key_file, &scope, &out).await
+            let scope = server::export_cli::Wanted {
+                framework: framework.unwrap_or_default(),
+                audit,
+                from: from.unwrap_or_default(),
+                to: to.unwrap_or_default(),
+            };
+            server::export_cli::export(&url, &cli.data_dir, key_file, scope, &out).await
         }
         Command::VerifyExport { file, public_key } => server::export_cli::verify(
             &cli.data_dir,

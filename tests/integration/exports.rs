@@ -19,7 +19,7 @@ fn sha(data: &[u8]) -> String {
     app::util::sha256_hex(data)
 }
 
-async fn json(r: reqwest::Response) -> serde_json::Value {
+pub async fn json(r: reqwest::Response) -> serde_json::Value {
     let text = r.text().await.unwrap();
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
 }
@@ -71,9 +71,9 @@ async fn add(
     json(r).await["evidence_id"].as_i64().unwrap()
 }
 
-struct Setup {
-    from: Date,
-    to: Date,
+pub struct Setup {
+    pub from: Date,
+    pub to: Date,
     v1: Vec<u8>,
     v2: Vec<u8>,
     v3: Vec<u8>,
@@ -84,7 +84,7 @@ struct Setup {
 /// A framework (key `custom`) with two mapped controls and evidence around a period of 200
 /// days ending tomorrow; then the clock moves past the period's end, so the exports' own audit
 /// events fall outside it.
-async fn setup(app: &TestApp) -> Setup {
+pub async fn setup(app: &TestApp) -> Setup {
     let co = app.client_as(Role::Compliance).await;
     let form = reqwest::multipart::Form::new()
         .part(
@@ -198,14 +198,14 @@ async fn download(app: &TestApp, c: &reqwest::Client, s: &Setup) -> (Vec<u8>, St
     (r.bytes().await.unwrap().to_vec(), sha)
 }
 
-fn tmp_dir(app: &TestApp, name: &str) -> PathBuf {
+pub fn tmp_dir(app: &TestApp, name: &str) -> PathBuf {
     let d = app.db.data_dir().join(name);
     std::fs::create_dir_all(&d).unwrap();
     d
 }
 
 /// `steward ARGS` with this app's data folder: (exit code, stdout).
-fn steward(app: &TestApp, args: &[&str]) -> (i32, String) {
+pub fn steward(app: &TestApp, args: &[&str]) -> (i32, String) {
     let out = Command::new(steward_tests::steward_bin())
         .args(args)
         .env("DATABASE_URL", &app.db.url)
@@ -235,8 +235,8 @@ both_dbs!(
     an_export_is_period_scoped_signed_and_the_same_twice,
     |app| {
         let s = setup(&app).await;
-        let auditor = app.client_as(Role::Auditor).await;
-        let (zip1, sha1) = download(&app, &auditor, &s).await;
+        let admin = app.client_as(Role::Admin).await;
+        let (zip1, sha1) = download(&app, &admin, &s).await;
         assert_eq!(sha(&zip1), sha1, "the header names the archive's own hash");
         let co = app.client_as(Role::Compliance).await;
         let (zip2, _) = download(&app, &co, &s).await;
@@ -374,7 +374,7 @@ both_dbs!(
     .await
     .unwrap();
         assert_eq!(summaries.len(), 2);
-        assert_eq!(summaries[0].0, "auditor");
+        assert_eq!(summaries[0].0, "admin");
         assert!(summaries[0].1.contains(&sha1), "{}", summaries[0].1);
         assert!(summaries[0].1.contains("custom"), "{}", summaries[0].1);
     }
@@ -548,20 +548,11 @@ both_dbs!(exports_are_for_the_roles_that_may_take_them, |app| {
     }
     let anonymous = app.client();
     assert_eq!(app.get(&anonymous, &query(&s)).await.status(), 303);
-    // A bad period is a clear 422, not an empty archive. The auditor's access ends in ten
-    // minutes (time-boxed), and is refused once it has.
-    app.user(Role::Auditor).await;
-    sqlx::query("UPDATE users SET access_expires_at = $1 WHERE username = 'auditor'")
-        .bind(app::util::ts(
-            app.state().app.clock.now() + Duration::minutes(10),
-        ))
-        .execute(app.state().app.db.pool())
-        .await
-        .unwrap();
-    let auditor = app.client_as(Role::Auditor).await;
+    // A bad period is a clear 422, not an empty archive.
+    let co = app.client_as(Role::Compliance).await;
     let r = app
         .get(
-            &auditor,
+            &co,
             &format!(
                 "{}?framework=custom&from=2026-02-30&to=2026-03-01",
                 app::paths::EVIDENCE_EXPORT
@@ -574,9 +565,29 @@ both_dbs!(exports_are_for_the_roles_that_may_take_them, |app| {
         .await
         .unwrap()
         .contains("from: '2026-02-30' is not a date"));
-    assert_eq!(app.get(&auditor, &query(&s)).await.status(), 200);
+    // Auditors export their audits only. This one's access ends in ten minutes (time-boxed),
+    // and is refused once it has.
+    app.user(Role::Auditor).await;
+    sqlx::query("UPDATE users SET access_expires_at = $1 WHERE username = 'auditor'")
+        .bind(app::util::ts(
+            app.state().app.clock.now() + Duration::minutes(10),
+        ))
+        .execute(app.state().app.db.pool())
+        .await
+        .unwrap();
+    let audit = super::audits::plan_audit(&app, &s).await;
+    let auditor = app.client_as(Role::Auditor).await;
+    assert_eq!(
+        app.get(&auditor, &query(&s)).await.status(),
+        403,
+        "no audit named"
+    );
+    let by_audit = format!("{}?audit={audit}", app::paths::EVIDENCE_EXPORT);
+    assert_eq!(app.get(&auditor, &by_audit).await.status(), 200);
+    let other = format!("{}?audit={}", app::paths::EVIDENCE_EXPORT, audit + 1);
+    assert_eq!(app.get(&auditor, &other).await.status(), 404);
     app.state().app.clock.advance(Duration::minutes(15));
-    let r = app.get(&auditor, &query(&s)).await;
+    let r = app.get(&auditor, &by_audit).await;
     assert_eq!(r.status(), 303, "sent to sign in again");
     let to = r.headers()["location"].to_str().unwrap();
     assert!(to.starts_with("/login?next=/exports/evidence.zip"), "{to}");

@@ -2,6 +2,7 @@
 
 mod assets;
 mod audit;
+mod audits;
 mod auth;
 mod budgets;
 mod checkpoints;

@@ -83,21 +83,12 @@ pub async fn run(state: &AppState, now: time::OffsetDateTime) -> Result<usize, A
     Ok(reminded)
 }
 
-/// Runs the reminders every `every` (hourly: each owner gets one message a day).
+/// Runs the reminders every `every` (hourly: one message a day each).
 pub fn schedule(state: AppState, every: std::time::Duration) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if state.db.pool().is_closed() {
-                return;
-            }
-            match run(&state, state.clock.now()).await {
-                Ok(n) if n > 0 => state.outbox_due.notify_one(),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "evidence reminders failed"),
-            }
-        }
-    });
+    outbox::every(
+        state,
+        every,
+        "evidence reminders",
+        |state, now| async move { run(&state, now).await },
+    );
 }

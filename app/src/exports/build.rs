@@ -129,6 +129,7 @@ pub fn write<F: Read + Write + Seek>(
     };
     let mut counts = Counts {
         requirements: plan.requirements.len(),
+        requests: plan.answers.len(),
         controls: plan.controls.len(),
         evidence_versions: plan.versions.len(),
         audit_events: plan.event_count,
@@ -186,6 +187,10 @@ pub fn write<F: Read + Write + Seek>(
     counts.links = links.len();
     w.text("soa.csv", "soa", &index::soa_csv(plan))?;
     w.text("index.csv", "index", &index::index_csv(plan))?;
+    if plan.audit.is_some() {
+        let csv = super::answers::requests_csv(&plan.answers, &plan.versions);
+        w.text("requests.csv", "requests", &csv)?;
+    }
     w.text("index.html", "index", index::index_html(plan).as_bytes())?;
     w.text(
         "README.txt",
@@ -219,6 +224,10 @@ pub fn write<F: Read + Write + Seek>(
             start: plan.scope.period.start.to_string(),
             end: plan.scope.period.end.to_string(),
         },
+        audit: plan.audit.as_ref().map(|(id, name)| AuditRef {
+            id: *id,
+            name: name.clone(),
+        }),
         as_of: plan.head.clone(),
         created_at: plan.head.at.clone(),
         signing_key: KeyRef {

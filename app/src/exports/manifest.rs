@@ -17,6 +17,9 @@ pub struct Manifest {
     pub framework: FrameworkRef,
     /// `[start, end)`: `end` is the first day after the period.
     pub period: PeriodRef,
+    /// The audit this export was made for (its requests are in `requests.csv`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditRef>,
     /// The newest audit event that changed what this export shows (its frameworks, controls,
     /// evidence, users' names, settings, or the period's trail): the export is the data as of
     /// this event. Not the raw chain head, which every sign-in and every export moves: the
@@ -42,6 +45,12 @@ pub struct FrameworkRef {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRef {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeriodRef {
     pub start: String,
     pub end: String,
@@ -64,6 +73,8 @@ pub struct KeyRef {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub requirements: usize,
+    #[serde(default)]
+    pub requests: usize,
     pub controls: usize,
     pub evidence_versions: usize,
     pub evidence_files: usize,
@@ -78,7 +89,7 @@ pub struct FileEntry {
     pub path: String,
     pub sha256: String,
     pub size: u64,
-    /// `evidence`, `soa`, `index`, `audit`, `key` or `readme`.
+    /// `evidence`, `soa`, `index`, `requests`, `audit`, `key` or `readme`.
     pub role: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<EvidenceRef>,

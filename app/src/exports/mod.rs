@@ -6,6 +6,8 @@
 //! can check it with `sha256sum -c`, `openssl` or `steward verify-export`.
 
 #[cfg(feature = "ssr")]
+pub mod answers;
+#[cfg(feature = "ssr")]
 pub mod build;
 #[cfg(feature = "ssr")]
 mod index;
@@ -19,6 +21,8 @@ pub mod scope;
 pub mod store;
 #[cfg(feature = "ssr")]
 pub mod verify;
+#[cfg(feature = "ssr")]
+pub mod versions;
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -31,15 +35,32 @@ pub struct ExportChoices {
     pub frameworks: Vec<(String, String)>,
     pub public_key: String,
     pub fingerprint: String,
+    /// Any framework and period (the organisation), or only the audits below (auditors).
+    pub any_scope: bool,
+    /// The audits this user may export: (id, name).
+    pub audits: Vec<(i64, String)>,
 }
 
 #[server(endpoint = "export_options")]
 pub async fn export_options() -> Result<ExportChoices, AppError> {
     use crate::policy::Permission;
-    crate::context::require(Permission::ExportEvidence)?;
+    let su = crate::context::require(Permission::ExportEvidence)?;
     let state = crate::state::app_state()?;
+    let any_scope = su.user.can(Permission::ManageAudits);
+    let audits =
+        crate::audits::store::summaries(state.db.pool(), (!any_scope).then_some(su.user.id), "")
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.name))
+            .collect();
     Ok(ExportChoices {
-        frameworks: store::framework_choices(&state.db).await?,
+        any_scope,
+        audits,
+        frameworks: if any_scope {
+            store::framework_choices(&state.db).await?
+        } else {
+            Vec::new()
+        },
         public_key: state.signer.public_key_b64(),
         fingerprint: state.signer.fingerprint(),
     })

@@ -17,6 +17,17 @@ pub fn ExportsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match options.await {
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(o) if !o.any_scope => view! {
+                        <section class="card">
+                            <h2>"Your audits"</h2>
+                            {if o.audits.is_empty() { view! { <p class="empty">"You are not assigned to any audit."</p> }.into_any() } else { view! {
+                                <ul id="audit-exports">{o.audits.into_iter().map(|(id, name)| view! {
+                                    <li><a href=format!("{}?audit={id}", paths::EVIDENCE_EXPORT)>{format!("{name}: download the evidence export")}</a>" · "<a href=paths::audit(id)>"the audit"</a></li>
+                                }).collect_view()}</ul>
+                            }.into_any() }}
+                            <p class="hint">{format!("Signed by the audit key with fingerprint {}.", o.fingerprint)}</p>
+                        </section>
+                    }.into_any(),
                     Ok(o) if o.frameworks.is_empty() => view! {
                         <p class="empty">"No framework is imported yet: import one on the frameworks page, map controls to it and attach evidence; then export it here."</p>
                     }.into_any(),

@@ -22,11 +22,13 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: crate::state::AppState) -
 
 #[cfg(feature = "ssr")]
 mod ssr {
+    use super::super::answers;
     use super::super::run::{self, Request};
     use super::super::scope::Scope;
     use super::super::store::DOWNLOADED;
     use crate::context::{RequestMeta, SessionUser};
     use crate::error::AppError;
+    use crate::policy::Permission;
     use crate::state::AppState;
     use axum::body::Body;
     use axum::extract::{Query, Request as HttpRequest, State};
@@ -42,6 +44,32 @@ mod ssr {
         from: String,
         #[serde(default)]
         to: String,
+        /// An audit's export: its period and frameworks (and its requests) instead.
+        #[serde(default)]
+        audit: String,
+    }
+
+    /// Compliance officers and administrators export any framework and period; auditors only
+    /// the audits they are assigned to.
+    async fn scope_for(state: &AppState, su: &SessionUser, p: &Params) -> Result<Scope, AppError> {
+        let organisation = su.user.can(Permission::ManageAudits);
+        match p.audit.trim() {
+            "" if organisation => Scope::parse(&p.framework, &p.from, &p.to).map_err(AppError::Invalid),
+            "" => Err(AppError::Denied(
+                "Auditors export the evidence of their audits: open the audit and use its export link."
+                    .into(),
+            )),
+            raw => {
+                let id: i64 = raw
+                    .parse()
+                    .map_err(|_| AppError::Invalid(format!("audit: '{raw}' is not an audit number")))?;
+                let pool = state.db.pool();
+                if !organisation && !crate::audits::store::is_auditor_of(pool, id, su.user.id).await? {
+                    return Err(AppError::Missing("audit: no such audit".into()));
+                }
+                answers::audit_scope(pool, id, &p.framework).await
+            }
+        }
     }
 
     pub async fn download(
@@ -59,7 +87,7 @@ mod ssr {
             .get::<RequestMeta>()
             .cloned()
             .unwrap_or_default();
-        let scope = Scope::parse(&p.framework, &p.from, &p.to).map_err(AppError::Invalid)?;
+        let scope = scope_for(&state, &su, &p).await?;
         let ctx = crate::state::audit_ctx_for(&state, &meta, Some(&su.user));
         std::fs::create_dir_all(&state.spool_dir).map_err(AppError::internal)?;
         let path = state

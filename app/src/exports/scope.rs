@@ -12,6 +12,8 @@ pub const MAX_DAYS: i64 = 3660;
 pub struct Scope {
     pub framework: String,
     pub period: Period,
+    /// An audit's export: its period, its requests and their answers too.
+    pub audit: Option<i64>,
 }
 
 impl Scope {
@@ -39,6 +41,7 @@ impl Scope {
         Ok(Scope {
             framework: framework.to_string(),
             period,
+            audit: None,
         })
     }
 
@@ -57,8 +60,9 @@ impl Scope {
             })
             .take(80)
             .collect();
+        let audit = self.audit.map(|a| format!("audit{a}-")).unwrap_or_default();
         format!(
-            "steward-evidence-{key}-{}-{}.zip",
+            "steward-evidence-{key}-{audit}{}-{}.zip",
             self.period.start, self.period.end
         )
     }

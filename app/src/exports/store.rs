@@ -6,6 +6,7 @@
 
 use super::manifest::{CheckpointEntry, EventLine, HeadRef};
 use super::scope::{self, Dated, Scope};
+pub use super::versions::{versions_of, Version};
 use crate::audit::chain::{self, AuditCtx, EVENT_COLUMNS};
 use crate::audit::checkpoint;
 use crate::calendar::{midnight, Period};
@@ -26,16 +27,19 @@ pub const EXPORTED: &str = "export.created";
 pub const DOWNLOADED: &str = "export.downloaded";
 
 /// Actions that change what an export shows (besides the period's own events): frameworks,
-/// controls and their mappings, evidence, users (names shown as owners and uploaders) and
-/// settings (the due-soon window in control status). Sign-ins, notifications, costs, budgets,
+/// controls and their mappings, evidence, users (names shown as owners and uploaders),
+/// settings (the due-soon window in control status) and audit work (requests, answers). Sign-ins, notifications, costs, budgets,
 /// checkpoints and exports do not, so they leave an export's bytes alone.
-const SHOWN: [&str; 5] = [
+const SHOWN: [&str; 6] = [
     "framework.%",
     "control.%",
     "evidence.%",
     "user.%",
     "settings.%",
+    "audit.%",
 ];
+/// Of `audit.%`, the ones that are not audit work: checkpoints and reminders.
+const NOT_SHOWN: [&str; 2] = [checkpoint::ACTION, "audit.reminders"];
 
 pub struct Framework {
     pub id: i64,
@@ -66,23 +70,6 @@ pub struct Control {
     pub evidence: Vec<i64>,
 }
 
-pub struct Version {
-    pub evidence_id: i64,
-    pub title: String,
-    pub version: i64,
-    pub effective_date: String,
-    pub covers: Option<Period>,
-    pub sha256: Option<String>,
-    pub filename: String,
-    pub size: u64,
-    pub url: Option<String>,
-    pub uploaded_by: String,
-    pub uploaded_at: String,
-    pub test_result: Option<String>,
-    /// Control refs (within the framework) the evidence is attached to.
-    pub controls: Vec<String>,
-}
-
 /// Everything one export shows, read in one snapshot.
 pub struct Plan {
     pub scope: Scope,
@@ -96,6 +83,9 @@ pub struct Plan {
     pub events: Spool,
     pub event_count: usize,
     pub checkpoints: Vec<CheckpointEntry>,
+    /// An audit's export: (id, name) and its requests.
+    pub audit: Option<(i64, String)>,
+    pub answers: Vec<super::answers::Answer>,
 }
 
 /// A spool file, removed when dropped.
@@ -250,7 +240,24 @@ pub async fn plan(db: &Db, scope: &Scope, spool_dir: &Path) -> Result<Plan, AppE
             }
         })
         .collect();
-    let versions = versions(&mut tx, &scope.period, &evidence_controls).await?;
+    let mut versions = versions(&mut tx, &scope.period, &evidence_controls).await?;
+    let (audit, answers) = match scope.audit {
+        Some(aid) => {
+            let name: String = sqlx::query_scalar("SELECT name FROM audits WHERE id = $1")
+                .bind(aid)
+                .fetch_one(&mut *tx)
+                .await?;
+            let have = versions
+                .iter()
+                .map(|v| (v.evidence_id, v.version))
+                .collect();
+            let (answers, extra) = super::answers::read(&mut tx, aid, &have).await?;
+            versions.extend(extra);
+            versions.sort_by_key(|v| (v.evidence_id, v.version));
+            (Some((aid, name)), answers)
+        }
+        None => (None, Vec::new()),
+    };
     let (events, event_count, seqs) = excerpt(&mut tx, &scope.period, spool_dir).await?;
     let checkpoints = covering_checkpoints(&mut tx, seqs).await?;
     tx.rollback().await?;
@@ -264,6 +271,8 @@ pub async fn plan(db: &Db, scope: &Scope, spool_dir: &Path) -> Result<Plan, AppE
         events,
         event_count,
         checkpoints,
+        audit,
+        answers,
     })
 }
 
@@ -272,8 +281,9 @@ pub async fn plan(db: &Db, scope: &Scope, spool_dir: &Path) -> Result<Plan, AppE
 async fn as_of(tx: &mut sqlx::AnyConnection, period: &Period) -> Result<HeadRef, AppError> {
     let (from, to) = period_bounds(period);
     let row: Option<(i64, String, String)> = sqlx::query_as(
-        "SELECT seq, hash, at FROM audit_events WHERE action LIKE $1 OR action LIKE $2 \
-         OR action LIKE $3 OR action LIKE $4 OR action LIKE $5 OR (at >= $6 AND at < $7) \
+        "SELECT seq, hash, at FROM audit_events WHERE ((action LIKE $1 OR action LIKE $2 \
+         OR action LIKE $3 OR action LIKE $4 OR action LIKE $5 OR action LIKE $6) \
+         AND action NOT IN ($7, $8)) OR (at >= $9 AND at < $10) \
          ORDER BY seq DESC LIMIT 1",
     )
     .bind(SHOWN[0])
@@ -281,6 +291,9 @@ async fn as_of(tx: &mut sqlx::AnyConnection, period: &Period) -> Result<HeadRef,
     .bind(SHOWN[2])
     .bind(SHOWN[3])
     .bind(SHOWN[4])
+    .bind(SHOWN[5])
+    .bind(NOT_SHOWN[0])
+    .bind(NOT_SHOWN[1])
     .bind(&from)
     .bind(&to)
     .fetch_optional(tx)
@@ -297,52 +310,7 @@ async fn versions(
     let mut out = Vec::new();
     // One evidence item at a time keeps the query small and the order fixed.
     for (eid, refs) in evidence_controls {
-        let rows = sqlx::query(
-            "SELECT e.title, v.version, v.effective_date, v.period_start, v.period_end, \
-             v.sha256, v.filename, v.size_bytes, v.url, u.display_name AS uploader, \
-             v.uploaded_at, v.test_result \
-             FROM evidence_versions v JOIN evidence e ON e.id = v.evidence_id \
-             LEFT JOIN users u ON u.id = v.uploaded_by \
-             WHERE v.evidence_id = $1 ORDER BY v.version",
-        )
-        .bind(eid)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut all = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let effective: String = r.try_get("effective_date")?;
-            let covers = match (
-                r.try_get::<Option<String>, _>("period_start")?,
-                r.try_get::<Option<String>, _>("period_end")?,
-            ) {
-                (Some(s), Some(e)) => parse_date(&s)
-                    .zip(parse_date(&e))
-                    .and_then(|(s, e)| Period::new(s, e)),
-                _ => None,
-            };
-            all.push(Version {
-                evidence_id: *eid,
-                title: r.try_get("title")?,
-                version: r.try_get("version")?,
-                effective_date: effective,
-                covers,
-                sha256: r.try_get("sha256")?,
-                filename: r
-                    .try_get::<Option<String>, _>("filename")?
-                    .unwrap_or_else(|| "evidence".into()),
-                size: r
-                    .try_get::<Option<i64>, _>("size_bytes")?
-                    .unwrap_or(0)
-                    .max(0) as u64,
-                url: r.try_get("url")?,
-                uploaded_by: r
-                    .try_get::<Option<String>, _>("uploader")?
-                    .unwrap_or_default(),
-                uploaded_at: r.try_get("uploaded_at")?,
-                test_result: r.try_get("test_result")?,
-                controls: refs.clone(),
-            });
-        }
+        let all = versions_of(tx, *eid, refs).await?;
         let dated: Vec<Dated> = all
             .iter()
             .filter_map(|v| {

@@ -74,12 +74,16 @@ pub struct Inbox {
 }
 
 /// The kinds of message people can switch off by email (in-app always arrives).
-pub const KINDS: [(&str, &str); 3] = [
+pub const KINDS: [(&str, &str); 4] = [
     ("budget.alert", "Budget alerts on budgets you own"),
     ("budget.escalation", "Budget alerts escalated to finance"),
     (
         "controls.reminder",
         "Evidence due soon or overdue on your controls",
+    ),
+    (
+        "audit.request",
+        "Audit requests: assigned to you, answered, returned, due soon",
     ),
 ];
 

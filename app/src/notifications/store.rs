@@ -571,3 +571,32 @@ pub async fn add_webhook(
     tx.commit().await?;
     Ok((id, secret))
 }
+
+/// Runs a reminder job every `every` until the pool closes: `job` returns how many people it
+/// reminded, and the delivery worker is woken when any were.
+pub fn every<F, Fut>(
+    state: crate::state::AppState,
+    every: std::time::Duration,
+    what: &'static str,
+    job: F,
+) where
+    F: Fn(crate::state::AppState, time::OffsetDateTime) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<usize, AppError>> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if state.db.pool().is_closed() {
+                return;
+            }
+            let now = state.clock.now();
+            match job(state.clone(), now).await {
+                Ok(n) if n > 0 => state.outbox_due.notify_one(),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "{what} failed"),
+            }
+        }
+    });
+}

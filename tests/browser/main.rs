@@ -861,4 +861,5 @@ browser_test!(
 );
 
 // After `browser_test!`, which it uses.
+mod audits;
 mod budgets;

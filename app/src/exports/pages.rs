@@ -22,7 +22,7 @@ pub fn ExportsPage() -> impl IntoView {
                             <h2>"Your audits"</h2>
                             {if o.audits.is_empty() { view! { <p class="empty">"You are not assigned to any audit."</p> }.into_any() } else { view! {
                                 <ul id="audit-exports">{o.audits.into_iter().map(|(id, name)| view! {
-                                    <li><a href=format!("{}?audit={id}", paths::EVIDENCE_EXPORT)>{format!("{name}: download the evidence export")}</a>" · "<a href=paths::audit(id)>"the audit"</a></li>
+                                    <li><a href=format!("{}?audit={id}", paths::EVIDENCE_EXPORT) download="">{format!("{name}: download the evidence export")}</a>" · "<a href=paths::audit(id)>"the audit"</a></li>
                                 }).collect_view()}</ul>
                             }.into_any() }}
                             <p class="hint">{format!("Signed by the audit key with fingerprint {}.", o.fingerprint)}</p>

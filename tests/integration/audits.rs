@@ -401,7 +401,7 @@ both_dbs!(
             ),
             "{requests}"
         );
-        assert!(requests.contains(&format!("PBC-001,")), "{requests}");
+        assert!(requests.contains("PBC-001,"), "{requests}");
         assert!(
             requests.contains(&format!("evidence/{e1}/v3/policy.pdf")),
             "{requests}"

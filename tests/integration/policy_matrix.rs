@@ -130,7 +130,7 @@ both_dbs!(role_matrix_matches_the_policy_table, |app| {
         for (role, client) in who.iter_mut() {
             let mut path = concrete(ep.path);
             if ep.path == app::paths::EVIDENCE_EXPORT {
-                path.push_str(&export_query);
+                path.push_str(export_query);
             }
             let res = if ep.method == "GET" {
                 app.get(client, &path).await

@@ -1,6 +1,9 @@
 //! An audit's export: its scope (the audit's period, one of its frameworks), and the answered
 //! requests it adds (`requests.csv`, with every evidence version attached to them).
 
+// Rows are read as tuples in the order the query selects them.
+#![allow(clippy::type_complexity)]
+
 use super::scope::{evidence_path, Scope};
 use super::versions::{versions_of, Version};
 use crate::error::AppError;

@@ -124,6 +124,22 @@ mod ssr {
         }
     }
 
+    /// A plain handler's signed-in user (the guard has already checked the policy entry).
+    impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SessionUser {
+        type Rejection = crate::error::AppError;
+
+        async fn from_request_parts(
+            parts: &mut http::request::Parts,
+            _: &S,
+        ) -> Result<Self, Self::Rejection> {
+            parts
+                .extensions
+                .get::<SessionUser>()
+                .cloned()
+                .ok_or(crate::error::AppError::Unauthenticated)
+        }
+    }
+
     fn parts() -> Option<http::request::Parts> {
         use_context::<http::request::Parts>()
     }

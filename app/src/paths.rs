@@ -50,6 +50,8 @@ pub const EVIDENCE_DOWNLOAD: &str = "/evidence/{id}/versions/{version}/download"
 pub const BUDGET_IMPORT: &str = "/budgets/import";
 pub const BUDGET_EXPORT: &str = "/budgets/export.csv";
 pub const EVIDENCE_EXPORT: &str = "/exports/evidence.zip";
+/// The Statement of Applicability alone, for the same scope as the export.
+pub const SOA_EXPORT: &str = "/exports/soa.csv";
 
 // Operations and static files (the server's own routes).
 pub const HEALTHZ: &str = "/healthz";

@@ -562,6 +562,17 @@ both_dbs!(request_reminders_go_once_a_day, |app| {
         )
         .await;
     }
+    // "My work" lists what waits on the assignee, soonest first.
+    let mine = call_ok(&app, &co, "/api/my_audit_requests", &[]).await;
+    let refs: Vec<&str> = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(refs, ["PBC-001", "PBC-002", "PBC-003"]);
+    assert_eq!(mine[0]["overdue"], true);
+    assert_eq!(mine[0]["audit"], "SOC 2 type II FY26");
     let now = app.state().app.clock.now();
     assert_eq!(
         app::audits::reminders::run(&app.state().app, now)
@@ -588,4 +599,88 @@ both_dbs!(request_reminders_go_once_a_day, |app| {
         body.contains("PBC-002") && !body.contains("PBC-003"),
         "{body}"
     );
+});
+
+both_dbs!(the_statement_of_applicability_stands_alone, |app| {
+    let s = setup(&app).await;
+    let audit = plan_audit(&app, &s).await;
+    // A control that is not applicable, with its justification, on R-3.
+    let co = app.client_as(Role::Compliance).await;
+    let fw: i64 = sqlx::query_scalar("SELECT id FROM frameworks WHERE key = 'custom'")
+        .fetch_one(app.state().app.db.pool())
+        .await
+        .unwrap();
+    let id = json(
+        app.call(
+            &co,
+            "/api/save_control",
+            &[
+                ("form[ref]", "CRY-1"),
+                ("form[title]", "Disk encryption"),
+                ("form[cadence]", "none"),
+                ("form[applicable]", "no"),
+                ("form[justification]", "No servers of our own"),
+            ],
+        )
+        .await,
+    )
+    .await
+    .as_i64()
+    .unwrap();
+    let r = app
+        .call(
+            &co,
+            "/api/map_control",
+            &[
+                ("control_id", id.to_string()),
+                ("framework_id", fw.to_string()),
+                ("requirements", "R-3".into()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let q = format!(
+        "{}?framework=custom&from={}&to={}",
+        app::paths::SOA_EXPORT,
+        s.from,
+        s.to
+    );
+    let r = app.get(&co, &q).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = r.text().await.unwrap();
+    assert!(
+        csv.starts_with(
+            "requirement,title,group,applicability,justification,controls,control_status\r\n"
+        ),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("R-1,Access reviews,Access,applicable,,IAM-1,IAM-1: "),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("R-2,Backups,Ops,applicable,,OPS-1,OPS-1: "),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(
+            "R-3,Encryption,Ops,not applicable,No servers of our own,CRY-1,CRY-1: Not applicable"
+        ),
+        "{csv}"
+    );
+    // The audit's auditor takes the audit's; not another scope.
+    let auditor = app.client_as(Role::Auditor).await;
+    let r = app
+        .get(
+            &auditor,
+            &format!("{}?audit={audit}", app::paths::SOA_EXPORT),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), csv, "same scope, same statement");
+    assert_eq!(app.get(&auditor, &q).await.status(), 403);
 });

@@ -129,7 +129,7 @@ both_dbs!(role_matrix_matches_the_policy_table, |app| {
     for ep in TABLE.endpoints() {
         for (role, client) in who.iter_mut() {
             let mut path = concrete(ep.path);
-            if ep.path == app::paths::EVIDENCE_EXPORT {
+            if ep.path == app::paths::EVIDENCE_EXPORT || ep.path == app::paths::SOA_EXPORT {
                 path.push_str(export_query);
             }
             let res = if ep.method == "GET" {

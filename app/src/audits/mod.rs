@@ -104,6 +104,8 @@ pub struct RequestRow {
     pub evidence: i64,
     pub comments: i64,
     pub sample_item: Option<String>,
+    /// The audit's name.
+    pub audit: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -260,4 +262,10 @@ pub async fn attach_request_evidence(id: i64, evidence: String) -> Result<(), Ap
 #[server(endpoint = "move_audit_request")]
 pub async fn move_audit_request(id: i64, action: String, note: String) -> Result<String, AppError> {
     requests::move_request(id, action, note).await
+}
+
+/// The requests waiting on the signed-in user (My work).
+#[server(endpoint = "my_audit_requests")]
+pub async fn my_audit_requests() -> Result<Vec<RequestRow>, AppError> {
+    requests::mine().await
 }

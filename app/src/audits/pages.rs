@@ -166,7 +166,8 @@ pub fn AuditPage() -> impl IntoView {
                             <p class="lede">{format!("[{}, {}) · {} · frameworks {} · auditors {}", a.start, a.end, a.status, a.frameworks.join(", "), if a.auditors.is_empty() { "none".into() } else { a.auditors.join(", ") })}</p>
                             <p id="audit-counts"><CountsLine c=a.counts.clone()/></p>
                             <p><a href=export.clone() id="audit-export" download="">"Download the evidence export for this audit (ZIP, signed)"</a>
-                                {(a.frameworks.len() > 1).then_some(" — one framework at a time: add &framework=KEY")}</p>
+                                {(a.frameworks.len() > 1).then_some(" — one framework at a time: add &framework=KEY")}
+                                " · "<a href=format!("{}?audit={}", paths::SOA_EXPORT, a.id) id="audit-soa" download="">"Statement of Applicability (CSV)"</a></p>
                             <section class="card">
                                 <h2>"Requests (PBC)"</h2>
                                 <RequestTable requests=d.requests.clone()/>

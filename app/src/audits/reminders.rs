@@ -3,11 +3,10 @@
 //! the assignee and the day, so another run the same day adds nothing.
 
 use super::store::reference;
-use crate::audit::chain::AuditCtx;
 use crate::error::AppError;
 use crate::notifications::{store as outbox, Notice};
 use crate::state::AppState;
-use crate::util::{fmt_date, ts};
+use crate::util::fmt_date;
 use std::collections::BTreeMap;
 
 /// Days before the due date at which a request is mentioned.
@@ -39,41 +38,25 @@ pub async fn run(state: &AppState, now: time::OffsetDateTime) -> Result<usize, A
             .or_default()
             .push(format!("{} ({audit}, {when}): {short}", reference(number)));
     }
-    if by_user.is_empty() {
-        return Ok(0);
-    }
-    let mut tx = state.db.write().await?;
-    let mut reminded = 0;
-    for (uid, items) in &by_user {
-        let n = Notice {
+    let notices: Vec<Notice> = by_user
+        .iter()
+        .map(|(uid, items)| Notice {
             key: format!("audit.reminder:{uid}:{day}"),
             kind: "audit.request",
             subject: format!("{} audit request(s) to answer", items.len()),
             body: format!("Due soon or overdue: {}.", items.join("; ")),
             link: crate::paths::AUDITS.to_string(),
             to: vec![*uid],
-        };
-        if outbox::enqueue(&mut tx, &n, now).await? > 0 {
-            reminded += 1;
-        }
-    }
-    if reminded == 0 {
-        return Ok(0);
-    }
-    let ctx = AuditCtx {
-        actor: "system".into(),
-        at: ts(now),
-        ..AuditCtx::default()
-    };
-    tx.audit(ctx.event(
+        })
+        .collect();
+    outbox::remind(
+        &state.db,
+        &notices,
+        now,
         "audit.reminders",
-        "organisation",
-        1,
-        format!("reminded {reminded} user(s) of audit requests due soon or overdue"),
-    ))
-    .await?;
-    tx.commit().await?;
-    Ok(reminded)
+        "user(s) of audit requests due soon or overdue",
+    )
+    .await
 }
 
 /// Runs the reminders every `every` (hourly: one message a day each).

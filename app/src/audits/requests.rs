@@ -214,7 +214,7 @@ async fn due_and_assignee(
         let id = store::assignee(&pool, who).await?;
         if id.is_none() {
             errors.push(format!(
-                "assignee: '{who}' is not an active user who can answer requests"
+                "assignee: '{who}' is not an active compliance officer or administrator"
             ));
         }
         id
@@ -631,4 +631,10 @@ pub async fn move_request(id: i64, action: String, note: String) -> Result<Strin
     tx.commit().await?;
     state.outbox_due.notify_one();
     Ok(to.as_str().to_string())
+}
+
+pub async fn mine() -> Result<Vec<RequestRow>, AppError> {
+    let su = require(Permission::ViewOwnWork)?;
+    let state = app_state()?;
+    store::assigned_to(state.db.pool(), su.user.id, &today()?).await
 }

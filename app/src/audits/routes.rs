@@ -20,6 +20,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint::read_fn("/api/list_audits", Perm(ViewAudits)),
     Endpoint::read_fn("/api/get_audit", Perm(ViewAudits)),
     Endpoint::read_fn("/api/get_audit_request", Perm(ViewAudits)),
+    Endpoint::read_fn("/api/my_audit_requests", Perm(ViewOwnWork)),
     Endpoint::write_fn("/api/save_audit", Perm(ManageAudits)),
     Endpoint::write_fn("/api/set_audit_status", Perm(ManageAudits)),
     Endpoint::write_fn("/api/attach_request_evidence", Perm(ManageAudits)),

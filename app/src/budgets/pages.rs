@@ -387,6 +387,7 @@ fn Attestations(d: BudgetDetail, attest: ServerAction<AttestPeriod>) -> impl Int
 pub fn MyWorkPage() -> impl IntoView {
     let mine = Resource::new(|| (), |_| my_budgets());
     let controls = Resource::new(|| (), |_| crate::controls::owned_controls());
+    let requests = Resource::new(|| (), |_| crate::audits::my_audit_requests());
     view! {
         <leptos_meta::Title text="My work · Steward"/>
         <h1>"My work"</h1>
@@ -433,6 +434,25 @@ pub fn MyWorkPage() -> impl IntoView {
                                     </tr>
                                 }).collect_view()}</tbody>
                             </table></div>
+                        </section>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match requests.await {
+                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    Ok(rows) if rows.is_empty() => ().into_any(),
+                    Ok(rows) => view! {
+                        <section class="card" id="my-audit-requests">
+                            <h2>"Audit requests"</h2>
+                            <ul>{rows.into_iter().map(|r| view! {
+                                <li data-overdue=r.overdue.to_string()>
+                                    <a href=paths::audit_request(r.id)>{format!("{} ({})", r.reference, r.audit)}</a>
+                                    {format!(": {} — {}, due {}{}", r.text.chars().take(100).collect::<String>(), r.status, r.due, if r.overdue { " (overdue)" } else { "" })}
+                                </li>
+                            }).collect_view()}</ul>
                         </section>
                     }.into_any(),
                 }

@@ -5,11 +5,10 @@
 
 use super::status::ControlStatus;
 use super::{store, ControlFilter};
-use crate::audit::chain::AuditCtx;
 use crate::error::AppError;
 use crate::notifications::{store as outbox, Notice};
 use crate::state::AppState;
-use crate::util::{fmt_date, ts};
+use crate::util::fmt_date;
 
 /// Queues today's reminders; returns how many owners were reminded.
 pub async fn run(state: &AppState, now: time::OffsetDateTime) -> Result<usize, AppError> {
@@ -54,33 +53,14 @@ pub async fn run(state: &AppState, now: time::OffsetDateTime) -> Result<usize, A
             to: vec![owner],
         });
     }
-    if notices.is_empty() {
-        return Ok(0);
-    }
-    let mut tx = state.db.write().await?;
-    let mut reminded = 0;
-    for n in &notices {
-        if outbox::enqueue(&mut tx, n, now).await? > 0 {
-            reminded += 1;
-        }
-    }
-    if reminded == 0 {
-        return Ok(0);
-    }
-    let ctx = AuditCtx {
-        actor: "system".into(),
-        at: ts(now),
-        ..AuditCtx::default()
-    };
-    tx.audit(ctx.event(
+    outbox::remind(
+        &state.db,
+        &notices,
+        now,
         "controls.reminders",
-        "organisation",
-        1,
-        format!("reminded {reminded} control owner(s) of evidence due soon or overdue"),
-    ))
-    .await?;
-    tx.commit().await?;
-    Ok(reminded)
+        "control owner(s) of evidence due soon or overdue",
+    )
+    .await
 }
 
 /// Runs the reminders every `every` (hourly: one message a day each).

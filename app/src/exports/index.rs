@@ -50,13 +50,25 @@ fn csv_bytes(header: &[&str], rows: Vec<Vec<String>>) -> Vec<u8> {
 }
 
 pub fn soa_csv(plan: &Plan) -> Vec<u8> {
-    let rows = plan
-        .requirements
+    soa(&plan.requirements, &plan.controls)
+}
+
+/// The Statement of Applicability of these requirements and controls, as CSV.
+pub fn soa(requirements: &[Requirement], controls: &BTreeMap<i64, Control>) -> Vec<u8> {
+    let mapped = |r: &Requirement| -> Vec<&Control> {
+        r.controls
+            .iter()
+            .filter_map(|id| controls.get(id))
+            .collect()
+    };
+    let rows = requirements
         .iter()
         .map(|r| {
-            let (applicable, why) = applicability(mapped(plan, r));
-            let refs: Vec<&str> = mapped(plan, r).map(|c| c.reference.as_str()).collect();
-            let statuses: Vec<String> = mapped(plan, r)
+            let m = mapped(r);
+            let (applicable, why) = applicability(m.iter().copied());
+            let refs: Vec<&str> = m.iter().map(|c| c.reference.as_str()).collect();
+            let statuses: Vec<String> = m
+                .iter()
                 .map(|c| format!("{}: {}", c.reference, status_label(c)))
                 .collect();
             vec![

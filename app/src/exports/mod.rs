@@ -10,7 +10,7 @@ pub mod answers;
 #[cfg(feature = "ssr")]
 pub mod build;
 #[cfg(feature = "ssr")]
-mod index;
+pub(crate) mod index;
 pub mod manifest;
 pub mod pages;
 pub mod routes;
@@ -19,6 +19,8 @@ pub mod run;
 pub mod scope;
 #[cfg(feature = "ssr")]
 pub mod store;
+#[cfg(feature = "ssr")]
+pub mod structure;
 #[cfg(feature = "ssr")]
 pub mod verify;
 #[cfg(feature = "ssr")]

@@ -9,6 +9,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     // The archive is written at disk speed (hundreds of MiB/s) before the first byte is sent:
     // the request timeout bounds that wait, and the body then streams from an open file.
     Endpoint::page(paths::EVIDENCE_EXPORT, Perm(ExportEvidence)),
+    Endpoint::page(paths::SOA_EXPORT, Perm(ExportEvidence)),
     Endpoint::read_fn("/api/export_options", Perm(ExportEvidence)),
 ];
 
@@ -17,21 +18,22 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: crate::state::AppState) -
     use axum::routing::get;
     axum::Router::new()
         .route(paths::EVIDENCE_EXPORT, get(ssr::download))
+        .route(paths::SOA_EXPORT, get(ssr::soa))
         .with_state(state)
 }
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::super::answers;
     use super::super::run::{self, Request};
     use super::super::scope::Scope;
     use super::super::store::DOWNLOADED;
+    use super::super::{answers, index, structure};
     use crate::context::{RequestMeta, SessionUser};
     use crate::error::AppError;
     use crate::policy::Permission;
     use crate::state::AppState;
     use axum::body::Body;
-    use axum::extract::{Query, Request as HttpRequest, State};
+    use axum::extract::{Query, State};
     use axum::response::Response;
     use http::header::{self, HeaderValue};
     use serde::Deserialize;
@@ -47,6 +49,40 @@ mod ssr {
         /// An audit's export: its period and frameworks (and its requests) instead.
         #[serde(default)]
         audit: String,
+    }
+
+    /// The Statement of Applicability of the same scope, alone: every requirement, its
+    /// applicability from the mapped controls, their justifications and status (a read: no
+    /// archive, no audit event).
+    pub async fn soa(
+        State(state): State<AppState>,
+        su: SessionUser,
+        Query(p): Query<Params>,
+    ) -> Result<Response, AppError> {
+        let scope = scope_for(&state, &su, &p).await?;
+        let mut tx = crate::audit::chain::begin_snapshot(&state.db).await?;
+        let fid: Option<i64> = sqlx::query_scalar("SELECT id FROM frameworks WHERE key = $1")
+            .bind(&scope.framework)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(fid) = fid else {
+            return Err(AppError::Missing(format!(
+                "framework: no imported framework has the key '{}'",
+                scope.framework
+            )));
+        };
+        let mut s = structure::read(&mut tx, fid, &scope.period).await?;
+        tx.rollback().await?;
+        let now = crate::util::ts(state.clock.now());
+        structure::statuses(&state.db, &scope.period, &now, &mut s.controls).await?;
+        let name = scope
+            .file_name()
+            .replace("steward-evidence-", "soa-")
+            .replace(".zip", ".csv");
+        Ok(crate::reply::csv_attachment(
+            &name,
+            index::soa(&s.requirements, &s.controls),
+        ))
     }
 
     /// Compliance officers and administrators export any framework and period; auditors only
@@ -74,19 +110,10 @@ mod ssr {
 
     pub async fn download(
         State(state): State<AppState>,
+        su: SessionUser,
+        meta: RequestMeta,
         Query(p): Query<Params>,
-        req: HttpRequest,
     ) -> Result<Response, AppError> {
-        let su = req
-            .extensions()
-            .get::<SessionUser>()
-            .cloned()
-            .ok_or(AppError::Unauthenticated)?;
-        let meta = req
-            .extensions()
-            .get::<RequestMeta>()
-            .cloned()
-            .unwrap_or_default();
         let scope = scope_for(&state, &su, &p).await?;
         let ctx = crate::state::audit_ctx_for(&state, &meta, Some(&su.user));
         std::fs::create_dir_all(&state.spool_dir).map_err(AppError::internal)?;

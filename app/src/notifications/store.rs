@@ -600,3 +600,42 @@ pub fn every<F, Fut>(
         }
     });
 }
+
+/// Queues a reminder job's notices in one transaction, with one audit event (`action`,
+/// "reminded N {who}") when any was new; returns how many were. Nothing is written when every
+/// notice was queued already (the same day's run again).
+pub async fn remind(
+    db: &Db,
+    notices: &[Notice],
+    now: time::OffsetDateTime,
+    action: &str,
+    who: &str,
+) -> Result<usize, AppError> {
+    if notices.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = db.write().await?;
+    let mut reminded = 0;
+    for n in notices {
+        if enqueue(&mut tx, n, now).await? > 0 {
+            reminded += 1;
+        }
+    }
+    if reminded == 0 {
+        return Ok(0);
+    }
+    let ctx = AuditCtx {
+        actor: "system".into(),
+        at: ts(now),
+        ..AuditCtx::default()
+    };
+    tx.audit(ctx.event(
+        action,
+        "organisation",
+        1,
+        format!("reminded {reminded} {who}"),
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(reminded)
+}

@@ -160,10 +160,12 @@ pub async fn auditor_accounts(pool: &AnyPool) -> Result<Vec<String>, AppError> {
     .await?)
 }
 
-/// Who requests can be assigned to: active users who are not auditors.
+/// Who requests can be assigned to: the active users who answer them (compliance officers and
+/// administrators).
 pub async fn assignees(pool: &AnyPool) -> Result<Vec<(String, String)>, AppError> {
     Ok(sqlx::query_as(
-        "SELECT username, display_name FROM users WHERE role <> 'auditor' AND active = 1 ORDER BY display_name",
+        "SELECT username, display_name FROM users WHERE role IN ('admin', 'compliance') AND active = 1 \
+         ORDER BY display_name",
     )
     .fetch_all(pool)
     .await?)

@@ -63,8 +63,9 @@ const ROW_SELECT: &str =
     "SELECT r.id, r.number, r.text, COALESCE(q.label, ''), COALESCE(c.ref, ''), \
      r.due_date, COALESCE(u.display_name, ''), r.status, r.sample_item, \
      (SELECT COUNT(*) FROM audit_request_evidence e WHERE e.request_id = r.id), \
-     (SELECT COUNT(*) FROM audit_request_comments m WHERE m.request_id = r.id) \
-     FROM audit_requests r LEFT JOIN requirements q ON q.id = r.requirement_id \
+     (SELECT COUNT(*) FROM audit_request_comments m WHERE m.request_id = r.id), a.name \
+     FROM audit_requests r JOIN audits a ON a.id = r.audit_id \
+     LEFT JOIN requirements q ON q.id = r.requirement_id \
      LEFT JOIN controls c ON c.id = r.control_id LEFT JOIN users u ON u.id = r.assignee_id";
 
 type RowTuple = (
@@ -79,6 +80,7 @@ type RowTuple = (
     Option<String>,
     i64,
     i64,
+    String,
 );
 
 fn to_row(t: RowTuple, today: &str) -> RequestRow {
@@ -94,6 +96,7 @@ fn to_row(t: RowTuple, today: &str) -> RequestRow {
         sample_item,
         evidence,
         comments,
+        audit,
     ) = t;
     let overdue = due.as_str() < today && matches!(status.as_str(), "open" | "returned");
     RequestRow {
@@ -109,12 +112,27 @@ fn to_row(t: RowTuple, today: &str) -> RequestRow {
         evidence,
         comments,
         sample_item,
+        audit,
     }
 }
 
 pub async fn rows(pool: &AnyPool, audit_id: i64, today: &str) -> Result<Vec<RequestRow>, AppError> {
     let sql = format!("{ROW_SELECT} WHERE r.audit_id = $1 ORDER BY r.number");
     let rows: Vec<RowTuple> = sqlx::query_as(&sql).bind(audit_id).fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|t| to_row(t, today)).collect())
+}
+
+/// The requests waiting on `user`: open or returned, assigned to them, soonest due first.
+pub async fn assigned_to(
+    pool: &AnyPool,
+    user: i64,
+    today: &str,
+) -> Result<Vec<RequestRow>, AppError> {
+    let sql = format!(
+        "{ROW_SELECT} WHERE r.assignee_id = $1 AND r.status IN ('open', 'returned') \
+         AND a.status <> 'closed' ORDER BY r.due_date, r.id"
+    );
+    let rows: Vec<RowTuple> = sqlx::query_as(&sql).bind(user).fetch_all(pool).await?;
     Ok(rows.into_iter().map(|t| to_row(t, today)).collect())
 }
 
@@ -226,10 +244,10 @@ pub async fn control_by_ref(pool: &AnyPool, reference: &str) -> Result<Option<i6
         .await?)
 }
 
-/// An active user who is not an auditor, by username.
+/// An active user who answers requests (compliance officer or administrator), by username.
 pub async fn assignee(pool: &AnyPool, username: &str) -> Result<Option<i64>, AppError> {
     Ok(sqlx::query_scalar(
-        "SELECT id FROM users WHERE username = $1 AND role <> 'auditor' AND active = 1",
+        "SELECT id FROM users WHERE username = $1 AND role IN ('admin', 'compliance') AND active = 1",
     )
     .bind(username)
     .fetch_optional(pool)

@@ -218,6 +218,9 @@ async fn audit_flow(app: TestApp) {
     visit(&c, &app.url(&app::paths::audit(audit))).await;
     wait_for(&c, "#audit-counts").await;
     let counts = text(&c, "#audit-counts").await;
+    let png = c.screenshot().await.unwrap();
+    let backend = format!("{:?}", app.db.backend).to_lowercase();
+    std::fs::write(artifact(&format!("browser-audit-{backend}.png")), png).unwrap();
     assert!(
         counts.contains("1 accepted") && counts.contains("1 returned"),
         "{counts}"

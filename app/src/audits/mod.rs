@@ -5,6 +5,8 @@
 //! (`sampling.rs`); reminders through the outbox (`reminders.rs`). Auditors see and act on the
 //! audits they are assigned to, and write nothing else.
 
+#[cfg(feature = "ssr")]
+mod answers;
 pub mod pages;
 pub mod pbc;
 #[cfg(feature = "ssr")]
@@ -243,29 +245,29 @@ pub async fn draw_sample(form: SampleForm) -> Result<SampleView, AppError> {
 
 #[server(endpoint = "get_audit_request")]
 pub async fn get_audit_request(id: i64) -> Result<RequestDetail, AppError> {
-    requests::request_detail(id).await
+    answers::request_detail(id).await
 }
 
 #[server(endpoint = "comment_audit_request")]
 pub async fn comment_audit_request(id: i64, body: String) -> Result<(), AppError> {
-    requests::comment(id, body).await
+    answers::comment(id, body).await
 }
 
 /// Attaches an evidence version ("id:version") to a request.
 #[server(endpoint = "attach_request_evidence")]
 pub async fn attach_request_evidence(id: i64, evidence: String) -> Result<(), AppError> {
-    requests::attach(id, evidence).await
+    answers::attach(id, evidence).await
 }
 
 /// Submits (organisation), accepts or returns (auditors) a request: `action` is `submit`,
 /// `accept` or `return`; the note goes into the thread (required to return).
 #[server(endpoint = "move_audit_request")]
 pub async fn move_audit_request(id: i64, action: String, note: String) -> Result<String, AppError> {
-    requests::move_request(id, action, note).await
+    answers::move_request(id, action, note).await
 }
 
 /// The requests waiting on the signed-in user (My work).
 #[server(endpoint = "my_audit_requests")]
 pub async fn my_audit_requests() -> Result<Vec<RequestRow>, AppError> {
-    requests::mine().await
+    answers::mine().await
 }

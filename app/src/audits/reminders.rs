@@ -4,7 +4,10 @@
 
 use super::store::reference;
 use crate::error::AppError;
-use crate::notifications::{store as outbox, Notice};
+use crate::notifications::{
+    reminders::{self, remind},
+    Notice,
+};
 use crate::state::AppState;
 use crate::util::fmt_date;
 use std::collections::BTreeMap;
@@ -49,7 +52,7 @@ pub async fn run(state: &AppState, now: time::OffsetDateTime) -> Result<usize, A
             to: vec![*uid],
         })
         .collect();
-    outbox::remind(
+    remind(
         &state.db,
         &notices,
         now,
@@ -61,7 +64,7 @@ pub async fn run(state: &AppState, now: time::OffsetDateTime) -> Result<usize, A
 
 /// Runs the reminders every `every` (hourly: one message a day each).
 pub fn schedule(state: AppState, every: std::time::Duration) {
-    outbox::every(
+    reminders::every(
         state,
         every,
         "audit request reminders",

@@ -6,7 +6,10 @@
 use super::status::ControlStatus;
 use super::{store, ControlFilter};
 use crate::error::AppError;
-use crate::notifications::{store as outbox, Notice};
+use crate::notifications::{
+    reminders::{self, remind},
+    Notice,
+};
 use crate::state::AppState;
 use crate::util::fmt_date;
 
@@ -53,7 +56,7 @@ pub async fn run(state: &AppState, now: time::OffsetDateTime) -> Result<usize, A
             to: vec![owner],
         });
     }
-    outbox::remind(
+    remind(
         &state.db,
         &notices,
         now,
@@ -65,7 +68,7 @@ pub async fn run(state: &AppState, now: time::OffsetDateTime) -> Result<usize, A
 
 /// Runs the reminders every `every` (hourly: one message a day each).
 pub fn schedule(state: AppState, every: std::time::Duration) {
-    outbox::every(
+    reminders::every(
         state,
         every,
         "evidence reminders",

@@ -10,6 +10,8 @@ pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod deliver;
 #[cfg(feature = "ssr")]
+pub mod reminders;
+#[cfg(feature = "ssr")]
 pub mod store;
 
 use crate::error::AppError;

@@ -159,12 +159,13 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ManageBudgets,
             ViewOwnWork,
         ],
+        // Read-only, and within the compliance areas only what their audits cover
+        // (`audits::reach`): no costs or budgets (a sampled budget attestation is shown on
+        // the audit's own request).
         Role::Auditor => &[
             ViewDashboard,
             ViewAudit,
             ViewCompliance,
-            ViewCosts,
-            ViewBudgets,
             ExportEvidence,
             ViewAudits,
             AuditWork,

@@ -27,6 +27,28 @@ pub async fn plan_audit(app: &TestApp, s: &Setup) -> i64 {
     json(r).await.as_i64().unwrap()
 }
 
+/// Puts the demo auditor on a new audit of these frameworks (keys, comma-separated): an
+/// auditor reads only what their audits cover. The audit's id.
+pub async fn assign_auditor(app: &TestApp, frameworks: &str) -> i64 {
+    app.user(Role::Auditor).await;
+    let admin = app.client_as(Role::Admin).await;
+    let r = app
+        .call(
+            &admin,
+            "/api/save_audit",
+            &[
+                ("form[name]", "Assigned audit"),
+                ("form[start]", "2026-01-01"),
+                ("form[end]", "2027-01-01"),
+                ("form[frameworks]", frameworks),
+                ("form[auditors]", "auditor"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    json(r).await.as_i64().unwrap()
+}
+
 async fn call_ok(
     app: &TestApp,
     c: &reqwest::Client,
@@ -513,6 +535,7 @@ both_dbs!(auditors_see_only_their_audits, |app| {
         .await
         .unwrap();
     assert!(page.contains("No such audit."), "the page says so");
+    reach_is_what_the_audits_cover(&app, audit, &outsider).await;
     // The audit form names every bad field.
     let co = app.client_as(Role::Compliance).await;
     let (code, text) = status_of(
@@ -538,6 +561,165 @@ both_dbs!(auditors_see_only_their_audits, |app| {
         assert!(text.contains(part), "{part} in {text}");
     }
 });
+
+/// Frameworks, controls, evidence and their exports, read by the audit's auditor and by an
+/// auditor on no audit: each sees only what their audits cover, and no costs or budgets.
+async fn reach_is_what_the_audits_cover(app: &TestApp, audit: i64, outsider: &reqwest::Client) {
+    let pool = app.state().app.db.pool().clone();
+    let id = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let admin = app.client_as(Role::Admin).await;
+    let r = app
+        .call(
+            &admin,
+            "/api/import_builtin_framework",
+            &[("key", "nist-800-53r5-low")],
+        )
+        .await;
+    assert!(r.status().is_success());
+    let nist = id("SELECT id FROM frameworks WHERE key <> 'custom'").await;
+    let custom = id("SELECT id FROM frameworks WHERE key = 'custom'").await;
+    let (c1, c9) = (
+        id("SELECT id FROM controls WHERE ref = 'IAM-1'").await,
+        id("SELECT id FROM controls WHERE ref = 'HR-9'").await,
+    );
+    let covered = id("SELECT MIN(evidence_id) FROM evidence_controls WHERE control_id IN (SELECT id FROM controls WHERE ref = 'IAM-1')").await;
+    let hr = id("SELECT MIN(evidence_id) FROM evidence_controls WHERE control_id IN (SELECT id FROM controls WHERE ref = 'HR-9')").await;
+    let auditor = app.client_as(Role::Auditor).await;
+    let keys = |v: serde_json::Value| -> Vec<String> {
+        (v["frameworks"].as_array().unwrap().iter())
+            .map(|f| f["key"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let fws = call_ok(app, &auditor, "/api/list_frameworks", &[]).await;
+    assert_eq!(keys(fws), vec!["custom".to_string()]);
+    assert!(keys(call_ok(app, outsider, "/api/list_frameworks", &[]).await).is_empty());
+    let refs = |v: serde_json::Value| -> Vec<String> {
+        (v["rows"].as_array().unwrap().iter())
+            .map(|c| c["ref"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let q = [("filter[q]", String::new())];
+    let list = call_ok(app, &auditor, "/api/list_controls", &q).await;
+    assert_eq!(list["frameworks"].as_array().unwrap().len(), 1);
+    assert_eq!(refs(list), vec!["IAM-1".to_string(), "OPS-1".to_string()]);
+    assert!(refs(call_ok(app, outsider, "/api/list_controls", &q).await).is_empty());
+    let ev = |v: serde_json::Value| -> Vec<i64> {
+        (v.as_array().unwrap().iter())
+            .map(|e| e["id"].as_i64().unwrap())
+            .collect()
+    };
+    let seen = ev(call_ok(app, &auditor, "/api/list_evidence", &q).await);
+    assert!(seen.contains(&covered) && !seen.contains(&hr), "{seen:?}");
+    assert!(ev(call_ok(app, outsider, "/api/list_evidence", &q).await).is_empty());
+    // A page answers 200 and says "Not found." in it; files and downloads answer 404.
+    let get = |c: &reqwest::Client, path: String| {
+        let c = c.clone();
+        async move {
+            let r = app.get(&c, &path).await;
+            let status = r.status().as_u16();
+            let body = r.text().await.unwrap_or_default();
+            match status {
+                200 if body.contains("Not found.") => 404,
+                s => s,
+            }
+        }
+    };
+    for (path, theirs) in [
+        (format!("/frameworks/{custom}"), 200),
+        (format!("/frameworks/{custom}/export.csv"), 200),
+        (format!("/frameworks/{nist}"), 404),
+        (format!("/frameworks/{nist}/export.csv"), 404),
+        (format!("/controls/{c1}"), 200),
+        (format!("/controls/{c9}"), 404),
+        (format!("/evidence/{covered}"), 200),
+        (format!("/evidence/{covered}/versions/1/download"), 200),
+        (format!("/evidence/{hr}"), 404),
+        (format!("/evidence/{hr}/versions/1/download"), 404),
+        ("/costs".to_string(), 403),
+        ("/budgets".to_string(), 403),
+    ] {
+        assert_eq!(
+            get(&auditor, path.clone()).await,
+            theirs,
+            "auditor GET {path}"
+        );
+        let outside = if theirs == 403 { 403 } else { 404 };
+        assert_eq!(
+            get(outsider, path.clone()).await,
+            outside,
+            "outsider GET {path}"
+        );
+    }
+    let (code, _) = status_of(
+        app,
+        &auditor,
+        "/api/list_requirements",
+        &[
+            ("framework", nist.to_string()),
+            ("q", "".into()),
+            ("page", "1".into()),
+        ],
+    )
+    .await;
+    assert_eq!(code, 404);
+    let csv = app
+        .get(&auditor, "/controls/export.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("IAM-1") && !csv.contains("HR-9"), "{csv}");
+    let d = call_ok(app, &auditor, "/api/dashboard", &[]).await;
+    let posture = &d["posture"];
+    assert_eq!(
+        posture["frameworks"].as_array().unwrap().len(),
+        1,
+        "{posture}"
+    );
+    let counted: i64 = (posture["controls"].as_array().unwrap().iter())
+        .map(|p| p[1].as_i64().unwrap())
+        .sum();
+    assert_eq!(counted, 2, "the two controls mapped to custom: {posture}");
+    assert!(d["spend"].is_null() && d["budgets"].is_null());
+    // Evidence that answers one of the audit's requests is theirs too, whatever its controls.
+    let co = app.client_as(Role::Compliance).await;
+    let req = call_ok(
+        app,
+        &co,
+        "/api/add_audit_request",
+        &[
+            ("form[audit_id]", audit.to_string()),
+            ("form[text]", "HR onboarding records".into()),
+            ("form[due]", "2026-12-31".into()),
+        ],
+    )
+    .await
+    .as_i64()
+    .unwrap();
+    call_ok(
+        app,
+        &co,
+        "/api/attach_request_evidence",
+        &[("id", req.to_string()), ("evidence", format!("{hr}:1"))],
+    )
+    .await;
+    assert_eq!(
+        get(&auditor, format!("/evidence/{hr}/versions/1/download")).await,
+        200
+    );
+    assert_eq!(
+        get(outsider, format!("/evidence/{hr}/versions/1/download")).await,
+        404
+    );
+}
 
 both_dbs!(request_reminders_go_once_a_day, |app| {
     let s = setup(&app).await;

@@ -322,10 +322,12 @@ both_dbs!(a_csv_framework_with_a_bad_row_writes_nothing, |app| {
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let fws = frameworks(&app, &co).await;
     let id = by_key(&fws, "custom")["id"].as_i64().unwrap();
+    // An auditor exports the frameworks of their audits, and no other.
     let auditor = app.client_as(Role::Auditor).await;
-    let res = app
-        .get(&auditor, &format!("/frameworks/{id}/export.csv"))
-        .await;
+    let url = format!("/frameworks/{id}/export.csv");
+    assert_eq!(app.get(&auditor, &url).await.status(), 404);
+    super::audits::assign_auditor(&app, "custom").await;
+    let res = app.get(&auditor, &url).await;
     assert_eq!(res.status(), 200);
     assert!(res.headers()["content-disposition"]
         .to_str()
@@ -460,7 +462,9 @@ both_dbs!(
                 serde_json::from_value(by_key(&fws, key)["by_status"].clone()).unwrap();
             assert!(by.contains(&("effective".into(), 1)), "{by:?}");
         }
-        // The dashboard's posture tile counts controls by status, for every role that reads it.
+        // The dashboard's posture tile counts controls by status, for every role that reads it
+        // (an auditor's, the controls of their audits' frameworks).
+        super::audits::assign_auditor(&app, "custom").await;
         for r in [Role::Finance, Role::Auditor] {
             let c = app.client_as(r).await;
             let d = json(app.call(&c, "/api/dashboard", NO_FIELDS).await).await;

@@ -246,7 +246,10 @@ both_dbs!(
         q.extend([("granularity", "monthly"), ("group_by", "service")]);
         let r = report(&app, &fin, &q).await;
         let qs = "from=2024-09-01&to=2024-09-30&granularity=monthly&group_by=service";
-        for role in [Role::Finance, Role::Auditor, Role::Admin] {
+        let aud = app.client_as(Role::Auditor).await;
+        let res = app.get(&aud, &format!("/costs/export.csv?{qs}")).await;
+        assert_eq!(res.status(), 403, "auditors read no costs");
+        for role in [Role::Finance, Role::Admin] {
             let c = app.client_as(role).await;
             let res = app.get(&c, &format!("/costs/export.csv?{qs}")).await;
             assert_eq!(res.status(), 200, "{role:?}");

@@ -314,8 +314,9 @@ both_dbs!(upload_versions_and_download, |app| {
         404
     );
 
-    // The detail page lists both versions with their download links and the test.
-    let auditor = app.client_as(Role::Auditor).await;
+    // The detail page lists both versions with their download links and the test, for a
+    // reader who owns none of its controls (auditors: see audits::auditors_read_only_their_audits).
+    let auditor = app.client_as(Role::Finance).await;
     let page = app.get(&auditor, &format!("/evidence/{id}")).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
@@ -330,7 +331,7 @@ both_dbs!(upload_versions_and_download, |app| {
     }
     assert!(
         !html.contains("Add a new version"),
-        "auditors get no upload form"
+        "readers get no upload form"
     );
     // The list filters by text, control and kind.
     let list = app
@@ -600,7 +601,7 @@ both_dbs!(tampered_blob_is_not_served_and_is_audited, |app| {
     bytes[10] ^= 0x20;
     std::fs::write(&path, &bytes).unwrap();
 
-    let auditor = app.client_as(Role::Auditor).await;
+    let auditor = app.client_as(Role::Finance).await;
     let url = format!("/evidence/{id}/versions/1/download");
     let r = app.get(&auditor, &url).await;
     assert_eq!(r.status(), 500);
@@ -769,7 +770,7 @@ both_dbs!(owners_submit_evidence_auditors_never, |app| {
         201
     );
 
-    // Auditors read everything and write nothing.
+    // Auditors write nothing, and read no evidence outside their audits (they have none here).
     let auditor = app.client_as(Role::Auditor).await;
     let before = app.audit_count().await;
     let r = upload(
@@ -786,7 +787,7 @@ both_dbs!(owners_submit_evidence_auditors_never, |app| {
         app.get(&auditor, &format!("/evidence/{own_id}/versions/2/download"))
             .await
             .status(),
-        200
+        404
     );
     // Anonymous downloads go to the sign-in page.
     let r = app

@@ -61,13 +61,21 @@ both_dbs!(auditors_write_nothing_anywhere, |app| {
         assert_eq!(post(&app, &auditor, path).await, 403, "auditor POST {path}");
     }
     assert_eq!(app.audit_count().await, before, "nothing was written");
-    // …but they read the audit trail, compliance and costs.
+    // …but they read the audit trail, the compliance areas (what their audits cover) and
+    // their audits; not costs or budgets.
+    for page in ["/costs", "/budgets"] {
+        assert_eq!(
+            app.get(&auditor, page).await.status(),
+            403,
+            "auditor GET {page}"
+        );
+    }
     for page in [
         "/audit",
         "/controls",
         "/frameworks",
         "/evidence",
-        "/costs",
+        "/audits",
         "/settings",
     ] {
         assert_eq!(

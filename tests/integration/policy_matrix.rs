@@ -119,6 +119,22 @@ both_dbs!(role_matrix_matches_the_policy_table, |app| {
     seed_objects(&app).await;
     // Paths with ids are called with 1: make evidence #1 (version 1) exist.
     super::evidence::seed_for_matrix(&app).await;
+    // Within the auditor's reach: controls #1 and #2 (evidence #1's) map to audit #1's framework.
+    let admin = app.client_as(Role::Admin).await;
+    for control in ["1", "2"] {
+        let r = app
+            .call(
+                &admin,
+                "/api/map_control",
+                &[
+                    ("control_id", control),
+                    ("framework_id", "1"),
+                    ("requirements", "AC-1"),
+                ],
+            )
+            .await;
+        assert!(r.status().is_success(), "map: {}", r.status());
+    }
     let mut who: Vec<(Option<Role>, reqwest::Client)> = vec![(None, app.client())];
     for r in Role::ALL {
         who.push((Some(r), app.client_as(r).await));

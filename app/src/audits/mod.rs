@@ -10,6 +10,8 @@ mod answers;
 pub mod pages;
 pub mod pbc;
 #[cfg(feature = "ssr")]
+pub mod reach;
+#[cfg(feature = "ssr")]
 pub mod reminders;
 #[cfg(feature = "ssr")]
 mod requests;

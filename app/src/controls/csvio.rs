@@ -55,7 +55,11 @@ pub async fn export_framework(pool: &AnyPool, id: i64) -> Result<(String, Vec<u8
     Ok((format!("{key}.csv"), body))
 }
 
-pub async fn export_controls(pool: &AnyPool) -> Result<Vec<u8>, AppError> {
+/// Every control within `reach`, with its mappings to the frameworks within it.
+pub async fn export_controls(
+    pool: &AnyPool,
+    reach: &crate::audits::reach::Reach,
+) -> Result<Vec<u8>, AppError> {
     let rows: Vec<(
         i64,
         String,
@@ -65,18 +69,20 @@ pub async fn export_controls(pool: &AnyPool) -> Result<Vec<u8>, AppError> {
         String,
         i64,
         String,
-    )> = sqlx::query_as(
+    )> = sqlx::query_as(&format!(
         "SELECT c.id, c.ref, c.title, c.description, u.email, c.cadence, c.applicable,
                     c.justification
-             FROM controls c LEFT JOIN users u ON u.id = c.owner_id ORDER BY c.ref",
-    )
+             FROM controls c LEFT JOIN users u ON u.id = c.owner_id WHERE {} ORDER BY c.ref",
+        reach.controls_sql("c.id")
+    ))
     .fetch_all(pool)
     .await?;
-    let maps: Vec<(i64, String, String)> = sqlx::query_as(
+    let maps: Vec<(i64, String, String)> = sqlx::query_as(&format!(
         "SELECT cr.control_id, f.key, r.label FROM control_requirements cr
          JOIN requirements r ON r.id = cr.requirement_id AND r.retired_at IS NULL
-         JOIN frameworks f ON f.id = r.framework_id ORDER BY f.key, r.sort_order",
-    )
+         JOIN frameworks f ON f.id = r.framework_id WHERE {} ORDER BY f.key, r.sort_order",
+        reach.frameworks_sql("f.id")
+    ))
     .fetch_all(pool)
     .await?;
     let mut by_control: HashMap<i64, Vec<String>> = HashMap::new();

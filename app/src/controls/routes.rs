@@ -40,6 +40,7 @@ pub use ssr::*;
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::*;
+    use crate::audits::reach::Reach;
     use crate::context::{RequestMeta, SessionUser};
     use crate::controls::csvio;
     use crate::error::AppError;
@@ -127,6 +128,10 @@ mod ssr {
             return Err(AppError::Forbidden);
         }
         let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+        let reach = Reach::of(state.db.pool(), &su.user).await?;
+        if !reach.framework(id) {
+            return Err(AppError::NotFound);
+        }
         let (name, body) = csvio::export_framework(state.db.pool(), id).await?;
         Ok(crate::reply::csv_attachment(&name, body))
     }
@@ -138,7 +143,8 @@ mod ssr {
         if !su.user.can(Permission::ViewCompliance) {
             return Err(AppError::Forbidden);
         }
-        let body = csvio::export_controls(state.db.pool()).await?;
+        let reach = Reach::of(state.db.pool(), &su.user).await?;
+        let body = csvio::export_controls(state.db.pool(), &reach).await?;
         Ok(crate::reply::csv_attachment("controls.csv", body))
     }
 }

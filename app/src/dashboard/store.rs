@@ -14,6 +14,8 @@ struct Cards {
     inactive_users: i64,
     audit: AuditSummary,
     posture: Posture,
+    /// Each control's status, for a posture narrowed to an auditor's reach.
+    control_status: Vec<(i64, ControlStatus)>,
     spend: Spend,
     budgets: BudgetsAtRisk,
 }
@@ -41,13 +43,44 @@ pub(super) async fn load() -> Result<DashboardData, AppError> {
         users_by_role: can(Permission::ManageUsers).then(|| cards.users_by_role.clone()),
         inactive_users: can(Permission::ManageUsers).then_some(cards.inactive_users),
         audit: can(Permission::ViewAudit).then(|| cards.audit.clone()),
-        posture: can(Permission::ViewCompliance).then(|| cards.posture.clone()),
+        posture: match can(Permission::ViewCompliance) {
+            true => Some(posture_within(&cards, &state, &su.user).await?),
+            false => None,
+        },
         spend: can(Permission::ViewCosts).then(|| cards.spend.clone()),
         budgets: can(Permission::ViewBudgets).then(|| cards.budgets.clone()),
         my_work: match can(Permission::ViewOwnWork) {
             true => Some(my_work(&state, su.user.id).await?),
             false => None,
         },
+    })
+}
+
+/// The posture card, narrowed for auditors to what their audits cover.
+async fn posture_within(
+    cards: &Cards,
+    state: &crate::state::AppState,
+    user: &crate::context::CurrentUser,
+) -> Result<Posture, AppError> {
+    use crate::audits::reach::Reach;
+    let reach = Reach::of(state.db.pool(), user).await?;
+    if reach == Reach::Everything {
+        return Ok(cards.posture.clone());
+    }
+    Ok(Posture {
+        frameworks: (cards.posture.frameworks.iter())
+            .filter(|f| reach.framework(f.id))
+            .cloned()
+            .collect(),
+        controls: ControlStatus::ALL
+            .iter()
+            .map(|s| {
+                let n = (cards.control_status.iter())
+                    .filter(|(id, c)| c == s && reach.control(*id))
+                    .count();
+                (*s, n as i64)
+            })
+            .collect(),
     })
 }
 
@@ -149,6 +182,7 @@ async fn compute(
             frameworks,
             controls,
         },
+        control_status: st.iter().map(|(id, d)| (*id, d.status)).collect(),
         spend: spend(&state.db, &state.cost_cube, now.date()).await?,
         budgets: budgets_at_risk(state).await?,
     })

@@ -4,6 +4,7 @@ use super::blobs::StoreError;
 use super::filecheck::{self};
 use super::store::{self};
 use crate::audit::chain::AuditCtx;
+use crate::audits::reach::Reach;
 use crate::context::{RequestMeta, SessionUser};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -89,6 +90,9 @@ pub(super) async fn download(
         .get::<RequestMeta>()
         .cloned()
         .unwrap_or_default();
+    if !Reach::of(state.db.pool(), &su.user).await?.evidence(id) {
+        return Err(not_found());
+    }
     let fv = match store::file_version(state.db.pool(), id, version).await? {
         Some(Some(fv)) => fv,
         Some(None) => {

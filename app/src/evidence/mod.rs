@@ -113,15 +113,20 @@ pub struct EvidenceOptions {
 #[server(endpoint = "list_evidence")]
 pub async fn list_evidence(filter: EvidenceFilter) -> Result<Vec<EvidenceSummary>, AppError> {
     let state = crate::state::app_state()?;
-    crate::context::require_user()?;
-    store::list(state.db.pool(), &filter).await
+    let su = crate::context::require_user()?;
+    let reach = crate::audits::reach::Reach::of(state.db.pool(), &su.user).await?;
+    store::list(state.db.pool(), &filter, &reach).await
 }
 
 #[server(endpoint = "get_evidence")]
 pub async fn get_evidence(id: i64) -> Result<EvidenceDetail, AppError> {
     let state = crate::state::app_state()?;
     let su = crate::context::require_user()?;
-    store::detail(state.db.pool(), id, &su.user).await
+    let reach = crate::audits::reach::Reach::of(state.db.pool(), &su.user).await?;
+    if !reach.evidence(id) {
+        return Err(AppError::NotFound);
+    }
+    store::detail(state.db.pool(), id, &su.user, &reach).await
 }
 
 #[server(endpoint = "evidence_options")]
@@ -130,8 +135,9 @@ pub async fn get_evidence_options() -> Result<EvidenceOptions, AppError> {
     let state = crate::state::app_state()?;
     let su = crate::context::require_user()?;
     let can_submit = su.user.can(Permission::SubmitEvidence);
+    let reach = crate::audits::reach::Reach::of(state.db.pool(), &su.user).await?;
     Ok(EvidenceOptions {
-        controls: store::all_controls(state.db.pool()).await?,
+        controls: store::all_controls(state.db.pool(), &reach).await?,
         attachable: if can_submit {
             store::attachable_ids(state.db.pool(), &su.user).await?
         } else {

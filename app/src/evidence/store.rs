@@ -1,6 +1,7 @@
 //! Evidence SQL: reads for the pages, the ownership rule, and the inserts an upload makes.
 
 use super::{ControlRef, EvidenceDetail, EvidenceFilter, EvidenceSummary, TestRecord, VersionView};
+use crate::audits::reach::Reach;
 use crate::context::CurrentUser;
 use crate::error::AppError;
 use crate::policy::Permission;
@@ -14,10 +15,13 @@ fn control_ref(r: &sqlx::any::AnyRow) -> Result<ControlRef, sqlx::Error> {
     })
 }
 
-pub async fn all_controls(pool: &AnyPool) -> Result<Vec<ControlRef>, AppError> {
-    let rows = sqlx::query("SELECT id, ref, title FROM controls ORDER BY ref")
-        .fetch_all(pool)
-        .await?;
+pub async fn all_controls(pool: &AnyPool, reach: &Reach) -> Result<Vec<ControlRef>, AppError> {
+    let rows = sqlx::query(&format!(
+        "SELECT id, ref, title FROM controls WHERE {} ORDER BY ref",
+        reach.controls_sql("id")
+    ))
+    .fetch_all(pool)
+    .await?;
     Ok(rows.iter().map(control_ref).collect::<Result<_, _>>()?)
 }
 
@@ -110,13 +114,18 @@ fn like_pattern(s: &str) -> String {
     p
 }
 
-pub async fn list(pool: &AnyPool, f: &EvidenceFilter) -> Result<Vec<EvidenceSummary>, AppError> {
-    let mut sql = String::from(
+pub async fn list(
+    pool: &AnyPool,
+    f: &EvidenceFilter,
+    reach: &Reach,
+) -> Result<Vec<EvidenceSummary>, AppError> {
+    let mut sql = format!(
         "SELECT e.id, e.title, e.kind, v.version, v.effective_date, v.uploaded_at, u.display_name \
          FROM evidence e \
          JOIN evidence_versions v ON v.evidence_id = e.id \
            AND v.version = (SELECT MAX(version) FROM evidence_versions WHERE evidence_id = e.id) \
-         JOIN users u ON u.id = v.uploaded_by WHERE 1 = 1",
+         JOIN users u ON u.id = v.uploaded_by WHERE {}",
+        reach.evidence_sql("e.id")
     );
     let mut texts: Vec<String> = Vec::new();
     let q = f.q.as_deref().map(str::trim).unwrap_or_default();
@@ -172,7 +181,9 @@ pub async fn list(pool: &AnyPool, f: &EvidenceFilter) -> Result<Vec<EvidenceSumm
             .join(", ");
         let links = sqlx::query(&format!(
             "SELECT ec.evidence_id, c.id, c.ref, c.title FROM evidence_controls ec \
-             JOIN controls c ON c.id = ec.control_id WHERE ec.evidence_id IN ({ids}) ORDER BY c.ref"
+             JOIN controls c ON c.id = ec.control_id WHERE ec.evidence_id IN ({ids}) AND {} \
+             ORDER BY c.ref",
+            reach.controls_sql("c.id")
         ))
         .fetch_all(pool)
         .await?;
@@ -190,6 +201,7 @@ pub async fn detail(
     pool: &AnyPool,
     id: i64,
     user: &CurrentUser,
+    reach: &Reach,
 ) -> Result<EvidenceDetail, AppError> {
     let row = sqlx::query(
         "SELECT e.id, e.title, e.description, e.kind, e.created_at, u.display_name \
@@ -200,7 +212,8 @@ pub async fn detail(
     .await?
     .ok_or(AppError::NotFound)?;
     let mut conn = pool.acquire().await?;
-    let controls = linked_controls(&mut conn, id).await?;
+    let mut controls = linked_controls(&mut conn, id).await?;
+    controls.retain(|c| reach.control(c.id));
     let rows = sqlx::query(
         "SELECT v.version, v.effective_date, v.period_start, v.period_end, v.sha256, v.filename, \
          v.media_type, v.size_bytes, v.url, v.note, v.uploaded_at, u.display_name, \

@@ -3,6 +3,7 @@
 // Rows are read as tuples in the order the query selects them.
 #![allow(clippy::type_complexity)]
 
+use crate::audits::reach::Reach;
 use crate::context::require;
 use crate::controls::store;
 use crate::controls::*;
@@ -11,14 +12,18 @@ use crate::state::{app_state, audit_ctx};
 
 pub async fn users_and_frameworks(
     pool: &sqlx::AnyPool,
+    reach: &Reach,
 ) -> Result<(Vec<(i64, String)>, Vec<(i64, String)>), AppError> {
     let users =
         sqlx::query_as("SELECT id, display_name FROM users WHERE active = 1 ORDER BY display_name")
             .fetch_all(pool)
             .await?;
-    let fws = sqlx::query_as("SELECT id, name FROM frameworks ORDER BY name")
-        .fetch_all(pool)
-        .await?;
+    let fws = sqlx::query_as(&format!(
+        "SELECT id, name FROM frameworks WHERE {} ORDER BY name",
+        reach.frameworks_sql("id")
+    ))
+    .fetch_all(pool)
+    .await?;
     Ok((users, fws))
 }
 
@@ -27,7 +32,9 @@ pub async fn frameworks() -> Result<FrameworkList, AppError> {
     let state = app_state()?;
     let pool = state.db.pool();
     let st = store::statuses(pool, state.clock.now().date()).await?;
-    let frameworks = store::framework_summaries(pool, &st).await?;
+    let reach = Reach::of(pool, &su.user).await?;
+    let mut frameworks = store::framework_summaries(pool, &st).await?;
+    frameworks.retain(|f| reach.framework(f.id));
     let builtin = import::BUILTIN
         .iter()
         .map(|(key, label, _)| (key.to_string(), label.to_string()))
@@ -67,15 +74,23 @@ pub async fn requirements(
     q: String,
     page: i64,
 ) -> Result<RequirementPage, AppError> {
-    require(Permission::ViewCompliance)?;
+    let su = require(Permission::ViewCompliance)?;
     let state = app_state()?;
     let pool = state.db.pool();
+    let reach = Reach::of(pool, &su.user).await?;
+    if framework.is_some_and(|f| f > 0 && !reach.framework(f)) {
+        return Err(AppError::NotFound);
+    }
     let per_page = 50;
     let page = page.max(1);
     let like = format!("%{}%", q.trim().to_lowercase());
     let fw = framework.unwrap_or(0);
-    let where_ = "($1 = 0 OR r.framework_id = $1) AND ($2 = '%%' OR lower(r.label) LIKE $2
-         OR lower(r.title) LIKE $2 OR lower(r.statement) LIKE $2 OR lower(r.group_title) LIKE $2)";
+    let where_ = format!(
+        "($1 = 0 OR r.framework_id = $1) AND ($2 = '%%%%' OR lower(r.label) LIKE $2
+         OR lower(r.title) LIKE $2 OR lower(r.statement) LIKE $2 OR lower(r.group_title) LIKE $2)
+         AND {}",
+        reach.frameworks_sql("r.framework_id")
+    );
     let total: i64 = sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM requirements r WHERE {where_}"
     ))
@@ -158,7 +173,8 @@ pub async fn controls(filter: ControlFilter) -> Result<ControlList, AppError> {
     let state = app_state()?;
     let pool = state.db.pool();
     let st = store::statuses(pool, state.clock.now().date()).await?;
-    let all = store::list_controls(
+    let reach = Reach::of(pool, &su.user).await?;
+    let mut all = store::list_controls(
         pool,
         &st,
         &ControlFilter {
@@ -168,12 +184,14 @@ pub async fn controls(filter: ControlFilter) -> Result<ControlList, AppError> {
         su.user.id,
     )
     .await?;
+    all.retain(|c| reach.control(c.id));
     let counts = ControlStatus::ALL
         .iter()
         .map(|s| (*s, all.iter().filter(|c| c.status == *s).count() as i64))
         .collect();
-    let rows = store::list_controls(pool, &st, &filter, su.user.id).await?;
-    let (users, frameworks) = users_and_frameworks(pool).await?;
+    let mut rows = store::list_controls(pool, &st, &filter, su.user.id).await?;
+    rows.retain(|c| reach.control(c.id));
+    let (users, frameworks) = users_and_frameworks(pool, &reach).await?;
     Ok(ControlList {
         rows,
         users,
@@ -188,6 +206,10 @@ pub async fn control(id: i64) -> Result<ControlDetail, AppError> {
     let su = require(Permission::ViewCompliance)?;
     let state = app_state()?;
     let pool = state.db.pool();
+    let reach = Reach::of(pool, &su.user).await?;
+    if !reach.control(id) {
+        return Err(AppError::NotFound);
+    }
     let st = store::statuses(pool, state.clock.now().date()).await?;
     let rows = store::list_controls(pool, &st, &ControlFilter::default(), su.user.id).await?;
     let row = rows
@@ -235,7 +257,7 @@ pub async fn control(id: i64) -> Result<ControlDetail, AppError> {
     .bind(id)
     .fetch_all(pool)
     .await?;
-    let (users, frameworks) = users_and_frameworks(pool).await?;
+    let (users, frameworks) = users_and_frameworks(pool, &reach).await?;
     let can_manage = su.user.can(Permission::ManageCompliance);
     let can_submit_evidence =
         can_manage || (su.user.can(Permission::SubmitEvidence) && row.owner_id == Some(su.user.id));
@@ -247,6 +269,7 @@ pub async fn control(id: i64) -> Result<ControlDetail, AppError> {
         updated_at,
         mappings: mappings
             .into_iter()
+            .filter(|m| reach.framework(m.1))
             .map(|m| MappedRequirement {
                 requirement_id: m.0,
                 framework_id: m.1,

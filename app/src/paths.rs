@@ -52,6 +52,8 @@ pub const BUDGET_EXPORT: &str = "/budgets/export.csv";
 pub const EVIDENCE_EXPORT: &str = "/exports/evidence.zip";
 /// The Statement of Applicability alone, for the same scope as the export.
 pub const SOA_EXPORT: &str = "/exports/soa.csv";
+/// An export built in the background, once ready.
+pub const EXPORT_DOWNLOAD: &str = "/exports/{id}/download";
 
 // Operations and static files (the server's own routes).
 pub const HEALTHZ: &str = "/healthz";
@@ -96,6 +98,10 @@ pub fn evidence_item(id: i64) -> String {
 
 pub fn budget(id: i64) -> String {
     fill(BUDGET, &[&id])
+}
+
+pub fn export_download(id: i64) -> String {
+    fill(EXPORT_DOWNLOAD, &[&id])
 }
 
 pub fn audit(id: i64) -> String {

@@ -62,6 +62,12 @@ pub struct AppState {
     /// Every budget's summary, kept until the data version moves (`budgets::requests`).
     #[from_ref(skip)]
     pub budget_summaries: Arc<crate::memo::Memo>,
+    /// Where exports built in the background are kept (`<data dir>/exports`).
+    #[from_ref(skip)]
+    pub export_dir: std::path::PathBuf,
+    /// The exports being built, with their progress (`exports::jobs`).
+    #[from_ref(skip)]
+    pub export_jobs: Arc<crate::exports::run::Jobs>,
 }
 
 /// This request's data version (the guard read it), or the current one when called without

@@ -284,11 +284,16 @@ pub async fn start(
             budget_escalation: opts.budget_escalation,
             budget_summaries: Default::default(),
             outbox_due: Default::default(),
+            export_dir: opts.data_dir.join("exports"),
+            export_jobs: Default::default(),
         },
         metrics: Arc::new(metrics::Metrics::default()),
         metrics_token: opts.metrics_token.clone().map(Into::into),
         pages: Default::default(),
     };
+    // Builds a stopped server left unfinished are marked failed before any new one can start.
+    app::exports::jobs::sweep(&state.app, true).await?;
+    app::exports::jobs::schedule(state.app.clone(), std::time::Duration::from_secs(3600));
     let router = router(state.clone(), site_root);
     state
         .app

@@ -182,7 +182,7 @@ pub fn blob_files(data_dir: &Path) -> (Vec<PathBuf>, usize) {
     (stored, staging)
 }
 
-fn blob_path(app: &TestApp, sha: &str) -> PathBuf {
+pub fn blob_path(app: &TestApp, sha: &str) -> PathBuf {
     app.db.data_dir().join("blobs").join(&sha[..2]).join(sha)
 }
 
@@ -190,7 +190,7 @@ fn sha(data: &[u8]) -> String {
     app::util::sha256_hex(data)
 }
 
-async fn audit_summaries(app: &TestApp, action: &str) -> Vec<String> {
+pub async fn audit_summaries(app: &TestApp, action: &str) -> Vec<String> {
     let pool = app.db.pool().await;
     let v = sqlx::query_scalar("SELECT summary FROM audit_events WHERE action = $1 ORDER BY seq")
         .bind(action)

@@ -178,7 +178,7 @@ pub async fn setup(app: &TestApp) -> Setup {
     s
 }
 
-fn query(s: &Setup) -> String {
+pub fn query(s: &Setup) -> String {
     format!(
         "{}?framework=custom&from={}&to={}",
         app::paths::EVIDENCE_EXPORT,
@@ -187,7 +187,7 @@ fn query(s: &Setup) -> String {
     )
 }
 
-async fn download(app: &TestApp, c: &reqwest::Client, s: &Setup) -> (Vec<u8>, String) {
+pub async fn download(app: &TestApp, c: &reqwest::Client, s: &Setup) -> (Vec<u8>, String) {
     let r = app.get(c, &query(s)).await;
     assert_eq!(r.status(), 200, "{:?}", r.headers());
     assert_eq!(r.headers()["content-type"], "application/zip");

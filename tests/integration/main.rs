@@ -14,6 +14,7 @@ mod cost_sync;
 mod costs;
 mod errors;
 mod evidence;
+mod export_jobs;
 mod exports;
 mod hardening;
 mod invariants;

@@ -135,6 +135,34 @@ both_dbs!(role_matrix_matches_the_policy_table, |app| {
             .await;
         assert!(r.status().is_success(), "map: {}", r.status());
     }
+    // Background export #1, of audit #1, ready for its download path.
+    let r = app
+        .call(
+            &admin,
+            "/api/start_evidence_export",
+            &[("framework", ""), ("from", ""), ("to", ""), ("audit", "1")],
+        )
+        .await;
+    assert!(r.status().is_success(), "export: {}", r.status());
+    let mut ready = false;
+    for _ in 0..600 {
+        let rows: serde_json::Value = app
+            .call(
+                &admin,
+                "/api/list_evidence_exports",
+                steward_tests::NO_FIELDS,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        if rows[0]["status"] == "ready" {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ready, "export #1 was built");
     let mut who: Vec<(Option<Role>, reqwest::Client)> = vec![(None, app.client())];
     for r in Role::ALL {
         who.push((Some(r), app.client_as(r).await));

@@ -5,12 +5,14 @@ use crate::paths;
 use crate::policy::{Access::*, Endpoint, Permission::*};
 
 /// The only writes open to auditors, each limited to the audits they are assigned to by the
-/// area (`requests.rs`): raising requests, drawing samples, comments, accepting or returning.
-pub const AUDITOR_WRITES: [&str; 4] = [
+/// area (`requests.rs`): raising requests, drawing samples, comments, accepting or returning;
+/// and starting a background export of their audit (`exports::jobs`: its own record only).
+pub const AUDITOR_WRITES: [&str; 5] = [
     "/api/add_audit_request",
     "/api/draw_sample",
     "/api/comment_audit_request",
     "/api/move_audit_request",
+    "/api/start_evidence_export",
 ];
 
 pub const ENDPOINTS: &[Endpoint] = &[

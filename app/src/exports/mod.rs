@@ -11,6 +11,8 @@ pub mod answers;
 pub mod build;
 #[cfg(feature = "ssr")]
 pub(crate) mod index;
+#[cfg(feature = "ssr")]
+pub mod jobs;
 pub mod manifest;
 pub mod pages;
 pub mod routes;
@@ -66,4 +68,52 @@ pub async fn export_options() -> Result<ExportChoices, AppError> {
         public_key: state.signer.public_key_b64(),
         fingerprint: state.signer.fingerprint(),
     })
+}
+
+/// An export built in the background, as the exports page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportJob {
+    pub id: i64,
+    pub framework: String,
+    pub start: String,
+    /// The first day after the period.
+    pub end: String,
+    pub audit: Option<i64>,
+    pub audit_name: Option<String>,
+    pub requested_by: String,
+    pub requested_at: String,
+    /// `building`, `ready`, `failed` or `expired`.
+    pub status: String,
+    /// While building: how far, in whole percent.
+    pub percent: Option<u8>,
+    pub size: Option<i64>,
+    pub sha256: Option<String>,
+    pub error: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+/// Starts building an export in the background (the same scope rules as the download: the
+/// organisation any framework and period, auditors their audits); its id.
+#[server(endpoint = "start_evidence_export")]
+pub async fn start_evidence_export(
+    framework: String,
+    from: String,
+    to: String,
+    audit: String,
+) -> Result<i64, AppError> {
+    use crate::policy::Permission;
+    let su = crate::context::require(Permission::ExportEvidence)?;
+    let state = crate::state::app_state()?;
+    let scope = routes::scope_for(&state, &su.user, &framework, &from, &to, &audit).await?;
+    let ctx = crate::state::audit_ctx(&state, Some(&su.user));
+    jobs::start(&state, &su.user, scope, ctx).await
+}
+
+/// The background exports this user may see, newest first.
+#[server(endpoint = "list_evidence_exports")]
+pub async fn list_evidence_exports() -> Result<Vec<ExportJob>, AppError> {
+    use crate::policy::Permission;
+    let su = crate::context::require(Permission::ExportEvidence)?;
+    let state = crate::state::app_state()?;
+    jobs::list(&state, &su.user).await
 }

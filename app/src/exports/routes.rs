@@ -11,6 +11,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint::page(paths::EVIDENCE_EXPORT, Perm(ExportEvidence)),
     Endpoint::page(paths::SOA_EXPORT, Perm(ExportEvidence)),
     Endpoint::read_fn("/api/export_options", Perm(ExportEvidence)),
+    // Built in the background (the page shows progress), kept for download; auditors start
+    // the exports of their audits (an export's only write is its own record).
+    Endpoint::write_fn("/api/start_evidence_export", Perm(ExportEvidence)),
+    Endpoint::read_fn("/api/list_evidence_exports", Perm(ExportEvidence)),
+    Endpoint::page(paths::EXPORT_DOWNLOAD, Perm(ExportEvidence)),
 ];
 
 #[cfg(feature = "ssr")]
@@ -19,8 +24,12 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: crate::state::AppState) -
     axum::Router::new()
         .route(paths::EVIDENCE_EXPORT, get(ssr::download))
         .route(paths::SOA_EXPORT, get(ssr::soa))
+        .route(paths::EXPORT_DOWNLOAD, get(ssr::built))
         .with_state(state)
 }
+
+#[cfg(feature = "ssr")]
+pub(crate) use ssr::scope_for;
 
 #[cfg(feature = "ssr")]
 mod ssr {
@@ -28,12 +37,12 @@ mod ssr {
     use super::super::scope::Scope;
     use super::super::store::DOWNLOADED;
     use super::super::{answers, index, structure};
-    use crate::context::{RequestMeta, SessionUser};
+    use crate::context::{CurrentUser, RequestMeta, SessionUser};
     use crate::error::AppError;
     use crate::policy::Permission;
     use crate::state::AppState;
     use axum::body::Body;
-    use axum::extract::{Query, State};
+    use axum::extract::{Path, Query, State};
     use axum::response::Response;
     use http::header::{self, HeaderValue};
     use serde::Deserialize;
@@ -59,7 +68,7 @@ mod ssr {
         su: SessionUser,
         Query(p): Query<Params>,
     ) -> Result<Response, AppError> {
-        let scope = scope_for(&state, &su, &p).await?;
+        let scope = scope_for(&state, &su.user, &p.framework, &p.from, &p.to, &p.audit).await?;
         let mut tx = crate::audit::chain::begin_snapshot(&state.db).await?;
         let fid: Option<i64> = sqlx::query_scalar("SELECT id FROM frameworks WHERE key = $1")
             .bind(&scope.framework)
@@ -87,10 +96,17 @@ mod ssr {
 
     /// Compliance officers and administrators export any framework and period; auditors only
     /// the audits they are assigned to.
-    async fn scope_for(state: &AppState, su: &SessionUser, p: &Params) -> Result<Scope, AppError> {
-        let organisation = su.user.can(Permission::ManageAudits);
-        match p.audit.trim() {
-            "" if organisation => Scope::parse(&p.framework, &p.from, &p.to).map_err(AppError::Invalid),
+    pub(crate) async fn scope_for(
+        state: &AppState,
+        user: &CurrentUser,
+        framework: &str,
+        from: &str,
+        to: &str,
+        audit: &str,
+    ) -> Result<Scope, AppError> {
+        let organisation = user.can(Permission::ManageAudits);
+        match audit.trim() {
+            "" if organisation => Scope::parse(framework, from, to).map_err(AppError::Invalid),
             "" => Err(AppError::Denied(
                 "Auditors export the evidence of their audits: open the audit and use its export link."
                     .into(),
@@ -100,10 +116,10 @@ mod ssr {
                     .parse()
                     .map_err(|_| AppError::Invalid(format!("audit: '{raw}' is not an audit number")))?;
                 let pool = state.db.pool();
-                if !organisation && !crate::audits::store::is_auditor_of(pool, id, su.user.id).await? {
+                if !organisation && !crate::audits::store::is_auditor_of(pool, id, user.id).await? {
                     return Err(AppError::Missing("audit: no such audit".into()));
                 }
-                answers::audit_scope(pool, id, &p.framework).await
+                answers::audit_scope(pool, id, framework).await
             }
         }
     }
@@ -114,7 +130,7 @@ mod ssr {
         meta: RequestMeta,
         Query(p): Query<Params>,
     ) -> Result<Response, AppError> {
-        let scope = scope_for(&state, &su, &p).await?;
+        let scope = scope_for(&state, &su.user, &p.framework, &p.from, &p.to, &p.audit).await?;
         let ctx = crate::state::audit_ctx_for(&state, &meta, Some(&su.user));
         std::fs::create_dir_all(&state.spool_dir).map_err(AppError::internal)?;
         let path = state
@@ -143,6 +159,31 @@ mod ssr {
             file,
         )
         .await?;
+        Ok(zip_response(
+            file,
+            &scope.file_name(),
+            built.size,
+            &built.sha256,
+        ))
+    }
+
+    /// An export built in the background, once ready (each download is audited).
+    pub async fn built(
+        State(state): State<AppState>,
+        su: SessionUser,
+        meta: RequestMeta,
+        Path(id): Path<String>,
+    ) -> Result<Response, AppError> {
+        let id: i64 = id
+            .parse()
+            .map_err(|_| AppError::Missing("No such export.".into()))?;
+        let ctx = crate::state::audit_ctx_for(&state, &meta, Some(&su.user));
+        let (file, name, size, sha256) =
+            super::super::jobs::open(&state, &su.user, &ctx, id).await?;
+        Ok(zip_response(file, &name, size, &sha256))
+    }
+
+    fn zip_response(file: std::fs::File, name: &str, size: u64, sha256: &str) -> Response {
         let stream = tokio_util::io::ReaderStream::with_capacity(
             tokio::fs::File::from_std(file),
             256 * 1024,
@@ -153,16 +194,14 @@ mod ssr {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/zip"),
         );
-        h.insert(header::CONTENT_LENGTH, HeaderValue::from(built.size));
-        if let Ok(v) =
-            HeaderValue::from_str(&format!("attachment; filename=\"{}\"", scope.file_name()))
-        {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
             h.insert(header::CONTENT_DISPOSITION, v);
         }
-        if let Ok(v) = HeaderValue::from_str(&built.sha256) {
+        if let Ok(v) = HeaderValue::from_str(sha256) {
             h.insert("x-steward-export-sha256", v);
         }
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok(resp)
+        resp
     }
 }

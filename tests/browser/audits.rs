@@ -1,6 +1,6 @@
 //! An audit in the browser: the auditor draws a sample and raises a request; the compliance
 //! officer answers with evidence; the auditor accepts one answer, returns another, and
-//! downloads the audit's signed export.
+//! downloads the audit's signed export, directly and built in the background.
 
 use super::*;
 use app::policy::Role;
@@ -248,6 +248,39 @@ async fn audit_flow(app: TestApp) {
         "{requests}"
     );
     assert!(requests.contains(",returned,"), "{requests}");
+
+    // The same export built in the background: the page shows it building (reloading itself),
+    // then a download link with its SHA-256.
+    visit(&c, &app.url(app::paths::EXPORTS)).await;
+    click(&c, "#audit-exports .build-export").await;
+    wait_for(&c, "#export-jobs a.export-download").await;
+    let sha = text(&c, "#export-jobs tr[data-status=ready] code.sha").await;
+    assert_eq!(sha.len(), 64, "{sha}");
+    click(&c, "#export-jobs a.export-download").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let built = loop {
+        let zips: Vec<_> = std::fs::read_dir(d3.downloads())
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "zip"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(p) = zips
+            .iter()
+            .find(|p| std::fs::read(p).is_ok_and(|b| app::util::sha256_hex(&b) == sha))
+        {
+            break std::fs::read(p).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the built export was not downloaded"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(built)).unwrap();
+    assert!(archive.by_name("manifest.sig").is_ok());
     assert_clean_console(&c, "at the end").await;
     c.close().await.unwrap();
     let actions = app.audit_actions().await;
@@ -256,6 +289,8 @@ async fn audit_flow(app: TestApp) {
         "audit.request_accepted",
         "audit.request_returned",
         "export.downloaded",
+        "export.requested",
+        "export.built",
     ] {
         assert!(actions.contains(&a.to_string()), "{a}");
     }

@@ -601,6 +601,11 @@ async fn reach_is_what_the_audits_cover(app: &TestApp, audit: i64, outsider: &re
     let fws = call_ok(app, &auditor, "/api/list_frameworks", &[]).await;
     assert_eq!(keys(fws), vec!["custom".to_string()]);
     assert!(keys(call_ok(app, outsider, "/api/list_frameworks", &[]).await).is_empty());
+    let page = app.get(outsider, "/frameworks").await.text().await.unwrap();
+    assert!(
+        page.contains("not assigned to an audit yet"),
+        "the page says why it is empty"
+    );
     let refs = |v: serde_json::Value| -> Vec<String> {
         (v["rows"].as_array().unwrap().iter())
             .map(|c| c["ref"].as_str().unwrap().to_string())
@@ -689,6 +694,33 @@ async fn reach_is_what_the_audits_cover(app: &TestApp, audit: i64, outsider: &re
         .sum();
     assert_eq!(counted, 2, "the two controls mapped to custom: {posture}");
     assert!(d["spend"].is_null() && d["budgets"].is_null());
+    // The audit trail: the events of their audits' periods only (what the export holds).
+    let (start, end): (String, String) =
+        sqlx::query_as("SELECT period_start, period_end FROM audits WHERE id = $1")
+            .bind(audit)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let q = [("filter[actor]", String::new())];
+    let trail = call_ok(app, &auditor, "/api/list_audit_events", &q).await;
+    let events = trail["events"].as_array().unwrap();
+    assert!(!events.is_empty());
+    for e in events {
+        let at = e["at"].as_str().unwrap();
+        assert!(
+            at >= start.as_str() && at < end.as_str(),
+            "{at} outside [{start}, {end})"
+        );
+    }
+    let all = call_ok(app, &admin, "/api/list_audit_events", &q).await;
+    let later = (all["events"].as_array().unwrap().iter())
+        .any(|e| e["at"].as_str().unwrap() >= end.as_str());
+    assert!(
+        later,
+        "the organisation reads events after the period (the NIST import)"
+    );
+    let none = call_ok(app, outsider, "/api/list_audit_events", &q).await;
+    assert!(none["events"].as_array().unwrap().is_empty());
     // Evidence that answers one of the audit's requests is theirs too, whatever its controls.
     let co = app.client_as(Role::Compliance).await;
     let req = call_ok(

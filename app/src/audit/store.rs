@@ -46,6 +46,24 @@ pub async fn list(f: AuditFilter) -> Result<AuditPage, AppError> {
     if let Some(d) = clean(&f.to) {
         push(&mut sql, " AND at < ?", day_start(&d, "To", 1)?);
     }
+    // Auditors read the trail of their audits' periods only.
+    let su = crate::context::require_user()?;
+    if let Some(periods) = crate::audits::reach::trail_periods(state.db.pool(), &su.user).await? {
+        let mut any = Vec::new();
+        for (start, end) in periods {
+            args.push(day_start(&start, "start", 0)?);
+            args.push(day_start(&end, "end", 0)?);
+            any.push(format!(
+                "(at >= ${} AND at < ${})",
+                args.len() - 1,
+                args.len()
+            ));
+        }
+        match any.is_empty() {
+            true => sql.push_str(" AND 1 = 0"),
+            false => sql.push_str(&format!(" AND ({})", any.join(" OR "))),
+        }
+    }
     let before = f.before.filter(|b| *b > 0);
     sql.push_str(&format!(
         "{} ORDER BY seq DESC LIMIT {}",

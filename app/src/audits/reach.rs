@@ -114,6 +114,25 @@ impl Reach {
     }
 }
 
+/// The audit trail an auditor reads: the periods `[start, end)` of their audits (`None`:
+/// everything, for the organisation's roles). The same events an audit's export holds.
+pub async fn trail_periods(
+    pool: &AnyPool,
+    user: &CurrentUser,
+) -> Result<Option<Vec<(String, String)>>, AppError> {
+    if !user.can(Permission::AuditWork) {
+        return Ok(None);
+    }
+    let periods = sqlx::query_as(
+        "SELECT a.period_start, a.period_end FROM audits a
+         JOIN audit_auditors aa ON aa.audit_id = a.id WHERE aa.user_id = $1 ORDER BY a.period_start",
+    )
+    .bind(user.id)
+    .fetch_all(pool)
+    .await?;
+    Ok(Some(periods))
+}
+
 fn in_list(column: &str, ids: &HashSet<i64>) -> String {
     if ids.is_empty() {
         return "1 = 0".into();

@@ -242,6 +242,9 @@ pub struct FrameworkList {
     /// Built-in frameworks: key and label.
     pub builtin: Vec<(String, String)>,
     pub can_manage: bool,
+    /// An auditor's list: only the frameworks of their audits.
+    #[serde(default)]
+    pub scoped: bool,
 }
 
 #[server(endpoint = "list_frameworks")]

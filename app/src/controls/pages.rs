@@ -70,9 +70,12 @@ pub fn FrameworksPage() -> impl IntoView {
                 match list.await {
                     Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     Ok(l) => view! {
-                        {l.frameworks.is_empty().then(|| view! {
-                            <p class="card muted">"No frameworks yet. Import the built-in NIST baseline or your own catalog below."</p>
-                        })}
+                        {match (l.scoped, l.frameworks.is_empty()) {
+                            (true, true) => Some(view! { <p class="card muted" id="reach-note">"You are not assigned to an audit yet: you will see the frameworks of your audits, their controls and evidence."</p> }.into_any()),
+                            (true, false) => Some(view! { <p class="hint" id="reach-note">"The frameworks of your audits, with their controls and evidence."</p> }.into_any()),
+                            (false, true) => Some(view! { <p class="card muted">"No frameworks yet. Import the built-in NIST baseline or your own catalog below."</p> }.into_any()),
+                            (false, false) => None,
+                        }}
                         <div class="tiles">
                         {l.frameworks.iter().map(|f| view! {
                             <article class="tile framework" data-key=f.key.clone()>

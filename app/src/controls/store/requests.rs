@@ -43,6 +43,7 @@ pub async fn frameworks() -> Result<FrameworkList, AppError> {
         frameworks,
         builtin,
         can_manage: su.user.can(Permission::ManageCompliance),
+        scoped: reach != Reach::Everything,
     })
 }
 

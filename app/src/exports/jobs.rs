@@ -150,25 +150,36 @@ async fn finish(
             if matches!(e, AppError::Internal(_)) {
                 tracing::error!(export = id, error = ?e, "evidence export failed");
             }
-            sqlx::query(
-                "UPDATE evidence_exports SET status = 'failed', error = $1, finished_at = $2 \
-                 WHERE id = $3",
-            )
-            .bind(&message)
-            .bind(&ctx.at)
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
-            tx.audit(ctx.event(
-                FAILED,
-                "export",
-                id,
-                format!("evidence export #{id} failed: {message}"),
-            ))
-            .await?;
+            mark_failed(&mut tx, &ctx, id, &message, &message).await?;
         }
     }
     tx.commit().await
+}
+
+/// The export's failure: its row and the audit event, in the caller's transaction.
+async fn mark_failed(
+    tx: &mut crate::db::WriteTx,
+    ctx: &AuditCtx,
+    id: i64,
+    message: &str,
+    why: &str,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "UPDATE evidence_exports SET status = 'failed', error = $1, finished_at = $2 WHERE id = $3",
+    )
+    .bind(message)
+    .bind(&ctx.at)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    tx.audit(ctx.event(
+        FAILED,
+        "export",
+        id,
+        format!("evidence export #{id} failed: {why}"),
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Whether `user` may see this export: the organisation sees every one, an auditor those of
@@ -351,20 +362,13 @@ pub async fn sweep(state: &AppState, at_start: bool) -> Result<usize, AppError> 
     for (id, stored) in left {
         remove(&state.export_dir.join(&stored));
         let mut tx = state.db.write().await?;
-        sqlx::query(
-            "UPDATE evidence_exports SET status = 'failed', error = $1, finished_at = $2 WHERE id = $3",
-        )
-        .bind("The server stopped before the export was built: build it again.")
-        .bind(&now)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
-        tx.audit(ctx.event(
-            FAILED,
-            "export",
+        mark_failed(
+            &mut tx,
+            &ctx,
             id,
-            format!("evidence export #{id} failed: the server stopped while building it"),
-        ))
+            "The server stopped before the export was built: build it again.",
+            "the server stopped while building it",
+        )
         .await?;
         tx.commit().await?;
         changed += 1;

@@ -7,6 +7,7 @@
 //! authorization table), `context` (the request context), `error`, `db`, `state`, `util`.
 
 #[cfg(feature = "ssr")]
+pub mod access_reviews;
 pub mod assets;
 pub mod audit;
 pub mod audits;

@@ -149,6 +149,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audits") view=audits::AuditsPage ssr=SsrMode::Async/>
                     <Route path=path!("/audits/requests/:id") view=audits::AuditRequestPage ssr=SsrMode::Async/>
                     <Route path=path!("/audits/:id") view=audits::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/access/systems") view=access_reviews::SystemsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/access/systems/:id") view=access_reviews::SystemPage ssr=SsrMode::Async/>
+                    <Route path=path!("/access/systems/:id/map") view=access_reviews::AccountMapPage ssr=SsrMode::Async/>
 
                 </ParentRoute>
             </Routes>
@@ -177,7 +180,7 @@ fn Layout() -> impl IntoView {
 }
 
 /// The main menu, in this order; each link shows only to roles the policy table lets open it.
-const NAV: [(&str, &str); 15] = [
+const NAV: [(&str, &str); 16] = [
     (paths::DASHBOARD, "Dashboard"),
     (paths::MY_WORK, "My work"),
     (paths::FRAMEWORKS, "Frameworks"),
@@ -192,6 +195,7 @@ const NAV: [(&str, &str); 15] = [
     (paths::DELIVERIES, "Deliveries"),
     (paths::EVIDENCE, "Evidence"),
     (paths::AUDITS, "Audits"),
+    (paths::ACCESS_SYSTEMS, "Systems"),
     (paths::EXPORTS, "Exports"),
 ];
 

@@ -32,6 +32,12 @@ pub const NOTIFICATIONS: &str = "/notifications";
 pub const DELIVERIES: &str = "/admin/deliveries";
 /// Evidence exports: the form, and (plain route) the signed ZIP it downloads.
 pub const EXPORTS: &str = "/exports";
+pub const ACCESS_SYSTEMS: &str = "/access/systems";
+pub const ACCESS_SYSTEM: &str = "/access/systems/{id}";
+/// An account file for a system (multipart; a CSV then goes to the mapping step).
+pub const ACCESS_IMPORT: &str = "/access/systems/{id}/import";
+/// The mapping step of a CSV waiting under `?upload=TOKEN`.
+pub const ACCESS_MAP: &str = "/access/systems/{id}/map";
 /// Audits (engagements) and their request lists (PBC).
 pub const AUDITS: &str = "/audits";
 pub const AUDIT_ITEM: &str = "/audits/{id}";
@@ -98,6 +104,18 @@ pub fn evidence_item(id: i64) -> String {
 
 pub fn budget(id: i64) -> String {
     fill(BUDGET, &[&id])
+}
+
+pub fn access_system(id: i64) -> String {
+    fill(ACCESS_SYSTEM, &[&id])
+}
+
+pub fn access_import(id: i64) -> String {
+    fill(ACCESS_IMPORT, &[&id])
+}
+
+pub fn access_map(id: i64, token: &str) -> String {
+    format!("{}?upload={token}", fill(ACCESS_MAP, &[&id]))
 }
 
 pub fn export_download(id: i64) -> String {

@@ -110,6 +110,10 @@ pub enum Permission {
     ViewAudits,
     /// Plan audits, assign auditors, raise requests and answer them with evidence.
     ManageAudits,
+    /// See systems, their account snapshots and flags, and the people list.
+    ViewAccessReviews,
+    /// Add and edit systems, import account snapshots and the people list.
+    ManageAccessReviews,
     /// An auditor's work on the audits they are assigned to: draw samples, raise requests,
     /// comment, accept or return answers (the assignment is checked by the audits area).
     AuditWork,
@@ -138,6 +142,8 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ExportEvidence,
             ViewAudits,
             ManageAudits,
+            ViewAccessReviews,
+            ManageAccessReviews,
         ],
         Role::Compliance => &[
             ViewDashboard,
@@ -148,6 +154,8 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ExportEvidence,
             ViewAudits,
             ManageAudits,
+            ViewAccessReviews,
+            ManageAccessReviews,
         ],
         Role::Finance => &[
             ViewDashboard,

@@ -32,6 +32,7 @@ pub static TABLE: LazyLock<Table> = LazyLock::new(|| {
             crate::notifications::routes::ENDPOINTS,
             crate::exports::routes::ENDPOINTS,
             crate::audits::routes::ENDPOINTS,
+            crate::access_reviews::routes::ENDPOINTS,
             SERVER,
         ]
         .concat(),
@@ -53,7 +54,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: crate::state::AppState) -
         .merge(crate::budgets::routes::router(state.clone()))
         .merge(crate::notifications::routes::router(state.clone()))
         .merge(crate::exports::routes::router(state.clone()))
-        .merge(crate::audits::routes::router(state))
+        .merge(crate::audits::routes::router(state.clone()))
+        .merge(crate::access_reviews::routes::router(state))
 }
 
 #[cfg(test)]

@@ -164,6 +164,17 @@ pub enum Command {
     },
     /// Write every budget as CSV to standard output.
     ExportBudgets,
+    /// Import a snapshot of a system's accounts: the AWS IAM credential report, or any CSV
+    /// read through the system's saved column mapping (else the columns its headers name).
+    /// Prints the accounts and the flag counts; exit 1 naming the line, field and reason when
+    /// the file is refused (nothing is written then).
+    ImportAccounts {
+        /// The system's name (as on the systems page).
+        #[arg(long)]
+        system: String,
+        /// The account file.
+        file: PathBuf,
+    },
     /// Evaluate every budget now and raise the alerts due (a server does this by itself).
     EvaluateBudgets,
     /// Write a signed evidence export (ZIP) for a framework and a period [from, to), or for an

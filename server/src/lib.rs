@@ -1,6 +1,7 @@
 //! Steward's HTTP server: configuration, the router and its middleware, start-up (migrations,
 //! first-run bootstrap), operational endpoints and the command-line tools.
 
+pub mod accounts_cli;
 pub mod alloc;
 pub mod audit_cli;
 pub mod bootstrap;

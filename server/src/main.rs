@@ -1,5 +1,5 @@
 //! The `steward` binary: `serve`, `migrate`, `create-admin`, `verify-audit`,
-//! `import-framework`, `import-costs`, `import-budgets`, `export-budgets`, `evaluate-budgets`,
+//! `import-framework`, `import-costs`, `import-budgets`, `export-budgets`, `import-accounts`, `evaluate-budgets`,
 //! `checkpoint`, `public-key`, `export-evidence`, `verify-export`.
 
 use clap::Parser;
@@ -241,6 +241,9 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
                 .await
         }
         Command::ExportBudgets => server::budgets_cli::export(&url).await,
+        Command::ImportAccounts { system, file } => {
+            server::accounts_cli::import(&url, &system, &file).await
+        }
         Command::ExportEvidence {
             framework,
             audit,

@@ -49,22 +49,42 @@ impl AccountType {
             return Some(AccountType::Human);
         }
         let has = |words: &[&str]| words.iter().any(|w| v.contains(w));
-        Some(if has(&["shared", "group", "team", "gemeinsam", "partagé"]) {
-            AccountType::Shared
-        } else if has(&["service", "bot", "system", "technical", "technisch", "api", "machine"]) {
-            AccountType::Service
-        } else if has(&["root"]) {
-            AccountType::Root
-        } else if has(&["key"]) {
-            AccountType::AccessKey
-        } else if has(&[
-            "human", "user", "person", "employee", "staff", "member", "benutzer", "utilisateur",
-            "mitarbeiter", "regular", "standard", "normal",
-        ]) {
-            AccountType::Human
-        } else {
-            return None;
-        })
+        Some(
+            if has(&["shared", "group", "team", "gemeinsam", "partagé"]) {
+                AccountType::Shared
+            } else if has(&[
+                "service",
+                "bot",
+                "system",
+                "technical",
+                "technisch",
+                "api",
+                "machine",
+            ]) {
+                AccountType::Service
+            } else if has(&["root"]) {
+                AccountType::Root
+            } else if has(&["key"]) {
+                AccountType::AccessKey
+            } else if has(&[
+                "human",
+                "user",
+                "person",
+                "employee",
+                "staff",
+                "member",
+                "benutzer",
+                "utilisateur",
+                "mitarbeiter",
+                "regular",
+                "standard",
+                "normal",
+            ]) {
+                AccountType::Human
+            } else {
+                return None;
+            },
+        )
     }
 }
 
@@ -128,10 +148,14 @@ pub fn parse_day(raw: &str) -> Result<Option<Date>, String> {
     let bad = || format!("'{s}' is not a date (use YYYY-MM-DD, an ISO timestamp or DD.MM.YYYY)");
     let num = |t: &str| t.parse::<i32>().map_err(|_| bad());
     let ymd = |y: i32, m: i32, d: i32| {
-        let month = time::Month::try_from(u8::try_from(m).map_err(|_| bad())?).map_err(|_| bad())?;
+        let month =
+            time::Month::try_from(u8::try_from(m).map_err(|_| bad())?).map_err(|_| bad())?;
         Date::from_calendar_date(y, month, u8::try_from(d).map_err(|_| bad())?).map_err(|_| bad())
     };
-    let head: String = s.chars().take_while(|c| !matches!(c, 'T' | ' ' | 't')).collect();
+    let head: String = s
+        .chars()
+        .take_while(|c| !matches!(c, 'T' | ' ' | 't'))
+        .collect();
     if head.len() > 12 {
         return Err(bad());
     }
@@ -173,11 +197,29 @@ pub fn parse_status(raw: &str) -> Result<bool, String> {
     }
     let has = |words: &[&str]| words.iter().any(|w| v.contains(w));
     if has(&[
-        "inactive", "disabled", "suspend", "locked", "deactivat", "deleted", "terminated",
-        "deprovision", "gesperrt", "inaktiv", "désactivé", "false",
+        "inactive",
+        "disabled",
+        "suspend",
+        "locked",
+        "deactivat",
+        "deleted",
+        "terminated",
+        "deprovision",
+        "gesperrt",
+        "inaktiv",
+        "désactivé",
+        "false",
     ]) {
         Ok(false)
-    } else if has(&["active", "enabled", "true", "aktiv", "actif", "provisioned", "ok"]) {
+    } else if has(&[
+        "active",
+        "enabled",
+        "true",
+        "aktiv",
+        "actif",
+        "provisioned",
+        "ok",
+    ]) {
         Ok(true)
     } else {
         Err(format!(
@@ -224,7 +266,13 @@ mod tests {
         ] {
             assert_eq!(parse_day(raw), Ok(want), "{raw}");
         }
-        for bad in ["03/01/2026", "2026-02-30", "yesterday", "2026-13-01", "99999999999-1-1"] {
+        for bad in [
+            "03/01/2026",
+            "2026-02-30",
+            "yesterday",
+            "2026-13-01",
+            "99999999999-1-1",
+        ] {
             assert!(parse_day(bad).is_err(), "{bad}");
         }
     }
@@ -240,11 +288,20 @@ mod tests {
         assert_eq!(parse_status("aktiv"), Ok(true));
         assert_eq!(parse_status(""), Ok(true));
         assert!(parse_status("purple").is_err());
-        assert_eq!(AccountType::parse_loose("Service account"), Some(AccountType::Service));
-        assert_eq!(AccountType::parse_loose("shared mailbox"), Some(AccountType::Shared));
+        assert_eq!(
+            AccountType::parse_loose("Service account"),
+            Some(AccountType::Service)
+        );
+        assert_eq!(
+            AccountType::parse_loose("shared mailbox"),
+            Some(AccountType::Shared)
+        );
         assert_eq!(AccountType::parse_loose(""), Some(AccountType::Human));
         assert_eq!(AccountType::parse_loose("wizard"), None);
-        assert_eq!(parse_email(" Ana@Example.COM "), Ok(Some("ana@example.com".into())));
+        assert_eq!(
+            parse_email(" Ana@Example.COM "),
+            Ok(Some("ana@example.com".into()))
+        );
         assert!(parse_email("ana at example").is_err());
     }
 }

@@ -40,7 +40,11 @@ pub fn read(rows: &[Vec<String>]) -> Result<Vec<Account>, RowError> {
     let Some(header) = rows.first() else {
         return Err(RowError::new(1, "header", "the file is empty"));
     };
-    let col = |name: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
     for c in REQUIRED {
         if col(c).is_none() {
             return Err(RowError::new(
@@ -54,7 +58,12 @@ pub fn read(rows: &[Vec<String>]) -> Result<Vec<Account>, RowError> {
     let mut seen = std::collections::HashSet::new();
     for (i, row) in rows.iter().enumerate().skip(1) {
         let line = i as u64 + 1;
-        let get = |name: &str| col(name).and_then(|c| row.get(c)).map(String::as_str).unwrap_or("");
+        let get = |name: &str| {
+            col(name)
+                .and_then(|c| row.get(c))
+                .map(String::as_str)
+                .unwrap_or("")
+        };
         let day = |name: &str| parse_day(get(name)).map_err(|e| RowError::new(line, name, e));
         let flag = |name: &str| parse_flag(get(name)).map_err(|e| RowError::new(line, name, e));
         let user = get("user").trim();
@@ -62,7 +71,11 @@ pub fn read(rows: &[Vec<String>]) -> Result<Vec<Account>, RowError> {
             return Err(RowError::new(line, "user", "empty"));
         }
         if !seen.insert(user.to_string()) {
-            return Err(RowError::new(line, "user", format!("'{user}' appears twice")));
+            return Err(RowError::new(
+                line,
+                "user",
+                format!("'{user}' appears twice"),
+            ));
         }
         let root = user == ROOT;
         let created = day("user_creation_time")?;
@@ -151,12 +164,23 @@ ci-deploy,arn:aws:iam::123456789012:user/ci-deploy,2021-03-01T10:00:00+00:00,fal
         let keys: Vec<&str> = a.iter().map(|x| x.key.as_str()).collect();
         assert_eq!(
             keys,
-            [ROOT, "alice", "alice/access_key_1", "ci-deploy", "ci-deploy/access_key_1", "ci-deploy/access_key_2"]
+            [
+                ROOT,
+                "alice",
+                "alice/access_key_1",
+                "ci-deploy",
+                "ci-deploy/access_key_1",
+                "ci-deploy/access_key_2"
+            ]
         );
         assert_eq!(a[0].account_type, AccountType::Root);
         assert!(a[0].active && a[0].mfa == Some(true));
         assert_eq!(a[1].account_type, AccountType::Human);
-        assert_eq!(a[1].last_used, Some(date!(2026 - 11 - 25)), "the key's use counts");
+        assert_eq!(
+            a[1].last_used,
+            Some(date!(2026 - 11 - 25)),
+            "the key's use counts"
+        );
         assert_eq!(a[2].rotated, Some(date!(2025 - 01 - 01)));
         assert_eq!(a[3].account_type, AccountType::Service);
         assert_eq!(a[5].last_used, None, "N/A: never used");

@@ -69,10 +69,17 @@ impl Default for Rules {
         Rules {
             dormant_days: 90,
             stale_credential_days: 90,
-            privileged_patterns: ["admin", "root", "owner", "superuser", "administratoraccess", "poweruser"]
-                .into_iter()
-                .map(String::from)
-                .collect(),
+            privileged_patterns: [
+                "admin",
+                "root",
+                "owner",
+                "superuser",
+                "administratoraccess",
+                "poweruser",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
         }
     }
 }
@@ -117,13 +124,22 @@ pub fn flags(
             _ => {}
         }
     }
-    let signs_in = matches!(a.account_type, AccountType::Human | AccountType::Root | AccountType::Shared);
+    let signs_in = matches!(
+        a.account_type,
+        AccountType::Human | AccountType::Root | AccountType::Shared
+    );
     if a.active && signs_in && a.mfa == Some(false) {
-        out.push((Flag::NoMfa, "Signs in without multi-factor authentication.".into()));
+        out.push((
+            Flag::NoMfa,
+            "Signs in without multi-factor authentication.".into(),
+        ));
     }
     let ent = a.entitlement.to_lowercase();
     if a.account_type == AccountType::Root {
-        out.push((Flag::Privileged, "The root user of the account: every permission.".into()));
+        out.push((
+            Flag::Privileged,
+            "The root user of the account: every permission.".into(),
+        ));
     } else if let Some(p) = rules
         .privileged_patterns
         .iter()
@@ -225,7 +241,10 @@ mod tests {
         let mut key = account(AccountType::AccessKey);
         key.rotated = Some(date!(2025 - 01 - 01));
         key.mfa = None;
-        assert_eq!(codes(&flags(&key, &rules, None, today)), [Flag::StaleCredential]);
+        assert_eq!(
+            codes(&flags(&key, &rules, None, today)),
+            [Flag::StaleCredential]
+        );
         assert_eq!(
             codes(&flags(&account(AccountType::Service), &rules, None, today)),
             [Flag::SharedOrService]
@@ -242,7 +261,10 @@ mod tests {
         let rules = Rules::default();
         let mut people = HashMap::new();
         let a = account(AccountType::Human);
-        assert_eq!(codes(&flags(&a, &rules, Some(&people), today)), [Flag::Orphaned]);
+        assert_eq!(
+            codes(&flags(&a, &rules, Some(&people), today)),
+            [Flag::Orphaned]
+        );
         people.insert(
             "ann@example.com".to_string(),
             Person {
@@ -257,8 +279,11 @@ mod tests {
         people.get_mut("ann@example.com").unwrap().active = false;
         let f = flags(&a, &rules, Some(&people), today);
         assert!(f[0].1.contains("has left"));
-        assert!(flags(&account(AccountType::Root), &rules, Some(&people), today)
-            .iter()
-            .all(|f| f.0 != Flag::Orphaned), "only people's accounts are orphans");
+        assert!(
+            flags(&account(AccountType::Root), &rules, Some(&people), today)
+                .iter()
+                .all(|f| f.0 != Flag::Orphaned),
+            "only people's accounts are orphans"
+        );
     }
 }

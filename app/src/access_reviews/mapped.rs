@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The largest account file accepted, and its bounds once read.
-pub const MAX_BYTES: usize = 32 * 1024 * 1024;
+pub const MAX_BYTES: usize = super::MAX_FILE_BYTES;
 pub const MAX_ROWS: usize = 200_000;
 pub const MAX_COLUMNS: usize = 200;
 
@@ -77,27 +77,87 @@ impl Field {
     fn synonyms(self) -> &'static [&'static str] {
         match self {
             Field::UserId => &[
-                "user_id", "userid", "user id", "username", "user name", "login", "account",
-                "account id", "user", "uid", "samaccountname", "benutzer", "benutzername",
-                "identifiant", "utilisateur", "usuario", "id",
+                "user_id",
+                "userid",
+                "user id",
+                "username",
+                "user name",
+                "login",
+                "account",
+                "account id",
+                "user",
+                "uid",
+                "samaccountname",
+                "benutzer",
+                "benutzername",
+                "identifiant",
+                "utilisateur",
+                "usuario",
+                "id",
             ],
-            Field::Email => &["email", "e-mail", "mail", "email address", "courriel", "correo"],
+            Field::Email => &[
+                "email",
+                "e-mail",
+                "mail",
+                "email address",
+                "courriel",
+                "correo",
+            ],
             Field::Name => &[
-                "name", "full name", "display name", "displayname", "fullname", "nom", "nombre",
-                "vollständiger name", "anzeigename",
+                "name",
+                "full name",
+                "display name",
+                "displayname",
+                "fullname",
+                "nom",
+                "nombre",
+                "vollständiger name",
+                "anzeigename",
             ],
             Field::Entitlement => &[
-                "role", "roles", "entitlement", "entitlements", "group", "groups", "permission",
-                "permissions", "access", "rolle", "rôle", "profil", "profile", "privileges",
+                "role",
+                "roles",
+                "entitlement",
+                "entitlements",
+                "group",
+                "groups",
+                "permission",
+                "permissions",
+                "access",
+                "rolle",
+                "rôle",
+                "profil",
+                "profile",
+                "privileges",
             ],
             Field::LastLogin => &[
-                "last_login", "last login", "lastlogin", "last sign-in", "last signin",
-                "last_sign_in", "last activity", "last used", "letzte anmeldung",
-                "dernière connexion", "last_seen", "last seen",
+                "last_login",
+                "last login",
+                "lastlogin",
+                "last sign-in",
+                "last signin",
+                "last_sign_in",
+                "last activity",
+                "last used",
+                "letzte anmeldung",
+                "dernière connexion",
+                "last_seen",
+                "last seen",
             ],
-            Field::Mfa => &["mfa", "2fa", "mfa enabled", "mfa_enabled", "two factor", "mfa status"],
+            Field::Mfa => &[
+                "mfa",
+                "2fa",
+                "mfa enabled",
+                "mfa_enabled",
+                "two factor",
+                "mfa status",
+            ],
             Field::ManagerEmail => &[
-                "manager", "manager email", "manager_email", "manager e-mail", "vorgesetzter",
+                "manager",
+                "manager email",
+                "manager_email",
+                "manager e-mail",
+                "vorgesetzter",
                 "responsable",
             ],
             Field::AccountType => &["type", "account type", "account_type", "kind", "kontotyp"],
@@ -165,10 +225,18 @@ pub fn rows(text: &str, delimiter: u8) -> Result<Vec<Vec<String>>, RowError> {
             RowError::new(at, "file", format!("not readable as CSV ({e})"))
         })?;
         if out.len() > MAX_ROWS {
-            return Err(RowError::new(line, "file", format!("more than {MAX_ROWS} accounts")));
+            return Err(RowError::new(
+                line,
+                "file",
+                format!("more than {MAX_ROWS} accounts"),
+            ));
         }
         if rec.len() > MAX_COLUMNS {
-            return Err(RowError::new(line, "file", format!("more than {MAX_COLUMNS} columns")));
+            return Err(RowError::new(
+                line,
+                "file",
+                format!("more than {MAX_COLUMNS} columns"),
+            ));
         }
         let row: Vec<String> = rec.iter().map(|f| f.trim().to_string()).collect();
         if row.iter().all(String::is_empty) {
@@ -185,9 +253,10 @@ pub fn guess(headers: &[String]) -> Mapping {
     let mut used = vec![false; headers.len()];
     let mut m = Mapping::new();
     for f in Field::ALL {
-        let found = headers.iter().enumerate().position(|(i, h)| {
-            !used[i] && f.synonyms().iter().any(|s| norm(s) == norm(h))
-        });
+        let found = headers
+            .iter()
+            .enumerate()
+            .position(|(i, h)| !used[i] && f.synonyms().iter().any(|s| norm(s) == norm(h)));
         if let Some(i) = found {
             used[i] = true;
             m.insert(f, headers[i].clone());
@@ -216,7 +285,12 @@ pub fn read(rows: &[Vec<String>], mapping: &Mapping) -> Result<Vec<Account>, Row
     let mut out = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate().skip(1) {
         let line = i as u64 + 1;
-        let get = |f: Field| col.get(&f).and_then(|c| row.get(*c)).map(String::as_str).unwrap_or("");
+        let get = |f: Field| {
+            col.get(&f)
+                .and_then(|c| row.get(*c))
+                .map(String::as_str)
+                .unwrap_or("")
+        };
         let err = |f: Field| move |why: String| RowError::new(line, f.as_str(), why);
         let user = get(Field::UserId).trim();
         if user.is_empty() {
@@ -226,7 +300,11 @@ pub fn read(rows: &[Vec<String>], mapping: &Mapping) -> Result<Vec<Account>, Row
             return Err(RowError::new(line, "user_id", "longer than 320 characters"));
         }
         if !seen.insert(user.to_string()) {
-            return Err(RowError::new(line, "user_id", format!("'{user}' appears twice")));
+            return Err(RowError::new(
+                line,
+                "user_id",
+                format!("'{user}' appears twice"),
+            ));
         }
         let account_type = AccountType::parse_loose(get(Field::AccountType)).ok_or_else(|| {
             RowError::new(
@@ -254,7 +332,8 @@ pub fn read(rows: &[Vec<String>], mapping: &Mapping) -> Result<Vec<Account>, Row
             last_used: parse_day(get(Field::LastLogin)).map_err(err(Field::LastLogin))?,
             created: None,
             mfa: parse_flag(get(Field::Mfa)).map_err(err(Field::Mfa))?,
-            manager_email: parse_email(get(Field::ManagerEmail)).map_err(err(Field::ManagerEmail))?,
+            manager_email: parse_email(get(Field::ManagerEmail))
+                .map_err(err(Field::ManagerEmail))?,
             rotated: None,
         });
     }
@@ -321,6 +400,9 @@ mod tests {
         m.remove(&Field::UserId);
         assert_eq!(read(&r, &m).unwrap_err().field, "user_id");
         let dup = rows("login\nann\nann\n", b',').unwrap();
-        assert!(read(&dup, &guess(&dup[0])).unwrap_err().why.contains("twice"));
+        assert!(read(&dup, &guess(&dup[0]))
+            .unwrap_err()
+            .why
+            .contains("twice"));
     }
 }

@@ -9,4 +9,221 @@ pub mod accounts;
 pub mod credential_report;
 pub mod flags;
 #[cfg(feature = "ssr")]
+pub mod import;
+#[cfg(feature = "ssr")]
 pub mod mapped;
+pub mod pages;
+pub mod routes;
+#[cfg(feature = "ssr")]
+pub mod sources;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+use crate::error::AppError;
+use leptos::prelude::*;
+pub use pages::*;
+use serde::{Deserialize, Serialize};
+
+/// The largest account file accepted (a 100,000-account export is about 20 MiB).
+pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
+
+pub const KINDS: [(&str, &str); 3] = [
+    ("application", "Application"),
+    ("cloud_account", "Cloud account"),
+    ("database", "Database"),
+];
+pub const CRITICALITIES: [&str; 4] = ["low", "medium", "high", "critical"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemSummary {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub owner: Option<String>,
+    pub criticality: String,
+    pub data_categories: Vec<String>,
+    /// The latest snapshot: when, how many accounts, how many flagged.
+    pub snapshot_at: Option<String>,
+    pub accounts: i64,
+    pub flagged: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemList {
+    pub systems: Vec<SystemSummary>,
+    /// (username, display name) of who may own a system.
+    pub owners: Vec<(String, String)>,
+    pub people: i64,
+    pub can_manage: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemForm {
+    #[serde(default)]
+    pub id: Option<i64>,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub criticality: String,
+    #[serde(default)]
+    pub data_categories: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub key: String,
+    pub user_id: String,
+    pub email: Option<String>,
+    pub name: String,
+    pub entitlement: String,
+    pub account_type: String,
+    pub active: bool,
+    pub last_used: Option<String>,
+    pub mfa: Option<bool>,
+    pub manager_email: Option<String>,
+    /// (flag code, explanation).
+    pub flags: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotView {
+    pub id: i64,
+    pub taken_at: String,
+    pub source: String,
+    pub file_name: String,
+    pub file_sha256: String,
+    pub encoding: String,
+    pub accounts: i64,
+    pub imported_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemDetail {
+    pub system: SystemSummary,
+    pub description: String,
+    pub snapshots: Vec<SnapshotView>,
+    /// The latest snapshot's accounts matching the filter (one page).
+    pub accounts: Vec<AccountView>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+    /// (flag code, label, accounts with it) in the latest snapshot.
+    pub flag_counts: Vec<(String, String, i64)>,
+    pub can_manage: bool,
+}
+
+/// What an import did, said on the page and by the command line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportOutcome {
+    pub system_id: i64,
+    pub snapshot_id: Option<i64>,
+    pub source: String,
+    pub accounts: i64,
+    /// (flag label, accounts with it).
+    pub flags: Vec<(String, i64)>,
+    /// The same file as the latest snapshot: nothing was written.
+    pub unchanged: bool,
+}
+
+impl ImportOutcome {
+    pub fn describe(&self) -> String {
+        if self.unchanged {
+            return "The same file as the latest snapshot: nothing changed.".into();
+        }
+        let flags = self
+            .flags
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(l, n)| format!("{l} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "Imported {} account(s) from {}{}.",
+            self.accounts,
+            self.source.replace('_', " "),
+            if flags.is_empty() {
+                String::new()
+            } else {
+                format!("; flagged: {flags}")
+            }
+        )
+    }
+}
+
+/// A CSV waiting for its column mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingImport {
+    pub system_id: i64,
+    pub system: String,
+    pub token: String,
+    pub file_name: String,
+    pub encoding: String,
+    pub delimiter: String,
+    pub headers: Vec<String>,
+    /// The first rows, as read.
+    pub preview: Vec<Vec<String>>,
+    pub rows: i64,
+    /// (field, label, the header mapped now: saved for the system or guessed).
+    pub mapping: Vec<(String, String, Option<String>)>,
+}
+
+#[server(endpoint = "list_systems")]
+pub async fn list_systems() -> Result<SystemList, AppError> {
+    store::requests::list().await
+}
+
+#[server(endpoint = "save_system")]
+pub async fn save_system(form: SystemForm) -> Result<i64, AppError> {
+    store::requests::save(form).await
+}
+
+#[server(endpoint = "get_system")]
+pub async fn get_system(
+    id: i64,
+    q: String,
+    flag: String,
+    page: i64,
+) -> Result<SystemDetail, AppError> {
+    store::requests::detail(id, q, flag, page).await
+}
+
+#[server(endpoint = "pending_account_import")]
+pub async fn pending_account_import(system: i64, token: String) -> Result<PendingImport, AppError> {
+    store::requests::pending(system, token).await
+}
+
+/// Imports a waiting CSV with the mapping chosen (`map[field] = header`), and saves the
+/// mapping for the system.
+#[server(endpoint = "import_mapped_accounts")]
+pub async fn import_mapped_accounts(
+    system: i64,
+    token: String,
+    map: std::collections::BTreeMap<String, String>,
+) -> Result<ImportOutcome, AppError> {
+    let out = store::requests::import_mapped(system, token, map).await?;
+    // On to the system's page, with or without JavaScript (the upload is gone now).
+    leptos_axum::redirect(&crate::reply::with_param(
+        &crate::paths::access_system(system),
+        "imported",
+        &out.describe(),
+    ));
+    Ok(out)
+}
+
+/// A snapshot of Steward's own users into the built-in system (created on first use).
+#[server(endpoint = "snapshot_steward_users")]
+pub async fn snapshot_steward_users() -> Result<ImportOutcome, AppError> {
+    let out = store::requests::snapshot_steward().await?;
+    leptos_axum::redirect(&crate::reply::with_param(
+        &crate::paths::access_system(out.system_id),
+        "imported",
+        &out.describe(),
+    ));
+    Ok(out)
+}

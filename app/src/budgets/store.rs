@@ -113,8 +113,8 @@ pub async fn get(db: &Db, id: i64) -> Result<Budget, AppError> {
 }
 
 /// The user a budget names as owner or deputy: by username or email, active, not an auditor
-/// (auditors own nothing: their access is read-only).
-async fn person(
+/// (auditors own nothing: their access is read-only). Systems name their owners the same way.
+pub(crate) async fn person(
     conn: &mut sqlx::AnyConnection,
     field: &'static str,
     who: &str,

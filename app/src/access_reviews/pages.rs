@@ -1,0 +1,244 @@
+//! The access reviews' pages: systems (list and the form to add one), a system (its latest
+//! snapshot's accounts with their flags, explained on hover; the import form; past
+//! snapshots), and the mapping step of a CSV. Every form works without JavaScript.
+
+use super::*;
+use crate::controls::pages::action_error;
+use crate::paths;
+use crate::util::display_ts;
+use leptos::form::ActionForm;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+fn id_param() -> impl Fn() -> i64 + Copy {
+    let params = use_params_map();
+    move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+    }
+}
+
+#[component]
+pub fn SystemsPage() -> impl IntoView {
+    let save = ServerAction::<SaveSystem>::new();
+    let steward = ServerAction::<SnapshotStewardUsers>::new();
+    let list = Resource::new(move || save.version().get(), |_| list_systems());
+    view! {
+        <leptos_meta::Title text="Systems · Steward"/>
+        <h1>"Systems"</h1>
+        <p class="lede">"The applications, cloud accounts and databases whose accounts we review, each with an owner, a criticality and the data it holds. Import a snapshot of a system's accounts on its page: any CSV (you map its columns once), the AWS IAM credential report, or Steward's own users."</p>
+        <Transition fallback=|| view! { <p>"Loading systems…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(l) => view! {
+                        {l.systems.is_empty().then(|| view! { <p class="card muted">"No systems yet."</p> })}
+                        {(!l.systems.is_empty()).then(|| view! {
+                            <table class="data" id="systems">
+                                <thead><tr><th>"System"</th><th>"Kind"</th><th>"Owner"</th><th>"Criticality"</th><th>"Data"</th><th>"Latest snapshot"</th><th class="num">"Accounts"</th><th class="num">"Flagged"</th></tr></thead>
+                                <tbody>{l.systems.iter().map(|s| view! {
+                                    <tr>
+                                        <td><a href=paths::access_system(s.id)>{s.name.clone()}</a></td>
+                                        <td>{s.kind.replace('_', " ")}</td>
+                                        <td>{s.owner.clone().unwrap_or_else(|| "—".into())}</td>
+                                        <td>{s.criticality.clone()}</td>
+                                        <td>{s.data_categories.join(", ")}</td>
+                                        <td>{s.snapshot_at.as_deref().map(display_ts).unwrap_or_else(|| "none".into())}</td>
+                                        <td class="num">{s.accounts}</td>
+                                        <td class="num">{s.flagged}</td>
+                                    </tr>
+                                }).collect_view()}</tbody>
+                            </table>
+                        })}
+                        {l.can_manage.then(|| view! {
+                            <section class="card">
+                                <h2>"Add a system"</h2>
+                                <ActionForm action=save attr:id="system-form" attr:class="stack">
+                                    <label>"Name"<input name="form[name]" required maxlength="200"/></label>
+                                    <label>"Kind"<select name="form[kind]">
+                                        {KINDS.iter().map(|(k, label)| view! { <option value=*k>{*label}</option> }).collect_view()}
+                                    </select></label>
+                                    <label>"Owner (reviews its accounts)"<select name="form[owner]">
+                                        <option value="">"—"</option>
+                                        {l.owners.iter().map(|(u, n)| view! { <option value=u.clone()>{n.clone()}</option> }).collect_view()}
+                                    </select></label>
+                                    <label>"Criticality"<select name="form[criticality]">
+                                        {CRITICALITIES.iter().map(|c| view! { <option value=*c selected=*c == "medium">{*c}</option> }).collect_view()}
+                                    </select></label>
+                                    <label>"Data categories (comma-separated: personal, financial, health…)"<input name="form[data_categories]"/></label>
+                                    <label>"Description"<textarea name="form[description]" rows="2"></textarea></label>
+                                    <div class="toolbar"><button type="submit" class="primary">"Add the system"</button></div>
+                                </ActionForm>
+                                {action_error(save)}
+                                <ActionForm action=steward attr:id="steward-snapshot">
+                                    <p class="hint">"Steward's own users are a system too: "<button type="submit">"Take a snapshot of Steward's users"</button></p>
+                                </ActionForm>
+                            </section>
+                        })}
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn SystemPage() -> impl IntoView {
+    let id = id_param();
+    let query = use_query_map();
+    let filter = move || {
+        let q = query.read();
+        (
+            q.get("q").unwrap_or_default(),
+            q.get("flag").unwrap_or_default(),
+            q.get("page")
+                .and_then(|p| p.parse::<i64>().ok())
+                .unwrap_or(1),
+        )
+    };
+    let detail = Resource::new(
+        move || (id(), filter()),
+        |(id, (q, flag, page))| get_system(id, q, flag, page),
+    );
+    view! {
+        <leptos_meta::Title text="System · Steward"/>
+        {move || query.read().get("error").map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {move || query.read().get("imported").map(|m| view! { <p class="success" role="status" id="import-result">{m}</p> })}
+        <Transition fallback=|| view! { <p>"Loading the system…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Err(e) => view! { <h1>"System"</h1><p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(d) => {
+                        let (q, flag, _) = filter();
+                        system_view(d, q, flag).into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn system_view(d: SystemDetail, q: String, flag: String) -> impl IntoView {
+    let s = d.system.clone();
+    let steward = ServerAction::<SnapshotStewardUsers>::new();
+    let pages = (d.total + d.per_page - 1) / d.per_page;
+    view! {
+        <h1>{s.name.clone()}</h1>
+        <p class="lede">{format!("{} · criticality {} · owner {}{}", s.kind.replace('_', " "), s.criticality,
+            s.owner.clone().unwrap_or_else(|| "none".into()),
+            if s.data_categories.is_empty() { String::new() } else { format!(" · data: {}", s.data_categories.join(", ")) })}</p>
+        {(!d.description.is_empty()).then(|| view! { <p class="description">{d.description.clone()}</p> })}
+        {d.can_manage.then(|| if s.kind == "steward" { view! {
+            <ActionForm action=steward attr:id="steward-snapshot">
+                <button type="submit" class="primary">"Take a snapshot of Steward's users"</button>
+            </ActionForm>
+        }.into_any() } else { view! {
+            <form method="post" action=paths::access_import(s.id) enctype="multipart/form-data" id="account-import" class="card stack">
+                <h2>"Import accounts"</h2>
+                <label>"Account file (CSV with any columns, or the AWS IAM credential report)"<input type="file" name="file" accept=".csv,.txt,text/csv" required/></label>
+                <p class="hint">"A credential report imports at once. Any other CSV goes on to map its columns (delimiter and encoding are detected; the mapping is kept for next time)."</p>
+                <div class="toolbar"><button type="submit" class="primary">"Upload"</button></div>
+            </form>
+        }.into_any() })}
+        {(!d.flag_counts.is_empty()).then(|| view! {
+            <p id="flag-counts" class="toolbar">
+                <a href=paths::access_system(s.id)>{format!("All {}", s.accounts)}</a>
+                {d.flag_counts.iter().map(|(code, label, n)| view! {
+                    " · "<a href=format!("{}?flag={code}", paths::access_system(s.id)) class=format!("flag flag-{code}")>{format!("{label} {n}")}</a>
+                }).collect_view()}
+            </p>
+        })}
+        {(!d.snapshots.is_empty()).then(|| view! {
+            <form method="get" class="toolbar" id="account-filter">
+                <input type="search" name="q" value=q placeholder="User, email, name or entitlement" aria-label="Search accounts"/>
+                <input type="hidden" name="flag" value=flag/>
+                <button type="submit">"Filter"</button>
+            </form>
+            <table class="data" id="accounts">
+                <thead><tr><th>"Account"</th><th>"Name"</th><th>"Type"</th><th>"Entitlement"</th><th>"Last used"</th><th>"MFA"</th><th>"Flags"</th></tr></thead>
+                <tbody>{d.accounts.iter().map(|a| view! {
+                    <tr class=if a.active { "" } else { "inactive" } data-key=a.key.clone()>
+                        <td>{a.user_id.clone()}{a.email.clone().map(|e| view! { <br/><span class="muted">{e}</span> })}</td>
+                        <td>{a.name.clone()}</td>
+                        <td>{a.account_type.replace('_', " ")}{(!a.active).then_some(" (inactive)")}</td>
+                        <td class="wrap">{a.entitlement.clone()}</td>
+                        <td>{a.last_used.clone().unwrap_or_else(|| "never".into())}</td>
+                        <td>{match a.mfa { Some(true) => "yes", Some(false) => "no", None => "—" }}</td>
+                        <td>{a.flags.iter().map(|(code, why)| view! {
+                            <span class=format!("tag flag-{code}") title=why.clone() tabindex="0">{super::flags::Flag::parse(code).map(|f| f.label()).unwrap_or("?")}</span>" "
+                        }).collect_view()}</td>
+                    </tr>
+                }).collect_view()}</tbody>
+            </table>
+            <p class="hint">{format!("{} account(s) · page {} of {}", d.total, d.page, pages.max(1))}
+                {(d.page < pages).then(|| view! { " · "<a href=format!("{}?page={}", paths::access_system(s.id), d.page + 1) rel="next">"Next page"</a> })}</p>
+            <section class="card">
+                <h2>"Snapshots"</h2>
+                <table class="data" id="snapshots">
+                    <thead><tr><th>"#"</th><th>"Taken"</th><th>"Source"</th><th>"File"</th><th class="num">"Accounts"</th><th>"By"</th></tr></thead>
+                    <tbody>{d.snapshots.iter().map(|n| view! {
+                        <tr>
+                            <td>{n.id}</td>
+                            <td>{display_ts(&n.taken_at)}</td>
+                            <td>{n.source.replace('_', " ")}</td>
+                            <td>{n.file_name.clone()}" "<code class="sha" title="SHA-256">{n.file_sha256.get(..12).unwrap_or_default().to_string()}</code>{(!n.encoding.is_empty()).then(|| format!(" ({})", n.encoding))}</td>
+                            <td class="num">{n.accounts}</td>
+                            <td>{n.imported_by.clone().unwrap_or_default()}</td>
+                        </tr>
+                    }).collect_view()}</tbody>
+                </table>
+            </section>
+        })}
+        {d.snapshots.is_empty().then(|| view! { <p class="card muted">"No snapshot yet."</p> })}
+    }
+}
+
+#[component]
+pub fn AccountMapPage() -> impl IntoView {
+    let id = id_param();
+    let query = use_query_map();
+    let token = move || query.read().get("upload").unwrap_or_default();
+    let pending = Resource::new(
+        move || (id(), token()),
+        |(id, token)| pending_account_import(id, token),
+    );
+    let import = ServerAction::<ImportMappedAccounts>::new();
+    view! {
+        <leptos_meta::Title text="Map the columns · Steward"/>
+        <h1>"Map the columns"</h1>
+        {move || query.read().get("error").map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <Transition fallback=|| view! { <p>"Reading the file…"</p> }>
+            {move || Suspend::new(async move {
+                match pending.await {
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(p) => view! {
+                        <p class="lede">{format!("{} for {}: {} account row(s), {}, delimiter '{}'. Choose the column each field is read from; the mapping is kept for the next import.", p.file_name, p.system, p.rows, p.encoding, p.delimiter)}</p>
+                        <table class="data" id="preview">
+                            <thead><tr>{p.headers.iter().map(|h| view! { <th>{h.clone()}</th> }).collect_view()}</tr></thead>
+                            <tbody>{p.preview.iter().map(|r| view! { <tr>{r.iter().map(|c| view! { <td>{c.clone()}</td> }).collect_view()}</tr> }).collect_view()}</tbody>
+                        </table>
+                        <ActionForm action=import attr:id="mapping-form" attr:class="stack card">
+                            <input type="hidden" name="system" value=p.system_id.to_string()/>
+                            <input type="hidden" name="token" value=p.token.clone()/>
+                            {p.mapping.iter().map(|(field, label, chosen)| {
+                                let chosen = chosen.clone().unwrap_or_default();
+                                view! {
+                                    <label>{label.clone()}
+                                        <select name=format!("map[{field}]") id=format!("map-{field}")>
+                                            <option value="">"— not in this file —"</option>
+                                            {p.headers.iter().map(|h| view! { <option value=h.clone() selected=*h == chosen>{h.clone()}</option> }).collect_view()}
+                                        </select>
+                                    </label>
+                                }
+                            }).collect_view()}
+                            <div class="toolbar"><button type="submit" class="primary">"Import the accounts"</button></div>
+                        </ActionForm>
+                        {action_error(import)}
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,99 @@
+//! The access reviews' routes: every endpoint with its policy entry, and the plain handler for
+//! an account file (a multipart form that works without JavaScript): a credential report
+//! imports at once, a CSV goes on to its mapping step.
+
+use crate::paths;
+use crate::policy::{Access::*, Body, Endpoint, Permission::*};
+
+/// An account file plus room for the form around it.
+pub const MAX_IMPORT_BODY: usize = super::MAX_FILE_BYTES + 64 * 1024;
+
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint::page(paths::ACCESS_SYSTEMS, Perm(ViewAccessReviews)),
+    Endpoint::page(paths::ACCESS_SYSTEM, Perm(ViewAccessReviews)),
+    Endpoint::page(paths::ACCESS_MAP, Perm(ManageAccessReviews)),
+    Endpoint::write_fn(paths::ACCESS_IMPORT, Perm(ManageAccessReviews))
+        .body(Body::Limit(MAX_IMPORT_BODY)),
+    Endpoint::read_fn("/api/list_systems", Perm(ViewAccessReviews)),
+    Endpoint::read_fn("/api/get_system", Perm(ViewAccessReviews)),
+    Endpoint::write_fn("/api/save_system", Perm(ManageAccessReviews)),
+    Endpoint::read_fn("/api/pending_account_import", Perm(ManageAccessReviews)),
+    Endpoint::write_fn("/api/import_mapped_accounts", Perm(ManageAccessReviews)),
+    Endpoint::write_fn("/api/snapshot_steward_users", Perm(ManageAccessReviews)),
+];
+
+#[cfg(feature = "ssr")]
+pub use ssr::*;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::*;
+    use crate::access_reviews::import::{self, Outcome};
+    use crate::context::{RequestMeta, SessionUser};
+    use crate::error::AppError;
+    use crate::policy::Permission;
+    use crate::state::AppState;
+    use axum::extract::{Multipart, Path, State};
+    use axum::http::HeaderMap;
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::post;
+    use axum::{Extension, Router};
+
+    pub fn router<S: Clone + Send + Sync + 'static>(state: AppState) -> Router<S> {
+        Router::new()
+            .route(paths::ACCESS_IMPORT, post(upload))
+            .with_state(state)
+    }
+
+    pub async fn upload(
+        State(state): State<AppState>,
+        Extension(su): Extension<SessionUser>,
+        Extension(meta): Extension<RequestMeta>,
+        Path(id): Path<String>,
+        headers: HeaderMap,
+        mp: Multipart,
+    ) -> Response {
+        let Ok(id) = id.parse::<i64>() else {
+            return AppError::NotFound.into_response();
+        };
+        let back = paths::access_system(id);
+        let result = async {
+            if !su.user.can(Permission::ManageAccessReviews) {
+                return Err(AppError::Forbidden);
+            }
+            let (name, bytes, _) =
+                crate::ingest::small_form(mp, crate::access_reviews::mapped::MAX_BYTES).await?;
+            let ctx = crate::state::audit_ctx_for(&state, &meta, Some(&su.user));
+            import::import(
+                &state.db,
+                &ctx,
+                import::File {
+                    system_id: id,
+                    file_name: &name,
+                    bytes: &bytes,
+                    today: state.clock.now().date(),
+                    by: Some(su.user.id),
+                },
+                Some(&state.spool_dir),
+            )
+            .await
+        }
+        .await;
+        match result {
+            Ok(Outcome::Imported(out)) => crate::reply::done(&headers, &back, &out.describe()),
+            Ok(Outcome::NeedsMapping(token)) => {
+                let to = paths::access_map(id, &token);
+                if crate::context::accept(&headers).starts_with("application/json") {
+                    (
+                        http::StatusCode::ACCEPTED,
+                        axum::Json(serde_json::json!({ "location": to, "token": token })),
+                    )
+                        .into_response()
+                } else {
+                    axum::response::Redirect::to(&to).into_response()
+                }
+            }
+            Err(e) => e.back_to(&back),
+        }
+    }
+}

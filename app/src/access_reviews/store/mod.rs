@@ -1,0 +1,6 @@
+//! The access reviews' SQL: systems (`systems.rs`), snapshots with their flagged accounts and
+//! the people list (`snapshots.rs`), and the server functions' bodies (`requests.rs`).
+
+pub mod requests;
+pub mod snapshots;
+pub mod systems;

@@ -6,8 +6,8 @@
 //! `settings`. Shared plumbing below them: `paths` (every route path), `policy` (the
 //! authorization table), `context` (the request context), `error`, `db`, `state`, `util`.
 
-#[cfg(feature = "ssr")]
 pub mod access_reviews;
+#[cfg(feature = "ssr")]
 pub mod assets;
 pub mod audit;
 pub mod audits;

@@ -152,6 +152,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/access/systems") view=access_reviews::SystemsPage ssr=SsrMode::Async/>
                     <Route path=path!("/access/systems/:id") view=access_reviews::SystemPage ssr=SsrMode::Async/>
                     <Route path=path!("/access/systems/:id/map") view=access_reviews::AccountMapPage ssr=SsrMode::Async/>
+                    <Route path=path!("/access/people") view=access_reviews::PeoplePage ssr=SsrMode::Async/>
 
                 </ParentRoute>
             </Routes>

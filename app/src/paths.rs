@@ -38,6 +38,9 @@ pub const ACCESS_SYSTEM: &str = "/access/systems/{id}";
 pub const ACCESS_IMPORT: &str = "/access/systems/{id}/import";
 /// The mapping step of a CSV waiting under `?upload=TOKEN`.
 pub const ACCESS_MAP: &str = "/access/systems/{id}/map";
+/// The people list (HR export) and the flag rules.
+pub const ACCESS_PEOPLE: &str = "/access/people";
+pub const ACCESS_PEOPLE_IMPORT: &str = "/access/people/import";
 /// Audits (engagements) and their request lists (PBC).
 pub const AUDITS: &str = "/audits";
 pub const AUDIT_ITEM: &str = "/audits/{id}";

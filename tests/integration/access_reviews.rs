@@ -417,3 +417,131 @@ both_dbs!(stewards_own_users_are_a_system, |app| {
         assert!(text.contains(part), "{part} in {text}");
     }
 });
+
+async fn people_upload(app: &TestApp, c: &reqwest::Client, bytes: &[u8]) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("people.csv"),
+    );
+    c.post(app.url(app::paths::ACCESS_PEOPLE_IMPORT))
+        .header("origin", app.url(""))
+        .header("accept", "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+both_dbs!(the_people_list_and_the_rules_shape_the_flags, |app| {
+    let co = app.client_as(Role::Compliance).await;
+    let id = system(&app, &co, "CRM", "application").await;
+    // A bad people file is named and writes nothing.
+    let before = app.audit_count().await;
+    let r = people_upload(
+        &app,
+        &co,
+        b"email,name,manager\nann@x.io,Ann,boss@x.io\nbob@x.io,Bob,not-an-email\n",
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Line 3, manager: 'not-an-email' is not an email address"));
+    assert_eq!(app.audit_count().await, before);
+    let r = people_upload(&app, &co, b"Email;Name;Manager;Status;Department\nann@x.io;Ann;boss@x.io;active;Sales\nbob@x.io;Bob;boss@x.io;terminated;Sales\nboss@x.io;Boss;;active;Sales\n").await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    assert!(json(r).await["message"]
+        .as_str()
+        .unwrap()
+        .contains("Imported 3 people (2 active)"));
+    let l = json(
+        app.call(&co, "/api/list_people", &[("q", "sales"), ("page", "1")])
+            .await,
+    )
+    .await;
+    assert_eq!(l["total"], 3);
+    // Accounts are matched by email: a leaver and a stranger are orphans.
+    let today = app.state().app.clock.now().date();
+    let csv = format!(
+        "login,email,role,last login,mfa\nann,ann@x.io,sales,{t},yes\nbob,bob@x.io,sales,{t},yes\neve,eve@elsewhere.io,sales,{t},yes\nsvc,,integration,{t},\n",
+        t = today - time::Duration::days(40)
+    );
+    let token = json(upload(&app, &co, id, "crm.csv", csv.clone().into_bytes()).await).await
+        ["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let import = |token: String| {
+        vec![
+            ("system", id.to_string()),
+            ("token", token),
+            ("map[user_id]", "login".to_string()),
+            ("map[email]", "email".into()),
+            ("map[entitlement]", "role".into()),
+            ("map[last_login]", "last login".into()),
+            ("map[mfa]", "mfa".into()),
+        ]
+    };
+    let r = app
+        .call(&co, "/api/import_mapped_accounts", &import(token))
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let d = detail(&app, &co, id, "").await;
+    assert!(flags_of(&d, "ann").is_empty());
+    assert_eq!(flags_of(&d, "bob"), ["orphaned"]);
+    assert_eq!(flags_of(&d, "eve"), ["orphaned"]);
+    assert_eq!(
+        flags_of(&d, "svc"),
+        ["orphaned"],
+        "a person's account type without an email"
+    );
+    // Stricter rules apply to the next import: 30 days makes them dormant, "sales" privileged.
+    let r = app
+        .call(
+            &co,
+            "/api/save_access_rules",
+            &[
+                ("dormant_days", "30"),
+                ("stale_credential_days", "90"),
+                ("privileged_patterns", "sales\nadmin"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let bad = app
+        .call(
+            &co,
+            "/api/save_access_rules",
+            &[
+                ("dormant_days", "0"),
+                ("stale_credential_days", "99999"),
+                ("privileged_patterns", ""),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    let msg = bad.text().await.unwrap();
+    assert!(
+        msg.contains("dormant days") && msg.contains("stale credential days"),
+        "{msg}"
+    );
+    let again = format!("{csv}zed,ann@x.io,viewer,,\n");
+    let token = json(upload(&app, &co, id, "crm2.csv", again.into_bytes()).await).await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        app.call(&co, "/api/import_mapped_accounts", &import(token))
+            .await
+            .status(),
+        200
+    );
+    let d = detail(&app, &co, id, "").await;
+    assert_eq!(flags_of(&d, "ann"), ["dormant", "privileged"]);
+    let actions = app.audit_actions().await;
+    for a in ["access.people_imported", "access.rules_changed"] {
+        assert!(actions.contains(&a.to_string()), "{a}");
+    }
+});

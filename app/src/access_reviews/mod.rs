@@ -13,6 +13,8 @@ pub mod import;
 #[cfg(feature = "ssr")]
 pub mod mapped;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod people;
 pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod sources;
@@ -226,4 +228,30 @@ pub async fn snapshot_steward_users() -> Result<ImportOutcome, AppError> {
         &out.describe(),
     ));
     Ok(out)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeopleList {
+    pub people: Vec<flags::Person>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+    pub rules: flags::Rules,
+    pub can_manage: bool,
+}
+
+#[server(endpoint = "list_people")]
+pub async fn list_people(q: String, page: i64) -> Result<PeopleList, AppError> {
+    store::requests::people(q, page).await
+}
+
+/// The flag rules: days until an account is dormant and a credential stale, and the
+/// entitlement words that make an account privileged (one a line). Applied at each import.
+#[server(endpoint = "save_access_rules")]
+pub async fn save_access_rules(
+    dormant_days: i64,
+    stale_credential_days: i64,
+    privileged_patterns: String,
+) -> Result<(), AppError> {
+    store::requests::save_rules(dormant_days, stale_credential_days, privileged_patterns).await
 }

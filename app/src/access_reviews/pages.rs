@@ -35,6 +35,7 @@ pub fn SystemsPage() -> impl IntoView {
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(l) => view! {
                         {l.systems.is_empty().then(|| view! { <p class="card muted">"No systems yet."</p> })}
+                        <p class="hint" id="people-link"><a href=paths::ACCESS_PEOPLE>{format!("People list: {} people, and the flag rules", l.people)}</a></p>
                         {(!l.systems.is_empty()).then(|| view! {
                             <table class="data" id="systems">
                                 <thead><tr><th>"System"</th><th>"Kind"</th><th>"Owner"</th><th>"Criticality"</th><th>"Data"</th><th>"Latest snapshot"</th><th class="num">"Accounts"</th><th class="num">"Flagged"</th></tr></thead>
@@ -237,6 +238,77 @@ pub fn AccountMapPage() -> impl IntoView {
                         </ActionForm>
                         {action_error(import)}
                     }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn PeoplePage() -> impl IntoView {
+    let query = use_query_map();
+    let rules = ServerAction::<SaveAccessRules>::new();
+    let args = move || {
+        let q = query.read();
+        (
+            q.get("q").unwrap_or_default(),
+            q.get("page")
+                .and_then(|p| p.parse::<i64>().ok())
+                .unwrap_or(1),
+        )
+    };
+    let list = Resource::new(
+        move || (args(), rules.version().get()),
+        |((q, page), _)| list_people(q, page),
+    );
+    view! {
+        <leptos_meta::Title text="People · Steward"/>
+        <h1>"People"</h1>
+        <p class="lede">"The people list from HR: an account whose email matches no active person is flagged orphaned, and reviews go to each person's manager. Imported whole, replacing the list; flags are computed when accounts are imported."</p>
+        {move || query.read().get("error").map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {move || query.read().get("imported").map(|m| view! { <p class="success" role="status" id="import-result">{m}</p> })}
+        <Transition fallback=|| view! { <p>"Loading people…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(l) => {
+                        let pages = ((l.total + l.per_page - 1) / l.per_page).max(1);
+                        let r = l.rules.clone();
+                        view! {
+                            {l.can_manage.then(|| view! {
+                                <form method="post" action=paths::ACCESS_PEOPLE_IMPORT enctype="multipart/form-data" id="people-import" class="card stack">
+                                    <h2>"Import the people list"</h2>
+                                    <label>"CSV with an email column, and name, manager, status and department when there"<input type="file" name="file" accept=".csv,.txt,text/csv" required/></label>
+                                    <div class="toolbar"><button type="submit" class="primary">"Import"</button></div>
+                                </form>
+                            })}
+                            <table class="data" id="people">
+                                <thead><tr><th>"Name"</th><th>"Email"</th><th>"Manager"</th><th>"Department"</th><th>"Status"</th></tr></thead>
+                                <tbody>{l.people.iter().map(|p| view! {
+                                    <tr class=if p.active { "" } else { "inactive" }>
+                                        <td>{p.name.clone()}</td><td>{p.email.clone()}</td>
+                                        <td>{p.manager_email.clone().unwrap_or_default()}</td><td>{p.department.clone()}</td>
+                                        <td>{if p.active { "active" } else { "left" }}</td>
+                                    </tr>
+                                }).collect_view()}</tbody>
+                            </table>
+                            <p class="hint">{format!("{} people · page {} of {pages}", l.total, l.page)}</p>
+                            <section class="card">
+                                <h2>"Flag rules"</h2>
+                                {if l.can_manage { view! {
+                                    <ActionForm action=rules attr:id="rules-form" attr:class="stack">
+                                        <label>"Dormant after (days without use)"<input type="number" name="dormant_days" min="1" max="3650" value=r.dormant_days.to_string()/></label>
+                                        <label>"Stale credential after (days since rotation)"<input type="number" name="stale_credential_days" min="1" max="3650" value=r.stale_credential_days.to_string()/></label>
+                                        <label>"Privileged when the entitlement contains (one a line)"<textarea name="privileged_patterns" rows="4">{r.privileged_patterns.join("\n")}</textarea></label>
+                                        <div class="toolbar"><button type="submit">"Save the rules"</button></div>
+                                    </ActionForm>
+                                    {action_error(rules)}
+                                }.into_any() } else { view! {
+                                    <p>{format!("Dormant after {} days; stale credential after {} days; privileged: {}.", r.dormant_days, r.stale_credential_days, r.privileged_patterns.join(", "))}</p>
+                                }.into_any() }}
+                            </section>
+                        }.into_any()
+                    }
                 }
             })}
         </Transition>

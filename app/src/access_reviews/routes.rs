@@ -14,6 +14,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint::page(paths::ACCESS_MAP, Perm(ManageAccessReviews)),
     Endpoint::write_fn(paths::ACCESS_IMPORT, Perm(ManageAccessReviews))
         .body(Body::Limit(MAX_IMPORT_BODY)),
+    Endpoint::page(paths::ACCESS_PEOPLE, Perm(ViewAccessReviews)),
+    Endpoint::write_fn(paths::ACCESS_PEOPLE_IMPORT, Perm(ManageAccessReviews))
+        .body(Body::Limit(MAX_IMPORT_BODY)),
+    Endpoint::read_fn("/api/list_people", Perm(ViewAccessReviews)),
+    Endpoint::write_fn("/api/save_access_rules", Perm(ManageAccessReviews)),
     Endpoint::read_fn("/api/list_systems", Perm(ViewAccessReviews)),
     Endpoint::read_fn("/api/get_system", Perm(ViewAccessReviews)),
     Endpoint::write_fn("/api/save_system", Perm(ManageAccessReviews)),
@@ -42,6 +47,7 @@ mod ssr {
     pub fn router<S: Clone + Send + Sync + 'static>(state: AppState) -> Router<S> {
         Router::new()
             .route(paths::ACCESS_IMPORT, post(upload))
+            .route(paths::ACCESS_PEOPLE_IMPORT, post(people))
             .with_state(state)
     }
 
@@ -94,6 +100,40 @@ mod ssr {
                 }
             }
             Err(e) => e.back_to(&back),
+        }
+    }
+
+    /// The people list, replaced whole (all or nothing; a bad row is named).
+    pub async fn people(
+        State(state): State<AppState>,
+        Extension(su): Extension<SessionUser>,
+        Extension(meta): Extension<RequestMeta>,
+        headers: HeaderMap,
+        mp: Multipart,
+    ) -> Response {
+        let result = async {
+            if !su.user.can(Permission::ManageAccessReviews) {
+                return Err(AppError::Forbidden);
+            }
+            let (name, bytes, _) =
+                crate::ingest::small_form(mp, crate::access_reviews::MAX_FILE_BYTES).await?;
+            let read = crate::access_reviews::sources::read(&bytes)?;
+            let people = crate::access_reviews::people::read(&read.rows)
+                .map_err(|e| AppError::invalid(e.to_string()))?;
+            let ctx = crate::state::audit_ctx_for(&state, &meta, Some(&su.user));
+            let sha = crate::util::sha256_hex(&bytes);
+            crate::access_reviews::store::people::replace(&state.db, &ctx, &people, &name, &sha)
+                .await?;
+            let active = people.iter().filter(|p| p.active).count();
+            Ok(format!(
+                "Imported {} people ({active} active); accounts imported from now on are matched against them.",
+                people.len()
+            ))
+        }
+        .await;
+        match result {
+            Ok(msg) => crate::reply::done(&headers, paths::ACCESS_PEOPLE, &msg),
+            Err(e) => e.back_to(paths::ACCESS_PEOPLE),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The access reviews' SQL: systems (`systems.rs`), snapshots with their flagged accounts and
-//! the people list (`snapshots.rs`), and the server functions' bodies (`requests.rs`).
+//! the people list and flag rules (`people.rs`), and the server functions' bodies (`requests.rs`).
 
+pub mod people;
 pub mod requests;
 pub mod snapshots;
 pub mod systems;

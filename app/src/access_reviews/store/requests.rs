@@ -169,3 +169,39 @@ pub async fn snapshot_steward() -> Result<ImportOutcome, AppError> {
     )
     .await
 }
+
+pub async fn people(q: String, page: i64) -> Result<PeopleList, AppError> {
+    let su = require(Permission::ViewAccessReviews)?;
+    let state = app_state()?;
+    let pool = state.db.pool();
+    let page = page.max(1);
+    let (people, total) = super::people::page(pool, &q, page, PER_PAGE).await?;
+    Ok(PeopleList {
+        people,
+        total,
+        page,
+        per_page: PER_PAGE,
+        rules: snapshots::rules(pool).await?,
+        can_manage: su.user.can(Permission::ManageAccessReviews),
+    })
+}
+
+pub async fn save_rules(
+    dormant_days: i64,
+    stale_credential_days: i64,
+    privileged_patterns: String,
+) -> Result<(), AppError> {
+    let su = require(Permission::ManageAccessReviews)?;
+    let state = app_state()?;
+    let rules = super::super::flags::Rules {
+        dormant_days,
+        stale_credential_days,
+        privileged_patterns: privileged_patterns
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect(),
+    };
+    super::people::save_rules(&state.db, &audit_ctx(&state, Some(&su.user)), &rules).await
+}

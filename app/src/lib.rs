@@ -153,6 +153,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/access/systems/:id") view=access_reviews::SystemPage ssr=SsrMode::Async/>
                     <Route path=path!("/access/systems/:id/map") view=access_reviews::AccountMapPage ssr=SsrMode::Async/>
                     <Route path=path!("/access/people") view=access_reviews::PeoplePage ssr=SsrMode::Async/>
+                    <Route path=path!("/access/campaigns") view=access_reviews::CampaignsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/access/campaigns/:id") view=access_reviews::CampaignPage ssr=SsrMode::Async/>
+                    <Route path=path!("/access/review") view=access_reviews::ReviewQueuePage ssr=SsrMode::Async/>
 
                 </ParentRoute>
             </Routes>
@@ -181,7 +184,7 @@ fn Layout() -> impl IntoView {
 }
 
 /// The main menu, in this order; each link shows only to roles the policy table lets open it.
-const NAV: [(&str, &str); 16] = [
+const NAV: [(&str, &str); 18] = [
     (paths::DASHBOARD, "Dashboard"),
     (paths::MY_WORK, "My work"),
     (paths::FRAMEWORKS, "Frameworks"),
@@ -197,6 +200,8 @@ const NAV: [(&str, &str); 16] = [
     (paths::EVIDENCE, "Evidence"),
     (paths::AUDITS, "Audits"),
     (paths::ACCESS_SYSTEMS, "Systems"),
+    (paths::ACCESS_CAMPAIGNS, "Access reviews"),
+    (paths::ACCESS_REVIEW, "Review access"),
     (paths::EXPORTS, "Exports"),
 ];
 

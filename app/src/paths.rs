@@ -41,6 +41,10 @@ pub const ACCESS_MAP: &str = "/access/systems/{id}/map";
 /// The people list (HR export) and the flag rules.
 pub const ACCESS_PEOPLE: &str = "/access/people";
 pub const ACCESS_PEOPLE_IMPORT: &str = "/access/people/import";
+pub const ACCESS_CAMPAIGNS: &str = "/access/campaigns";
+pub const ACCESS_CAMPAIGN: &str = "/access/campaigns/{id}";
+/// A reviewer's queue: their entries only.
+pub const ACCESS_REVIEW: &str = "/access/review";
 /// Audits (engagements) and their request lists (PBC).
 pub const AUDITS: &str = "/audits";
 pub const AUDIT_ITEM: &str = "/audits/{id}";
@@ -111,6 +115,10 @@ pub fn budget(id: i64) -> String {
 
 pub fn access_system(id: i64) -> String {
     fill(ACCESS_SYSTEM, &[&id])
+}
+
+pub fn access_campaign(id: i64) -> String {
+    fill(ACCESS_CAMPAIGN, &[&id])
 }
 
 pub fn access_import(id: i64) -> String {

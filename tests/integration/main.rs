@@ -1,5 +1,6 @@
 //! Integration tests: the real server over HTTP, each test on SQLite and on PostgreSQL.
 
+mod access_campaigns;
 mod access_reviews;
 mod assets;
 mod audit;

@@ -5,6 +5,8 @@
 //! routing; and the flags each account gets at import (`flags.rs`).
 
 pub mod accounts;
+pub mod campaign_pages;
+pub mod campaigns;
 #[cfg(feature = "ssr")]
 pub mod credential_report;
 pub mod flags;
@@ -17,11 +19,15 @@ pub mod pages;
 pub mod people;
 pub mod routes;
 #[cfg(feature = "ssr")]
+pub mod routing;
+#[cfg(feature = "ssr")]
 pub mod sources;
 #[cfg(feature = "ssr")]
 pub mod store;
 
 use crate::error::AppError;
+pub use campaign_pages::*;
+pub use campaigns::*;
 use leptos::prelude::*;
 pub use pages::*;
 use serde::{Deserialize, Serialize};
@@ -254,4 +260,54 @@ pub async fn save_access_rules(
     privileged_patterns: String,
 ) -> Result<(), AppError> {
     store::requests::save_rules(dormant_days, stale_credential_days, privileged_patterns).await
+}
+
+#[server(endpoint = "list_access_campaigns")]
+pub async fn list_access_campaigns() -> Result<CampaignList, AppError> {
+    store::campaigns::list_request().await
+}
+
+#[server(endpoint = "get_access_campaign")]
+pub async fn get_access_campaign(id: i64) -> Result<CampaignDetail, AppError> {
+    store::campaigns::detail_request(id).await
+}
+
+#[server(endpoint = "save_access_campaign")]
+pub async fn save_access_campaign(form: CampaignForm) -> Result<i64, AppError> {
+    let id = store::campaigns::save_request(form).await?;
+    leptos_axum::redirect(&crate::paths::access_campaign(id));
+    Ok(id)
+}
+
+/// Freezes the snapshots and routes every account; the campaign is then in review.
+#[server(endpoint = "start_access_campaign")]
+pub async fn start_access_campaign(id: i64) -> Result<i64, AppError> {
+    store::campaigns::start_request(id).await
+}
+
+/// The signed-in reviewer's entries (only theirs).
+#[server(endpoint = "my_access_entries")]
+pub async fn my_access_entries(filter: QueueFilter, page: i64) -> Result<Queue, AppError> {
+    store::entries::queue_request(filter, page).await
+}
+
+#[server(endpoint = "decide_access_entry")]
+pub async fn decide_access_entry(id: i64, decision: String, note: String) -> Result<(), AppError> {
+    store::entries::decide_request(id, decision, note).await
+}
+
+/// One decision for every open entry of the reviewer's that the filter keeps; how many.
+#[server(endpoint = "bulk_decide_access_entries")]
+pub async fn bulk_decide_access_entries(
+    filter: QueueFilter,
+    decision: String,
+    note: String,
+) -> Result<i64, AppError> {
+    store::entries::bulk_request(filter, decision, note).await
+}
+
+/// Hands an entry to another reviewer, with the reason (the campaign's owner or compliance).
+#[server(endpoint = "reassign_access_entry")]
+pub async fn reassign_access_entry(id: i64, to: String, reason: String) -> Result<(), AppError> {
+    store::entries::reassign_request(id, to, reason).await
 }

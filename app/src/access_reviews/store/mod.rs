@@ -1,6 +1,8 @@
 //! The access reviews' SQL: systems (`systems.rs`), snapshots with their flagged accounts and
 //! the people list and flag rules (`people.rs`), and the server functions' bodies (`requests.rs`).
 
+pub mod campaigns;
+pub mod entries;
 pub mod people;
 pub mod requests;
 pub mod snapshots;

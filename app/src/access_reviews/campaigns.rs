@@ -1,0 +1,115 @@
+//! Review campaigns' types (their server functions are in `mod.rs`): a campaign (systems in scope, due date, recurrence, mapped controls)
+//! is planned as a draft and started, which freezes each system's latest snapshot and routes
+//! every account to a reviewer; reviewers see and decide only their own entries (keep, revoke
+//! or modify, a note required for the last two), one by one or in bulk over a filter.
+
+use serde::{Deserialize, Serialize};
+
+pub const RECURRENCES: [&str; 4] = ["none", "quarterly", "semiannual", "annual"];
+pub const DECISIONS: [&str; 3] = ["keep", "revoke", "modify"];
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignForm {
+    #[serde(default)]
+    pub name: String,
+    /// Username or email of the owner (signs off; escalations go to them).
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub due: String,
+    #[serde(default)]
+    pub recurrence: String,
+    /// System names, comma-separated.
+    #[serde(default)]
+    pub systems: String,
+    /// Lines `System name = username`: that user reviews every account of the system.
+    #[serde(default)]
+    pub reviewers: String,
+    /// Control references, comma-separated: the report becomes their evidence.
+    #[serde(default)]
+    pub controls: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub total: i64,
+    pub decided: i64,
+    pub keep: i64,
+    pub revoke: i64,
+    pub modify: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignSummary {
+    pub id: i64,
+    pub name: String,
+    pub owner: String,
+    pub status: String,
+    pub due: String,
+    pub recurrence: String,
+    pub systems: Vec<String>,
+    pub progress: Progress,
+    /// Undecided entries past the due date.
+    pub overdue: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignDetail {
+    pub campaign: CampaignSummary,
+    /// (system, snapshot frozen, named reviewer).
+    pub systems: Vec<(String, Option<i64>, Option<String>)>,
+    pub controls: Vec<String>,
+    /// (reviewer, progress of their entries).
+    pub reviewers: Vec<(String, Progress)>,
+    pub can_manage: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignList {
+    pub campaigns: Vec<CampaignSummary>,
+    pub can_manage: bool,
+}
+
+/// What a reviewer filters their queue by; bulk decisions take the same filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueFilter {
+    #[serde(default)]
+    pub campaign: Option<i64>,
+    #[serde(default)]
+    pub q: String,
+    /// A flag code, `none` (no flag at all), or empty for any.
+    #[serde(default)]
+    pub flag: String,
+    /// `open`, `decided` or empty.
+    #[serde(default)]
+    pub state: String,
+    /// Only accounts with MFA on.
+    #[serde(default)]
+    pub mfa: bool,
+    /// Only accounts used within this many days.
+    #[serde(default)]
+    pub used_within: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryView {
+    pub id: i64,
+    pub campaign: String,
+    pub system: String,
+    pub account: super::AccountView,
+    pub routed_by: String,
+    pub decision: Option<String>,
+    pub note: String,
+    pub decided_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Queue {
+    pub entries: Vec<EntryView>,
+    pub total: i64,
+    pub open: i64,
+    pub page: i64,
+    pub per_page: i64,
+    /// (id, name) of the campaigns with entries for this reviewer.
+    pub campaigns: Vec<(i64, String)>,
+}

@@ -1,0 +1,399 @@
+//! A reviewer's entries: the queue (only their own, checked here on the server), decisions one
+//! by one or in bulk over a filter, each with its history row and audit event, and
+//! reassignment with a reason.
+
+use super::super::campaigns::*;
+use super::super::flags::Flag;
+use super::super::AccountView;
+use crate::context::{require, CurrentUser};
+use crate::error::AppError;
+use crate::policy::Permission;
+use crate::state::{app_state, audit_ctx};
+use sqlx::Row;
+
+pub const PER_PAGE: i64 = 100;
+
+const ROW: &str = "SELECT e.id, c.name AS campaign, s.name AS system, e.routed_by, e.decision, e.note, e.decided_at, \
+     a.key, a.user_id, a.email, a.name, a.entitlement, a.account_type, a.active, a.last_used, a.mfa, \
+     a.manager_email, a.flags, a.flag_notes \
+     FROM access_entries e JOIN access_campaigns c ON c.id = e.campaign_id JOIN systems s ON s.id = e.system_id \
+     JOIN snapshot_accounts a ON a.snapshot_id = e.snapshot_id AND a.key = e.account_key";
+
+fn entry(r: &sqlx::any::AnyRow) -> Result<EntryView, sqlx::Error> {
+    let codes: String = r.try_get("flags")?;
+    let notes: String = r.try_get("flag_notes")?;
+    Ok(EntryView {
+        id: r.try_get("id")?,
+        campaign: r.try_get("campaign")?,
+        system: r.try_get("system")?,
+        routed_by: r.try_get("routed_by")?,
+        decision: r.try_get("decision")?,
+        note: r.try_get("note")?,
+        decided_at: r.try_get("decided_at")?,
+        account: AccountView {
+            key: r.try_get("key")?,
+            user_id: r.try_get("user_id")?,
+            email: r.try_get("email")?,
+            name: r.try_get("name")?,
+            entitlement: r.try_get("entitlement")?,
+            account_type: r.try_get("account_type")?,
+            active: r.try_get::<i64, _>("active")? == 1,
+            last_used: r.try_get("last_used")?,
+            mfa: r.try_get::<Option<i64>, _>("mfa")?.map(|m| m == 1),
+            manager_email: r.try_get("manager_email")?,
+            flags: codes
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .zip(notes.split('\n'))
+                .map(|(c, n)| (c.to_string(), n.to_string()))
+                .collect(),
+        },
+    })
+}
+
+/// Whether an entry passes the filter's account conditions (text, flag, MFA, recent use).
+fn keeps(f: &QueueFilter, e: &EntryView, today: time::Date) -> bool {
+    let a = &e.account;
+    let q = f.q.trim().to_lowercase();
+    let text = q.is_empty()
+        || [
+            Some(&a.user_id),
+            a.email.as_ref(),
+            Some(&a.name),
+            Some(&a.entitlement),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|s| s.to_lowercase().contains(&q));
+    let flag = match f.flag.trim() {
+        "" => true,
+        "none" => a.flags.is_empty(),
+        code => a.flags.iter().any(|(c, _)| c == code),
+    };
+    let state = match f.state.trim() {
+        "open" => e.decision.is_none(),
+        "decided" => e.decision.is_some(),
+        _ => true,
+    };
+    let used = f.used_within.is_none_or(|days| {
+        a.last_used
+            .as_deref()
+            .and_then(crate::util::parse_date)
+            .is_some_and(|d| (today - d).whole_days() <= days)
+    });
+    text && flag && state && (!f.mfa || a.mfa == Some(true)) && used
+}
+
+fn check_filter(f: &QueueFilter) -> Result<(), AppError> {
+    let flag = f.flag.trim();
+    if !flag.is_empty() && flag != "none" && Flag::parse(flag).is_none() {
+        return Err(AppError::invalid(format!("flag: '{flag}' is not a flag")));
+    }
+    if f.used_within.is_some_and(|d| !(0..=36500).contains(&d)) {
+        return Err(AppError::invalid("used within: days from 0"));
+    }
+    Ok(())
+}
+
+/// Every entry of `reviewer` in the filter's campaign (or all), in review order.
+async fn mine(
+    pool: &sqlx::AnyPool,
+    reviewer: i64,
+    campaign: Option<i64>,
+) -> Result<Vec<EntryView>, AppError> {
+    let rows = sqlx::query(&format!(
+        "{ROW} WHERE e.reviewer_id = $1 AND ($2 = 0 OR e.campaign_id = $2) AND c.status IN ('in_review', 'remediation', 'completed') \
+         ORDER BY c.id DESC, s.name, a.key"
+    ))
+    .bind(reviewer)
+    .bind(campaign.unwrap_or(0))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(entry).collect::<Result<_, _>>()?)
+}
+
+pub async fn queue_request(f: QueueFilter, page: i64) -> Result<Queue, AppError> {
+    let su = require(Permission::ViewOwnWork)?;
+    check_filter(&f)?;
+    let state = app_state()?;
+    let today = state.clock.now().date();
+    let all = mine(state.db.pool(), su.user.id, f.campaign).await?;
+    let mut campaigns: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT DISTINCT c.id, c.name FROM access_entries e JOIN access_campaigns c ON c.id = e.campaign_id \
+         WHERE e.reviewer_id = $1 AND c.status IN ('in_review', 'remediation', 'completed')",
+    )
+    .bind(su.user.id)
+    .fetch_all(state.db.pool())
+    .await?;
+    campaigns.sort_by_key(|c| std::cmp::Reverse(c.0));
+    let open = all.iter().filter(|e| e.decision.is_none()).count() as i64;
+    let kept: Vec<EntryView> = all.into_iter().filter(|e| keeps(&f, e, today)).collect();
+    let page = page.max(1);
+    let total = kept.len() as i64;
+    Ok(Queue {
+        entries: kept
+            .into_iter()
+            .skip(((page - 1) * PER_PAGE) as usize)
+            .take(PER_PAGE as usize)
+            .collect(),
+        total,
+        open,
+        page,
+        per_page: PER_PAGE,
+        campaigns,
+    })
+}
+
+fn check_decision(decision: &str, note: &str) -> Result<(), AppError> {
+    if !DECISIONS.contains(&decision) {
+        return Err(AppError::invalid(format!(
+            "decision: '{decision}' is not keep, revoke or modify"
+        )));
+    }
+    if decision != "keep" && note.trim().is_empty() {
+        return Err(AppError::invalid(format!(
+            "note: required to {decision} (what to remove or change, and why)"
+        )));
+    }
+    if note.chars().count() > 2000 {
+        return Err(AppError::invalid("note: at most 2000 characters"));
+    }
+    Ok(())
+}
+
+pub async fn decide_request(id: i64, decision: String, note: String) -> Result<(), AppError> {
+    let su = require(Permission::ViewOwnWork)?;
+    check_decision(&decision, &note)?;
+    let state = app_state()?;
+    let ctx = audit_ctx(&state, Some(&su.user));
+    let mut tx = state.db.write().await?;
+    let row: Option<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT e.reviewer_id, c.status, s.name, e.account_key FROM access_entries e \
+         JOIN access_campaigns c ON c.id = e.campaign_id JOIN systems s ON s.id = e.system_id WHERE e.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?;
+    // Another reviewer's entry does not exist for this one.
+    let (_, status, system, key) = row
+        .filter(|r| r.0 == su.user.id)
+        .ok_or(AppError::NotFound)?;
+    if status != "in_review" {
+        return Err(AppError::Conflict(format!(
+            "The campaign is {status}: decisions are closed."
+        )));
+    }
+    record(&mut tx, &su.user, &ctx.at, &[id], &decision, note.trim()).await?;
+    tx.audit(ctx.event(
+        "access.entry_decided",
+        "access_entry",
+        id,
+        format!(
+            "{decision} {system} account '{key}'{}",
+            if note.trim().is_empty() {
+                String::new()
+            } else {
+                format!(": {}", note.trim())
+            }
+        ),
+    ))
+    .await?;
+    tx.commit().await
+}
+
+/// Sets the decision on `ids` with a history row each (in the caller's transaction).
+async fn record(
+    tx: &mut crate::db::WriteTx,
+    by: &CurrentUser,
+    at: &str,
+    ids: &[i64],
+    decision: &str,
+    note: &str,
+) -> Result<(), AppError> {
+    for chunk in ids.chunks(500) {
+        let list = chunk
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        sqlx::query(&format!(
+            "UPDATE access_entries SET decision = $1, note = $2, decided_by = $3, decided_at = $4 WHERE id IN ({list})"
+        ))
+        .bind(decision)
+        .bind(note)
+        .bind(by.id)
+        .bind(at)
+        .execute(tx.conn())
+        .await?;
+        let mut sql = String::from("INSERT INTO access_entry_history (entry_id, action, decision, note, by_id, at) VALUES ");
+        for (i, _) in chunk.iter().enumerate() {
+            let b = i * 6;
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            sql.push_str(
+                &(1..=6)
+                    .map(|k| format!("${}", b + k))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            sql.push(')');
+        }
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q
+                .bind(*id)
+                .bind("decided")
+                .bind(decision)
+                .bind(note)
+                .bind(by.id)
+                .bind(at);
+        }
+        q.execute(tx.conn()).await?;
+    }
+    Ok(())
+}
+
+pub async fn bulk_request(f: QueueFilter, decision: String, note: String) -> Result<i64, AppError> {
+    let su = require(Permission::ViewOwnWork)?;
+    check_filter(&f)?;
+    check_decision(&decision, &note)?;
+    let Some(campaign) = f.campaign else {
+        return Err(AppError::invalid(
+            "campaign: choose the campaign to decide in bulk",
+        ));
+    };
+    let state = app_state()?;
+    let today = state.clock.now().date();
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM access_campaigns WHERE id = $1")
+            .bind(campaign)
+            .fetch_optional(state.db.pool())
+            .await?;
+    match status.as_deref() {
+        None => return Err(AppError::NotFound),
+        Some("in_review") => {}
+        Some(s) => {
+            return Err(AppError::Conflict(format!(
+                "The campaign is {s}: decisions are closed."
+            )))
+        }
+    }
+    // Read outside the write lock; the update re-checks each entry is still open and theirs.
+    let ids: Vec<i64> = mine(state.db.pool(), su.user.id, Some(campaign))
+        .await?
+        .into_iter()
+        .filter(|e| e.decision.is_none() && keeps(&f, e, today))
+        .map(|e| e.id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let ctx = audit_ctx(&state, Some(&su.user));
+    let mut tx = state.db.write().await?;
+    let mut still: Vec<i64> = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let list = chunk
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let open: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT id FROM access_entries WHERE id IN ({list}) AND reviewer_id = $1 AND decision IS NULL"
+        ))
+        .bind(su.user.id)
+        .fetch_all(tx.conn())
+        .await?;
+        still.extend(open);
+    }
+    record(&mut tx, &su.user, &ctx.at, &still, &decision, note.trim()).await?;
+    tx.audit(ctx.event(
+        "access.entries_bulk_decided",
+        "access_campaign",
+        campaign,
+        format!(
+            "{decision} {} account(s) in bulk (filter: text '{}', flag '{}', MFA only {}, used within {} days){}",
+            still.len(),
+            f.q.trim(),
+            f.flag.trim(),
+            f.mfa,
+            f.used_within.map(|d| d.to_string()).unwrap_or_else(|| "any".into()),
+            if note.trim().is_empty() { String::new() } else { format!(": {}", note.trim()) }
+        ),
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(still.len() as i64)
+}
+
+pub async fn reassign_request(id: i64, to: String, reason: String) -> Result<(), AppError> {
+    let su = require(Permission::ViewOwnWork)?;
+    if reason.trim().is_empty() || reason.chars().count() > 2000 {
+        return Err(AppError::invalid(
+            "reason: required, at most 2000 characters",
+        ));
+    }
+    let state = app_state()?;
+    let ctx = audit_ctx(&state, Some(&su.user));
+    let mut tx = state.db.write().await?;
+    let row = sqlx::query(
+        "SELECT c.owner_id, c.status, e.decision, a.user_id, a.email, s.name FROM access_entries e \
+         JOIN access_campaigns c ON c.id = e.campaign_id JOIN systems s ON s.id = e.system_id \
+         JOIN snapshot_accounts a ON a.snapshot_id = e.snapshot_id AND a.key = e.account_key WHERE e.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let owner: i64 = row.try_get("owner_id")?;
+    if owner != su.user.id && !su.user.can(Permission::ManageAccessReviews) {
+        return Err(AppError::NotFound);
+    }
+    let status: String = row.try_get("status")?;
+    if status != "in_review" || row.try_get::<Option<String>, _>("decision")?.is_some() {
+        return Err(AppError::Conflict(
+            "Only an open entry of a campaign in review is reassigned.".into(),
+        ));
+    }
+    let target = crate::budgets::store::person(tx.conn(), "to", to.trim())
+        .await
+        .map_err(|(f, why)| AppError::invalid(format!("{f}: {why}")))?;
+    let (username, email): (String, Option<String>) =
+        sqlx::query_as("SELECT username, email FROM users WHERE id = $1")
+            .bind(target)
+            .fetch_one(tx.conn())
+            .await?;
+    let user_id: String = row.try_get("user_id")?;
+    let account_email: Option<String> = row.try_get("email")?;
+    let holds = username.eq_ignore_ascii_case(&user_id)
+        || matches!((&email, &account_email), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b));
+    if holds {
+        return Err(AppError::invalid(format!(
+            "to: '{username}' holds this account; no one reviews their own"
+        )));
+    }
+    sqlx::query(
+        "UPDATE access_entries SET reviewer_id = $1, routed_by = 'reassigned' WHERE id = $2",
+    )
+    .bind(target)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query("INSERT INTO access_entry_history (entry_id, action, note, by_id, at) VALUES ($1, 'reassigned', $2, $3, $4)")
+        .bind(id)
+        .bind(format!("to {username}: {}", reason.trim()))
+        .bind(su.user.id)
+        .bind(&ctx.at)
+        .execute(tx.conn())
+        .await?;
+    let system: String = row.try_get("name")?;
+    tx.audit(ctx.event(
+        "access.entry_reassigned",
+        "access_entry",
+        id,
+        format!(
+            "{system} account '{user_id}' reassigned to {username}: {}",
+            reason.trim()
+        ),
+    ))
+    .await?;
+    tx.commit().await
+}

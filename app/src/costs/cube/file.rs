@@ -113,7 +113,10 @@ pub(super) fn decode(b: &[u8], batch: i64, rev: i64) -> Result<Segment, String> 
     let mut account_names = std::collections::BTreeMap::new();
     for _ in 0..r.u32()? {
         let k = r.string()?;
-        account_names.insert(k, r.string()?);
+        // A map keeps one of each: a second would be lost, and the file not stand for itself.
+        if account_names.insert(k, r.string()?).is_some() {
+            return Err("an account named twice".into());
+        }
     }
     let daily = Daily {
         day,
@@ -403,6 +406,33 @@ mod tests {
             bad[at] ^= 0x40;
             assert!(decode(&bad, 7, 2).is_err(), "flipped byte {at}");
         }
+    }
+
+    #[test]
+    fn an_account_named_twice_is_refused() {
+        // Found by the cube_file fuzz target: account names with the same key were read into
+        // the map as one, so the file did not encode back to the same bytes.
+        let mut body = MAGIC.to_vec();
+        body.extend_from_slice(&7i64.to_le_bytes());
+        body.extend_from_slice(&2i64.to_le_bytes());
+        body.extend_from_slice(&0u64.to_le_bytes());
+        body.extend_from_slice(&[0u8; 7 * 4]);
+        body.extend_from_slice(&2u32.to_le_bytes());
+        body.extend_from_slice(&[0u8; 16]);
+        body.extend_from_slice(&0u64.to_le_bytes());
+        body.extend_from_slice(&[0u8; 5 * 4]);
+        assert!(fuzz_file_roundtrip(&body).is_none());
+        let mut bytes = body.clone();
+        bytes.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        assert_eq!(decode(&bytes, 7, 2).err().as_deref(), Some("an account named twice"));
+        // One name is fine, and comes back byte for byte.
+        let mut one = MAGIC.to_vec();
+        one.extend_from_slice(&body[8..24 + 8 + 28]);
+        one.extend_from_slice(&1u32.to_le_bytes());
+        one.extend_from_slice(&[0u8; 8]);
+        one.extend_from_slice(&body[body.len() - 28..]);
+        let (bytes, again) = fuzz_file_roundtrip(&one).expect("reads");
+        assert_eq!(again, bytes);
     }
 
     #[test]

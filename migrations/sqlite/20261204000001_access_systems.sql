@@ -56,7 +56,7 @@ CREATE TABLE snapshot_accounts (
 );
 
 CREATE TABLE people (
-    email          TEXT PRIMARY KEY,
+    email          TEXT NOT NULL PRIMARY KEY,
     name           TEXT NOT NULL,
     manager_email  TEXT,
     active         INTEGER NOT NULL CHECK (active IN (0, 1)),

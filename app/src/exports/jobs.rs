@@ -78,6 +78,11 @@ pub async fn start(
     let (state, user) = (state.clone(), user.clone());
     tokio::spawn(async move {
         let path = state.export_dir.join(&stored);
+        // A checkpoint the build signs is dated when it runs, not when it was asked for.
+        let ctx = AuditCtx {
+            at: ts(state.clock.now()),
+            ..ctx
+        };
         let outcome = build(&state, &scope, &ctx, &path, progress).await;
         if let Err(e) = finish(&state, id, &user, &scope, &path, outcome).await {
             tracing::error!(export = id, error = %e, "recording the end of an export failed");

@@ -424,7 +424,10 @@ mod tests {
         assert!(fuzz_file_roundtrip(&body).is_none());
         let mut bytes = body.clone();
         bytes.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-        assert_eq!(decode(&bytes, 7, 2).err().as_deref(), Some("an account named twice"));
+        assert_eq!(
+            decode(&bytes, 7, 2).err().as_deref(),
+            Some("an account named twice")
+        );
         // One name is fine, and comes back byte for byte.
         let mut one = MAGIC.to_vec();
         one.extend_from_slice(&body[8..24 + 8 + 28]);

@@ -70,6 +70,15 @@ pub fn read(rows: &[Vec<String>]) -> Result<Vec<Account>, RowError> {
         if user.is_empty() {
             return Err(RowError::new(line, "user", "empty"));
         }
+        // IAM user names never hold '/': a key's account is `user/access_key_N`, so one that
+        // did could stand for another user's key.
+        if user.contains('/') {
+            return Err(RowError::new(
+                line,
+                "user",
+                format!("'{user}' is not an IAM user name (it contains '/')"),
+            ));
+        }
         if !seen.insert(user.to_string()) {
             return Err(RowError::new(
                 line,
@@ -209,6 +218,9 @@ bob,arn:aws:iam::1:user/bob,2015-01-01T00:00:00+00:00,true,2016-01-01T00:00:00+0
         let mut r = rows(LONG);
         r[3][0] = "alice".into();
         assert!(read(&r).unwrap_err().why.contains("twice"));
+        let mut r = rows(LONG);
+        r[2][0] = "ci-deploy/access_key_1".into();
+        assert!(read(&r).unwrap_err().why.contains("not an IAM user name"));
         let mut r = rows(LONG);
         r[0].retain(|h| h != "arn");
         assert_eq!(read(&r).unwrap_err().field, "arn");

@@ -48,6 +48,18 @@ impl Dialect {
 }
 
 /// Hides a password in a connection URL for logs and errors.
+/// `($1, $2), ($3, $4)…`: the VALUES of a multi-row INSERT of `rows` rows of `cols` values,
+/// bound in row order.
+pub fn placeholders(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn redact_url(url: &str) -> String {
     if let Ok(mut u) = url::Url::parse(url) {
         if u.password().is_some() && u.set_password(Some("***")).is_ok() {

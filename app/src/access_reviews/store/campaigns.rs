@@ -405,17 +405,7 @@ pub async fn start(db: &Db, ctx: &AuditCtx, id: i64) -> Result<i64, AppError> {
             let mut sql = String::from(
                 "INSERT INTO access_entries (campaign_id, system_id, snapshot_id, account_key, reviewer_id, routed_by) VALUES ",
             );
-            for i in 0..chunk.len() {
-                let b = i * 6;
-                sql.push_str(if i == 0 { "(" } else { ", (" });
-                sql.push_str(
-                    &(1..=6)
-                        .map(|k| format!("${}", b + k))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                );
-                sql.push(')');
-            }
+            sql.push_str(&crate::db::placeholders(chunk.len(), 6));
             let mut q = sqlx::query(&sql);
             for (key, reviewer, why) in chunk {
                 q = q

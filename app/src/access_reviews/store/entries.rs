@@ -4,7 +4,6 @@
 
 use super::super::campaigns::*;
 use super::super::flags::Flag;
-use super::super::AccountView;
 use crate::context::{require, CurrentUser};
 use crate::error::AppError;
 use crate::policy::Permission;
@@ -20,8 +19,6 @@ const ROW: &str = "SELECT e.id, c.name AS campaign, s.name AS system, e.routed_b
      JOIN snapshot_accounts a ON a.snapshot_id = e.snapshot_id AND a.key = e.account_key";
 
 fn entry(r: &sqlx::any::AnyRow) -> Result<EntryView, sqlx::Error> {
-    let codes: String = r.try_get("flags")?;
-    let notes: String = r.try_get("flag_notes")?;
     Ok(EntryView {
         id: r.try_get("id")?,
         campaign: r.try_get("campaign")?,
@@ -30,24 +27,7 @@ fn entry(r: &sqlx::any::AnyRow) -> Result<EntryView, sqlx::Error> {
         decision: r.try_get("decision")?,
         note: r.try_get("note")?,
         decided_at: r.try_get("decided_at")?,
-        account: AccountView {
-            key: r.try_get("key")?,
-            user_id: r.try_get("user_id")?,
-            email: r.try_get("email")?,
-            name: r.try_get("name")?,
-            entitlement: r.try_get("entitlement")?,
-            account_type: r.try_get("account_type")?,
-            active: r.try_get::<i64, _>("active")? == 1,
-            last_used: r.try_get("last_used")?,
-            mfa: r.try_get::<Option<i64>, _>("mfa")?.map(|m| m == 1),
-            manager_email: r.try_get("manager_email")?,
-            flags: codes
-                .split(',')
-                .filter(|c| !c.is_empty())
-                .zip(notes.split('\n'))
-                .map(|(c, n)| (c.to_string(), n.to_string()))
-                .collect(),
-        },
+        account: super::snapshots::account_view(r)?,
     })
 }
 
@@ -226,17 +206,7 @@ async fn record(
         .execute(tx.conn())
         .await?;
         let mut sql = String::from("INSERT INTO access_entry_history (entry_id, action, decision, note, by_id, at) VALUES ");
-        for (i, _) in chunk.iter().enumerate() {
-            let b = i * 6;
-            sql.push_str(if i == 0 { "(" } else { ", (" });
-            sql.push_str(
-                &(1..=6)
-                    .map(|k| format!("${}", b + k))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            );
-            sql.push(')');
-        }
+        sql.push_str(&crate::db::placeholders(chunk.len(), 6));
         let mut q = sqlx::query(&sql);
         for id in chunk {
             q = q

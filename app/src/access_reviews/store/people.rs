@@ -26,17 +26,7 @@ pub async fn replace(
         let mut sql = String::from(
             "INSERT INTO people (email, name, manager_email, active, department, imported_at) VALUES ",
         );
-        for i in 0..chunk.len() {
-            let b = i * 6;
-            sql.push_str(if i == 0 { "(" } else { ", (" });
-            sql.push_str(
-                &(1..=6)
-                    .map(|k| format!("${}", b + k))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            );
-            sql.push(')');
-        }
+        sql.push_str(&crate::db::placeholders(chunk.len(), 6));
         let mut q = sqlx::query(&sql);
         for p in chunk {
             q = q

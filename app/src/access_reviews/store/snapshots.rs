@@ -146,17 +146,7 @@ pub async fn insert(
             "INSERT INTO snapshot_accounts (snapshot_id, key, user_id, email, name, entitlement, account_type, \
              active, last_used, created, mfa, manager_email, rotated, flags, flag_notes) VALUES ",
         );
-        for i in 0..chunk.len() {
-            let b = i * 15;
-            sql.push_str(if i == 0 { "(" } else { ", (" });
-            sql.push_str(
-                &(1..=15)
-                    .map(|k| format!("${}", b + k))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            );
-            sql.push(')');
-        }
+        sql.push_str(&crate::db::placeholders(chunk.len(), 15));
         let mut q = sqlx::query(&sql);
         for (a, f) in chunk.iter().zip(fl) {
             q = q
@@ -289,30 +279,32 @@ pub async fn accounts(
     .bind((page - 1) * per_page)
     .fetch_all(pool)
     .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let codes: String = r.try_get("flags")?;
-        let notes: String = r.try_get("flag_notes")?;
-        out.push(AccountView {
-            key: r.try_get("key")?,
-            user_id: r.try_get("user_id")?,
-            email: r.try_get("email")?,
-            name: r.try_get("name")?,
-            entitlement: r.try_get("entitlement")?,
-            account_type: r.try_get("account_type")?,
-            active: r.try_get::<i64, _>("active")? == 1,
-            last_used: r.try_get("last_used")?,
-            mfa: r.try_get::<Option<i64>, _>("mfa")?.map(|m| m == 1),
-            manager_email: r.try_get("manager_email")?,
-            flags: codes
-                .split(',')
-                .filter(|c| !c.is_empty())
-                .zip(notes.split('\n'))
-                .map(|(c, n)| (c.to_string(), n.to_string()))
-                .collect(),
-        });
-    }
+    let out = rows.iter().map(account_view).collect::<Result<_, _>>()?;
     Ok((out, total))
+}
+
+/// An account row as the pages show it (the columns of `snapshot_accounts`).
+pub(super) fn account_view(r: &sqlx::any::AnyRow) -> Result<AccountView, sqlx::Error> {
+    let codes: String = r.try_get("flags")?;
+    let notes: String = r.try_get("flag_notes")?;
+    Ok(AccountView {
+        key: r.try_get("key")?,
+        user_id: r.try_get("user_id")?,
+        email: r.try_get("email")?,
+        name: r.try_get("name")?,
+        entitlement: r.try_get("entitlement")?,
+        account_type: r.try_get("account_type")?,
+        active: r.try_get::<i64, _>("active")? == 1,
+        last_used: r.try_get("last_used")?,
+        mfa: r.try_get::<Option<i64>, _>("mfa")?.map(|m| m == 1),
+        manager_email: r.try_get("manager_email")?,
+        flags: codes
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .zip(notes.split('\n'))
+            .map(|(c, n)| (c.to_string(), n.to_string()))
+            .collect(),
+    })
 }
 
 /// (code, label, accounts) for each flag in a snapshot.

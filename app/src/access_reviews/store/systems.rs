@@ -139,6 +139,15 @@ pub async fn save(db: &Db, ctx: &AuditCtx, f: &SystemForm) -> Result<i64, AppErr
         return Err(AppError::invalid(errors.join("; ")));
     }
     let cats = cats.join(",");
+    let what = format!(
+        "'{name}' ({}, {criticality}{})",
+        f.kind,
+        if cats.is_empty() {
+            String::new()
+        } else {
+            format!(", data: {cats}")
+        }
+    );
     let id = match f.id {
         None => {
             let id: i64 = sqlx::query_scalar(
@@ -158,15 +167,7 @@ pub async fn save(db: &Db, ctx: &AuditCtx, f: &SystemForm) -> Result<i64, AppErr
                 "access.system_created",
                 "system",
                 id,
-                format!(
-                    "created system '{name}' ({}, {criticality}{})",
-                    f.kind,
-                    if cats.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", data: {cats}")
-                    }
-                ),
+                format!("created system {what}"),
             ))
             .await?;
             id
@@ -196,15 +197,7 @@ pub async fn save(db: &Db, ctx: &AuditCtx, f: &SystemForm) -> Result<i64, AppErr
                 "access.system_updated",
                 "system",
                 id,
-                format!(
-                    "updated system '{name}' ({}, {criticality}{})",
-                    f.kind,
-                    if cats.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", data: {cats}")
-                    }
-                ),
+                format!("updated system {what}"),
             ))
             .await?;
             id

@@ -113,10 +113,16 @@ pub(super) fn decode(b: &[u8], batch: i64, rev: i64) -> Result<Segment, String> 
     let mut account_names = std::collections::BTreeMap::new();
     for _ in 0..r.u32()? {
         let k = r.string()?;
-        // A map keeps one of each: a second would be lost, and the file not stand for itself.
-        if account_names.insert(k, r.string()?).is_some() {
-            return Err("an account named twice".into());
+        // Written from a sorted map: each key after the one before it. A repeated key would be
+        // lost and keys out of order come back sorted, so neither file stands for itself.
+        if account_names
+            .keys()
+            .next_back()
+            .is_some_and(|last: &String| *last >= k)
+        {
+            return Err("account names repeated or out of order".into());
         }
+        account_names.insert(k, r.string()?);
     }
     let daily = Daily {
         day,
@@ -409,9 +415,10 @@ mod tests {
     }
 
     #[test]
-    fn an_account_named_twice_is_refused() {
+    fn account_names_repeated_or_out_of_order_are_refused() {
         // Found by the cube_file fuzz target: account names with the same key were read into
-        // the map as one, so the file did not encode back to the same bytes.
+        // the map as one, and keys out of order came back sorted, so the file did not encode
+        // back to the same bytes.
         let mut body = MAGIC.to_vec();
         body.extend_from_slice(&7i64.to_le_bytes());
         body.extend_from_slice(&2i64.to_le_bytes());
@@ -426,8 +433,23 @@ mod tests {
         bytes.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
         assert_eq!(
             decode(&bytes, 7, 2).err().as_deref(),
-            Some("an account named twice")
+            Some("account names repeated or out of order")
         );
+        // Two names out of order (found by the fuzzer next): refused too.
+        let mut two = body[..24 + 8 + 28].to_vec();
+        two.extend_from_slice(&2u32.to_le_bytes());
+        for (k, v) in [("b", ""), ("a", "")] {
+            two.extend_from_slice(&(k.len() as u32).to_le_bytes());
+            two.extend_from_slice(k.as_bytes());
+            two.extend_from_slice(&(v.len() as u32).to_le_bytes());
+        }
+        two.extend_from_slice(&body[body.len() - 28..]);
+        assert!(fuzz_file_roundtrip(&two).is_none(), "out of order");
+        let i = 24 + 8 + 28 + 4;
+        two[i + 4] = b'a';
+        two[i + 13] = b'b';
+        let (bytes, again) = fuzz_file_roundtrip(&two).expect("in order, it reads");
+        assert_eq!(again, bytes);
         // One name is fine, and comes back byte for byte.
         let mut one = MAGIC.to_vec();
         one.extend_from_slice(&body[8..24 + 8 + 28]);

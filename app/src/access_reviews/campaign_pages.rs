@@ -3,11 +3,11 @@
 //! over the filter. Plain forms and buttons throughout, so the keyboard does everything.
 
 use super::*;
-use crate::controls::pages::action_error;
+use crate::controls::pages::{action_error, id_param};
 use crate::paths;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 fn bar(p: &Progress) -> impl IntoView {
     let pct = (p.decided * 100).checked_div(p.total).unwrap_or(0);
@@ -68,14 +68,7 @@ pub fn CampaignsPage() -> impl IntoView {
 
 #[component]
 pub fn CampaignPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let id = id_param("id");
     let start = ServerAction::<StartAccessCampaign>::new();
     let detail = Resource::new(
         move || (id(), start.version().get()),

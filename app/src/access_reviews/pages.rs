@@ -3,22 +3,11 @@
 //! snapshots), and the mapping step of a CSV. Every form works without JavaScript.
 
 use super::*;
-use crate::controls::pages::action_error;
+use crate::controls::pages::{action_error, id_param};
 use crate::paths;
 use crate::util::display_ts;
 use leptos::form::ActionForm;
-use leptos_router::hooks::{use_params_map, use_query_map};
-
-fn id_param() -> impl Fn() -> i64 + Copy {
-    let params = use_params_map();
-    move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(0)
-    }
-}
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn SystemsPage() -> impl IntoView {
@@ -87,7 +76,7 @@ pub fn SystemsPage() -> impl IntoView {
 
 #[component]
 pub fn SystemPage() -> impl IntoView {
-    let id = id_param();
+    let id = id_param("id");
     let query = use_query_map();
     let filter = move || {
         let q = query.read();
@@ -198,7 +187,7 @@ fn system_view(d: SystemDetail, q: String, flag: String) -> impl IntoView {
 
 #[component]
 pub fn AccountMapPage() -> impl IntoView {
-    let id = id_param();
+    let id = id_param("id");
     let query = use_query_map();
     let token = move || query.read().get("upload").unwrap_or_default();
     let pending = Resource::new(

@@ -4,22 +4,10 @@
 
 use super::pbc::Side;
 use super::*;
-use crate::controls::pages::action_error;
+use crate::controls::pages::{action_error, id_param};
 use crate::paths;
 use crate::util::display_ts;
 use leptos::form::ActionForm;
-use leptos_router::hooks::use_params_map;
-
-fn id_param(key: &'static str) -> impl Fn() -> i64 + Copy {
-    let params = use_params_map();
-    move || {
-        params
-            .read()
-            .get(key)
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(0)
-    }
-}
 
 #[component]
 fn CountsLine(c: Counts) -> impl IntoView {

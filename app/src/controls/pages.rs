@@ -15,6 +15,19 @@ fn pct(n: i64, d: i64) -> i64 {
     }
 }
 
+/// A numeric route parameter (`:id`), 0 when absent or not a number (the server answers
+/// "not found" for it).
+pub fn id_param(key: &'static str) -> impl Fn() -> i64 + Copy {
+    let params = use_params_map();
+    move || {
+        params
+            .read()
+            .get(key)
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+    }
+}
+
 pub fn action_error<T, O>(a: ServerAction<T>) -> impl Fn() -> Option<AnyView> + Copy
 where
     T: leptos::server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,

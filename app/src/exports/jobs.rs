@@ -5,7 +5,6 @@
 //! row's change. Builds live in this process: one left `building` by a stopped server is
 //! marked failed when the next one starts.
 
-pub use super::run::Jobs;
 use super::run::{self, Progress, Request};
 use super::scope::Scope;
 use super::store::DOWNLOADED;
@@ -336,7 +335,6 @@ pub async fn sweep(state: &AppState, at_start: bool) -> Result<usize, AppError> 
     .fetch_all(state.db.pool())
     .await?;
     for (id, stored) in due {
-        remove(&state.export_dir.join(&stored));
         let mut tx = state.db.write().await?;
         let n = sqlx::query(
             "UPDATE evidence_exports SET status = 'expired' WHERE id = $1 AND status = 'ready'",
@@ -356,6 +354,8 @@ pub async fn sweep(state: &AppState, at_start: bool) -> Result<usize, AppError> 
             tx.commit().await?;
             changed += 1;
         }
+        // After the row says so: a download never finds a ready export without its file.
+        remove(&state.export_dir.join(&stored));
     }
     if !at_start {
         return Ok(changed);

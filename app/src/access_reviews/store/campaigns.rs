@@ -101,27 +101,34 @@ async fn summaries(
     .bind(one.unwrap_or(0))
     .fetch_all(pool)
     .await?;
+    // Systems and decision counts of every listed campaign: two grouped reads, not two a campaign.
+    let scope = "($1 = 0 OR campaign_id = $1)";
+    let mut systems: HashMap<i64, Vec<String>> = HashMap::new();
+    let named: Vec<(i64, String)> = sqlx::query_as(&format!(
+        "SELECT cs.campaign_id, s.name FROM access_campaign_systems cs JOIN systems s ON s.id = cs.system_id \
+         WHERE {scope} ORDER BY s.name"
+    ))
+    .bind(one.unwrap_or(0))
+    .fetch_all(pool)
+    .await?;
+    for (c, n) in named {
+        systems.entry(c).or_default().push(n);
+    }
+    let mut progress: HashMap<i64, Progress> = HashMap::new();
+    let counts: Vec<(i64, Option<String>, i64)> = sqlx::query_as(&format!(
+        "SELECT campaign_id, decision, COUNT(*) FROM access_entries WHERE {scope} GROUP BY campaign_id, decision"
+    ))
+    .bind(one.unwrap_or(0))
+    .fetch_all(pool)
+    .await?;
+    for (c, d, n) in counts {
+        add(progress.entry(c).or_default(), d.as_deref(), n);
+    }
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let id: i64 = r.try_get("id")?;
         let due: String = r.try_get("due_date")?;
-        let systems: Vec<String> = sqlx::query_scalar(
-            "SELECT s.name FROM access_campaign_systems cs JOIN systems s ON s.id = cs.system_id \
-             WHERE cs.campaign_id = $1 ORDER BY s.name",
-        )
-        .bind(id)
-        .fetch_all(pool)
-        .await?;
-        let counts: Vec<(Option<String>, i64)> = sqlx::query_as(
-            "SELECT decision, COUNT(*) FROM access_entries WHERE campaign_id = $1 GROUP BY decision",
-        )
-        .bind(id)
-        .fetch_all(pool)
-        .await?;
-        let mut progress = Progress::default();
-        for (d, n) in counts {
-            add(&mut progress, d.as_deref(), n);
-        }
+        let progress = progress.remove(&id).unwrap_or_default();
         let status: String = r.try_get("status")?;
         let open = progress.total - progress.decided;
         out.push(CampaignSummary {
@@ -136,7 +143,7 @@ async fn summaries(
             status,
             due,
             recurrence: r.try_get("recurrence")?,
-            systems,
+            systems: systems.remove(&id).unwrap_or_default(),
             progress,
         });
     }

@@ -307,23 +307,28 @@ pub(super) fn account_view(r: &sqlx::any::AnyRow) -> Result<AccountView, sqlx::E
     })
 }
 
-/// (code, label, accounts) for each flag in a snapshot.
+/// (code, label, accounts) for each flag in a snapshot: one read of the flags column.
 pub async fn flag_counts(
     pool: &AnyPool,
     snapshot_id: i64,
 ) -> Result<Vec<(String, String, i64)>, AppError> {
-    let mut out = Vec::new();
-    for f in Flag::ALL {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM snapshot_accounts WHERE snapshot_id = $1 AND (',' || flags || ',') LIKE $2",
-        )
-        .bind(snapshot_id)
-        .bind(format!("%,{},%", f.as_str()))
-        .fetch_one(pool)
-        .await?;
-        out.push((f.as_str().to_string(), f.label().to_string(), n));
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT flags FROM snapshot_accounts WHERE snapshot_id = $1 AND flags <> ''",
+    )
+    .bind(snapshot_id)
+    .fetch_all(pool)
+    .await?;
+    let mut n: HashMap<&str, i64> = HashMap::new();
+    for code in rows.iter().flat_map(|r| r.split(',')) {
+        *n.entry(code).or_default() += 1;
     }
-    Ok(out)
+    Ok(Flag::ALL
+        .iter()
+        .map(|f| {
+            let count = n.get(f.as_str()).copied().unwrap_or(0);
+            (f.as_str().to_string(), f.label().to_string(), count)
+        })
+        .collect())
 }
 
 /// Steward's own users as accounts: the role is the entitlement, the last sign-in comes from

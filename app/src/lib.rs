@@ -156,6 +156,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/access/campaigns") view=access_reviews::CampaignsPage ssr=SsrMode::Async/>
                     <Route path=path!("/access/campaigns/:id") view=access_reviews::CampaignPage ssr=SsrMode::Async/>
                     <Route path=path!("/access/review") view=access_reviews::ReviewQueuePage ssr=SsrMode::Async/>
+                    <Route path=path!("/access/remediation") view=access_reviews::remediation_pages::RemediationPage ssr=SsrMode::Async/>
 
                 </ParentRoute>
             </Routes>
@@ -184,7 +185,7 @@ fn Layout() -> impl IntoView {
 }
 
 /// The main menu, in this order; each link shows only to roles the policy table lets open it.
-const NAV: [(&str, &str); 18] = [
+const NAV: [(&str, &str); 19] = [
     (paths::DASHBOARD, "Dashboard"),
     (paths::MY_WORK, "My work"),
     (paths::FRAMEWORKS, "Frameworks"),
@@ -202,6 +203,7 @@ const NAV: [(&str, &str); 18] = [
     (paths::ACCESS_SYSTEMS, "Systems"),
     (paths::ACCESS_CAMPAIGNS, "Access reviews"),
     (paths::ACCESS_REVIEW, "Review access"),
+    (paths::ACCESS_REMEDIATION, "Remediation"),
     (paths::EXPORTS, "Exports"),
 ];
 

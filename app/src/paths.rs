@@ -45,6 +45,8 @@ pub const ACCESS_CAMPAIGNS: &str = "/access/campaigns";
 pub const ACCESS_CAMPAIGN: &str = "/access/campaigns/{id}";
 /// A reviewer's queue: their entries only.
 pub const ACCESS_REVIEW: &str = "/access/review";
+/// Remediation items: what to remove or change, and whether a later snapshot shows it done.
+pub const ACCESS_REMEDIATION: &str = "/access/remediation";
 /// Audits (engagements) and their request lists (PBC).
 pub const AUDITS: &str = "/audits";
 pub const AUDIT_ITEM: &str = "/audits/{id}";

@@ -312,6 +312,10 @@ pub async fn start(
     // Control owners hear of evidence due soon or overdue, once a day.
     app::controls::reminders::schedule(state.app.clone(), std::time::Duration::from_secs(3600));
     app::audits::reminders::schedule(state.app.clone(), std::time::Duration::from_secs(3600));
+    app::access_reviews::reminders::schedule(
+        state.app.clone(),
+        std::time::Duration::from_secs(3600),
+    );
     // The outbox sends email and webhooks (woken when messages are queued).
     let mailer = match opts
         .mail

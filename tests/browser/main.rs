@@ -861,5 +861,6 @@ browser_test!(
 );
 
 // After `browser_test!`, which it uses.
+mod access;
 mod audits;
 mod budgets;

@@ -7,7 +7,7 @@ use super::*;
 use steward_tests::{new_user_form, NO_FIELDS};
 
 /// A member with an email, signed in (their own password set); the client.
-async fn member(app: &TestApp, username: &str, email: &str) -> reqwest::Client {
+pub(super) async fn member(app: &TestApp, username: &str, email: &str) -> reqwest::Client {
     let admin = app.client_as(Role::Admin).await;
     let mut form = new_user_form(username, "member", "copper meadow falcon", "");
     form[2].1 = email.to_string();
@@ -35,7 +35,7 @@ async fn member(app: &TestApp, username: &str, email: &str) -> reqwest::Client {
     c
 }
 
-async fn import_csv(app: &TestApp, c: &reqwest::Client, system: i64, csv: &str) {
+pub(super) async fn import_csv(app: &TestApp, c: &reqwest::Client, system: i64, csv: &str) {
     let form = reqwest::multipart::Form::new().part(
         "file",
         reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("crm.csv"),
@@ -65,7 +65,7 @@ async fn import_csv(app: &TestApp, c: &reqwest::Client, system: i64, csv: &str) 
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
 }
 
-async fn queue(
+pub(super) async fn queue(
     app: &TestApp,
     c: &reqwest::Client,
     campaign: i64,
@@ -83,7 +83,7 @@ async fn queue(
     json(r).await
 }
 
-fn keys(q: &serde_json::Value) -> Vec<String> {
+pub(super) fn keys(q: &serde_json::Value) -> Vec<String> {
     q["entries"]
         .as_array()
         .unwrap()
@@ -92,7 +92,7 @@ fn keys(q: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-fn entry_of(q: &serde_json::Value, user: &str) -> i64 {
+pub(super) fn entry_of(q: &serde_json::Value, user: &str) -> i64 {
     q["entries"]
         .as_array()
         .unwrap()

@@ -1,6 +1,7 @@
 //! Integration tests: the real server over HTTP, each test on SQLite and on PostgreSQL.
 
 mod access_campaigns;
+mod access_remediation;
 mod access_reviews;
 mod assets;
 mod audit;

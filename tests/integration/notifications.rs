@@ -507,7 +507,13 @@ both_dbs!(
             .call(
                 &member,
                 "/api/save_preferences",
-                &[("email", "on"), ("kind_0", "on"), ("kind_1", "on")],
+                &[
+                    ("email", "on"),
+                    ("kind_0", "on"),
+                    ("kind_1", "on"),
+                    ("kind_3", "on"),
+                    ("kind_4", "on"),
+                ],
             )
             .await;
         assert_eq!(r.status(), 200);

@@ -19,6 +19,22 @@ fn bar(p: &Progress) -> impl IntoView {
     }
 }
 
+fn remediation_summary(d: &CampaignDetail) -> impl IntoView {
+    let n = |s: &str| {
+        d.remediation
+            .iter()
+            .find(|(k, _)| k == s)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    view! {
+        <p id="campaign-remediation">
+            {format!("Remediation: {} open · {} verified · {} exceptions. ", n("open"), n("verified"), n("exception"))}
+            <a href=format!("{}?campaign={}&status=all", paths::ACCESS_REMEDIATION, d.campaign.id)>"The board"</a>
+        </p>
+    }
+}
+
 #[component]
 pub fn CampaignsPage() -> impl IntoView {
     let save = ServerAction::<SaveAccessCampaign>::new();
@@ -70,9 +86,20 @@ pub fn CampaignsPage() -> impl IntoView {
 pub fn CampaignPage() -> impl IntoView {
     let id = id_param("id");
     let start = ServerAction::<StartAccessCampaign>::new();
+    let close = ServerAction::<CloseAccessReview>::new();
+    let complete = ServerAction::<CompleteAccessCampaign>::new();
+    let cancel = ServerAction::<CancelAccessCampaign>::new();
     let detail = Resource::new(
-        move || (id(), start.version().get()),
-        |(id, _)| get_access_campaign(id),
+        move || {
+            (
+                id(),
+                start.version().get(),
+                close.version().get(),
+                complete.version().get(),
+                cancel.version().get(),
+            )
+        },
+        |(id, ..)| get_access_campaign(id),
     );
     view! {
         <leptos_meta::Title text="Access review · Steward"/>
@@ -93,6 +120,26 @@ pub fn CampaignPage() -> impl IntoView {
                                 </ActionForm>
                                 {action_error(start)}
                             })}
+                            {(d.can_manage && c.status == "in_review").then(|| view! {
+                                <ActionForm action=close attr:id="close-review">
+                                    <input type="hidden" name="id" value=c.id.to_string()/>
+                                    <button type="submit" class="primary">"Close the review: revoke and modify decisions become remediation"</button>
+                                </ActionForm>
+                                {action_error(close)}
+                            })}
+                            {(c.status == "remediation" || c.status == "completed").then(|| remediation_summary(&d))}
+                            {(d.is_owner && c.status == "remediation").then(|| view! {
+                                <ActionForm action=complete attr:id="sign-off">
+                                    <input type="hidden" name="id" value=c.id.to_string()/>
+                                    <button type="submit" class="primary">"Sign off: store the report as evidence"</button>
+                                </ActionForm>
+                                {action_error(complete)}
+                            })}
+                            {d.report.clone().map(|(ev, sha)| view! {
+                                <p class="card success" id="campaign-report">"Report stored as evidence "<a href=paths::evidence_item(ev)>{format!("#{ev}")}</a>{format!(" (SHA-256 {sha})")}
+                                    {d.next_campaign.map(|n| view! { " · next review planned: "<a href=paths::access_campaign(n)>{format!("#{n}")}</a> })}</p>
+                            })}
+                            {(c.status == "cancelled").then(|| view! { <p class="card muted">{format!("Cancelled: {}", d.closed_note)}</p> })}
                             <table class="data" id="campaign-systems">
                                 <thead><tr><th>"System"</th><th>"Snapshot under review"</th><th>"Named reviewer"</th></tr></thead>
                                 <tbody>{d.systems.iter().map(|(s, snap, r)| view! {
@@ -105,6 +152,17 @@ pub fn CampaignPage() -> impl IntoView {
                                 <thead><tr><th>"Reviewer"</th><th>"Progress"</th></tr></thead>
                                 <tbody>{d.reviewers.iter().map(|(r, p)| view! { <tr><td>{r.clone()}</td><td>{bar(p)}</td></tr> }).collect_view()}</tbody>
                             </table>
+                            {(d.can_manage && !matches!(c.status.as_str(), "completed" | "cancelled")).then(|| view! {
+                                <details class="card">
+                                    <summary>"Cancel the campaign"</summary>
+                                    <ActionForm action=cancel attr:class="toolbar">
+                                        <input type="hidden" name="id" value=c.id.to_string()/>
+                                        <input name="reason" required placeholder="Why" aria-label="Reason"/>
+                                        <button type="submit">"Cancel it"</button>
+                                    </ActionForm>
+                                    {action_error(cancel)}
+                                </details>
+                            })}
                         }.into_any()
                     }
                 }

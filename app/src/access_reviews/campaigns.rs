@@ -61,7 +61,17 @@ pub struct CampaignDetail {
     pub controls: Vec<String>,
     /// (reviewer, progress of their entries).
     pub reviewers: Vec<(String, Progress)>,
+    /// (status, remediation items with it).
+    pub remediation: Vec<(String, i64)>,
+    /// The report's evidence id and SHA-256, once signed off.
+    pub report: Option<(i64, String)>,
+    /// The draft a recurring campaign planned when it completed.
+    pub next_campaign: Option<i64>,
+    /// Why it was cancelled.
+    pub closed_note: String,
     pub can_manage: bool,
+    /// The viewer owns it (signs it off).
+    pub is_owner: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,4 +122,40 @@ pub struct Queue {
     pub per_page: i64,
     /// (id, name) of the campaigns with entries for this reviewer.
     pub campaigns: Vec<(i64, String)>,
+}
+
+/// The due date of a recurring campaign's next draft (`None` when it does not recur).
+pub fn next_due(due: &str, recurrence: &str) -> Option<String> {
+    let months = match recurrence {
+        "quarterly" => 3,
+        "semiannual" => 6,
+        "annual" => 12,
+        _ => return None,
+    };
+    let d = crate::util::parse_date(due)?;
+    Some(crate::util::fmt_date(crate::calendar::add_months(
+        d, months,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_due;
+
+    #[test]
+    fn recurrence_moves_the_due_date_by_calendar_months() {
+        assert_eq!(
+            next_due("2026-11-30", "quarterly").as_deref(),
+            Some("2027-02-28")
+        );
+        assert_eq!(
+            next_due("2026-03-31", "semiannual").as_deref(),
+            Some("2026-09-30")
+        );
+        assert_eq!(
+            next_due("2028-02-29", "annual").as_deref(),
+            Some("2029-02-28")
+        );
+        assert_eq!(next_due("2026-03-31", "none"), None);
+    }
 }

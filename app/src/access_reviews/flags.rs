@@ -16,16 +16,19 @@ pub enum Flag {
     Orphaned,
     SharedOrService,
     StaleCredential,
+    /// Not in the snapshot the system's last completed campaign reviewed.
+    New,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 6] = [
+    pub const ALL: [Flag; 7] = [
         Flag::Dormant,
         Flag::NoMfa,
         Flag::Privileged,
         Flag::Orphaned,
         Flag::SharedOrService,
         Flag::StaleCredential,
+        Flag::New,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +39,7 @@ impl Flag {
             Flag::Orphaned => "orphaned",
             Flag::SharedOrService => "shared_or_service",
             Flag::StaleCredential => "stale_credential",
+            Flag::New => "new",
         }
     }
 
@@ -47,6 +51,7 @@ impl Flag {
             Flag::Orphaned => "Orphaned",
             Flag::SharedOrService => "Shared or service",
             Flag::StaleCredential => "Stale credential",
+            Flag::New => "New since last review",
         }
     }
 

@@ -17,6 +17,12 @@ pub mod mapped;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod people;
+pub mod remediation;
+pub mod remediation_pages;
+#[cfg(feature = "ssr")]
+pub mod reminders;
+#[cfg(feature = "ssr")]
+pub mod report;
 pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod routing;
@@ -123,6 +129,9 @@ pub struct SystemDetail {
     pub per_page: i64,
     /// (flag code, label, accounts with it) in the latest snapshot.
     pub flag_counts: Vec<(String, String, i64)>,
+    /// Accounts the last completed campaign reviewed that the latest snapshot no longer has:
+    /// (account, name, entitlement).
+    pub removed: Vec<(String, String, String)>,
     pub can_manage: bool,
 }
 
@@ -310,4 +319,35 @@ pub async fn bulk_decide_access_entries(
 #[server(endpoint = "reassign_access_entry")]
 pub async fn reassign_access_entry(id: i64, to: String, reason: String) -> Result<(), AppError> {
     store::entries::reassign_request(id, to, reason).await
+}
+
+/// Closes the review (every entry decided): revoke and modify decisions become remediation items.
+#[server(endpoint = "close_access_review")]
+pub async fn close_access_review(id: i64) -> Result<i64, AppError> {
+    store::lifecycle::close_request(id).await
+}
+
+/// The owner's sign-off once remediation is done: the report becomes evidence; its id.
+#[server(endpoint = "complete_access_campaign")]
+pub async fn complete_access_campaign(id: i64) -> Result<i64, AppError> {
+    store::lifecycle::complete_request(id).await
+}
+
+#[server(endpoint = "cancel_access_campaign")]
+pub async fn cancel_access_campaign(id: i64, reason: String) -> Result<(), AppError> {
+    store::lifecycle::cancel_request(id, reason).await
+}
+
+/// Remediation items: all to compliance, their own (or their campaigns') to anyone else.
+#[server(endpoint = "remediation_board")]
+pub async fn remediation_board(
+    status: String,
+    campaign: Option<i64>,
+) -> Result<remediation::Board, AppError> {
+    store::remediation::board_request(status, campaign).await
+}
+
+#[server(endpoint = "accept_remediation_exception")]
+pub async fn accept_remediation_exception(id: i64, justification: String) -> Result<(), AppError> {
+    store::remediation::exception_request(id, justification).await
 }

@@ -140,6 +140,12 @@ fn system_view(d: SystemDetail, q: String, flag: String) -> impl IntoView {
                 }).collect_view()}
             </p>
         })}
+        {(!d.removed.is_empty()).then(|| view! {
+            <details class="card" id="removed-accounts">
+                <summary>{format!("{} account(s) removed since the last completed review", d.removed.len())}</summary>
+                <ul>{d.removed.iter().map(|(u, n, e)| view! { <li>{format!("{u} ({n}) — {e}")}</li> }).collect_view()}</ul>
+            </details>
+        })}
         {(!d.snapshots.is_empty()).then(|| view! {
             <form method="get" class="toolbar" id="account-filter">
                 <input type="search" name="q" value=q placeholder="User, email, name or entitlement" aria-label="Search accounts"/>

@@ -32,6 +32,17 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint::write_fn("/api/decide_access_entry", Perm(ViewOwnWork)),
     Endpoint::write_fn("/api/bulk_decide_access_entries", Perm(ViewOwnWork)),
     Endpoint::write_fn("/api/reassign_access_entry", Perm(ViewOwnWork)),
+    Endpoint::write_fn("/api/close_access_review", Perm(ManageAccessReviews)),
+    // The area checks the signer is the campaign's owner.
+    Endpoint::write_fn("/api/complete_access_campaign", Perm(ManageAccessReviews)),
+    Endpoint::write_fn("/api/cancel_access_campaign", Perm(ManageAccessReviews)),
+    // Assignees see their own items (members included); compliance sees every item.
+    Endpoint::page(paths::ACCESS_REMEDIATION, Perm(ViewOwnWork)),
+    Endpoint::read_fn("/api/remediation_board", Perm(ViewOwnWork)),
+    Endpoint::write_fn(
+        "/api/accept_remediation_exception",
+        Perm(ManageAccessReviews),
+    ),
     Endpoint::read_fn("/api/list_systems", Perm(ViewAccessReviews)),
     Endpoint::read_fn("/api/get_system", Perm(ViewAccessReviews)),
     Endpoint::write_fn("/api/save_system", Perm(ManageAccessReviews)),

@@ -180,56 +180,28 @@ pub async fn attest(
         b.spec.name,
         super::spec::month_text(p.start)
     );
-    let evidence: i64 = sqlx::query_scalar(
-        "INSERT INTO evidence (title, description, kind, created_by, created_at, updated_at)
-         VALUES ($1, $2, 'file', $3, $4, $4) RETURNING id",
-    )
-    .bind(&title)
-    .bind(format!(
-        "The owner's monthly statement on the spend of budget '{}'.",
-        b.spec.name
-    ))
-    .bind(user.id)
-    .bind(&at)
-    .fetch_one(tx.conn())
-    .await?;
-    if let Some((cid, _)) = &control {
-        sqlx::query(
-            "INSERT INTO evidence_controls (evidence_id, control_id, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(evidence)
-        .bind(cid)
-        .bind(&at)
-        .execute(tx.conn())
-        .await?;
-    }
-    sqlx::query(
-        "INSERT INTO blobs (sha256, size_bytes, media_type, stored_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (sha256) DO NOTHING",
-    )
-    .bind(&sha)
-    .bind(size)
-    .bind("text/plain")
-    .bind(&at)
-    .execute(tx.conn())
-    .await?;
     let filename = format!("budget-{}-attestation-{}.txt", b.id, fmt_date(p.start));
-    sqlx::query(
-        "INSERT INTO evidence_versions (evidence_id, version, effective_date, period_start,
-            period_end, sha256, filename, media_type, size_bytes, note, uploaded_by, uploaded_at)
-         VALUES ($1, 1, $2, $3, $4, $5, $6, 'text/plain', $7, $8, $9, $10)",
+    let controls: Vec<i64> = control.iter().map(|(cid, _)| *cid).collect();
+    let evidence = crate::evidence::generated::record(
+        &mut tx,
+        &crate::evidence::generated::Generated {
+            title: &title,
+            description: &format!(
+                "The owner's monthly statement on the spend of budget '{}'.",
+                b.spec.name
+            ),
+            controls: &controls,
+            sha256: &sha,
+            size,
+            filename: &filename,
+            media_type: "text/plain",
+            effective: &fmt_date(now.date()),
+            period: (&fmt_date(p.start), &fmt_date(p.end)),
+            note,
+            by: user.id,
+            at: &at,
+        },
     )
-    .bind(evidence)
-    .bind(fmt_date(now.date()))
-    .bind(fmt_date(p.start))
-    .bind(fmt_date(p.end))
-    .bind(&sha)
-    .bind(&filename)
-    .bind(size)
-    .bind(note)
-    .bind(user.id)
-    .bind(&at)
-    .execute(tx.conn())
     .await?;
     sqlx::query(
         "INSERT INTO budget_attestations (budget_id, period_start, statement, note, amount,

@@ -31,6 +31,8 @@ pub struct DashboardData {
     pub budgets: Option<BudgetsAtRisk>,
     /// What the user owns: budgets, open alerts, attestations due (roles with "My work").
     pub my_work: Option<MyWork>,
+    /// Access reviews: to whoever runs them.
+    pub access: Option<AccessTile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +50,20 @@ pub struct MyWork {
     pub at_risk: usize,
     pub open_alerts: usize,
     pub attestations_due: usize,
+    /// Access review entries waiting for the user's decision.
+    pub access_entries: i64,
+    /// Remediation items assigned to the user, not yet verified.
+    pub remediation_items: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessTile {
+    /// Campaigns in review or in remediation.
+    pub open_campaigns: i64,
+    /// Undecided entries of campaigns past their due date.
+    pub overdue_entries: i64,
+    /// Revoke and modify decisions no later snapshot has verified yet (nor accepted).
+    pub unverified: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

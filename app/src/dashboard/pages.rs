@@ -85,7 +85,20 @@ fn DashboardView(d: DashboardData) -> impl IntoView {
                         <p>{format!("{} budget(s) you own or deputise, {} at risk", m.budgets, m.at_risk)}</p>
                         {(m.attestations_due > 0).then(|| view! { <p class="warn">{format!("{} closed period(s) to attest", m.attestations_due)}</p> })}
                     }.into_any() }}
+                    {(m.access_entries > 0).then(|| view! { <p><a href=crate::paths::ACCESS_REVIEW id="my-access-entries">{format!("{} account(s) to review", m.access_entries)}</a></p> })}
+                    {(m.remediation_items > 0).then(|| view! { <p class="warn"><a href=crate::paths::ACCESS_REMEDIATION>{format!("{} access change(s) to make", m.remediation_items)}</a></p> })}
                     <a href="/my/work">"Open my work →"</a>
+                </section>
+            })}
+            {d.access.map(|a| view! {
+                <section class="tile" aria-labelledby="tile-access" id="access-tile">
+                    <h2 id="tile-access">"Access reviews"</h2>
+                    <p class="figure"><a href=crate::paths::ACCESS_CAMPAIGNS id="access-open">{a.open_campaigns}</a><span class="unit">" open campaign(s)"</span></p>
+                    <ul class="breakdown">
+                        <li><span class={if a.overdue_entries > 0 { "warn" } else { "" }}>"Overdue entries"</span><span class="num" id="access-overdue">{a.overdue_entries}</span></li>
+                        <li><a href=crate::paths::ACCESS_REMEDIATION>"Unverified revocations"</a><span class="num" id="access-unverified">{a.unverified}</span></li>
+                    </ul>
+                    <a href=crate::paths::ACCESS_CAMPAIGNS>"Open access reviews →"</a>
                 </section>
             })}
             {d.budgets.map(|b| view! {

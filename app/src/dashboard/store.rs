@@ -18,6 +18,7 @@ struct Cards {
     control_status: Vec<(i64, ControlStatus)>,
     spend: Spend,
     budgets: BudgetsAtRisk,
+    access: AccessTile,
 }
 
 pub(super) async fn load() -> Result<DashboardData, AppError> {
@@ -49,6 +50,7 @@ pub(super) async fn load() -> Result<DashboardData, AppError> {
         },
         spend: can(Permission::ViewCosts).then(|| cards.spend.clone()),
         budgets: can(Permission::ViewBudgets).then(|| cards.budgets.clone()),
+        access: can(Permission::ViewAccessReviews).then(|| cards.access.clone()),
         my_work: match can(Permission::ViewOwnWork) {
             true => Some(my_work(&state, su.user.id).await?),
             false => None,
@@ -87,7 +89,24 @@ async fn posture_within(
 /// The tile for what the user owns (not shared between users: computed per request).
 async fn my_work(state: &crate::state::AppState, user: i64) -> Result<MyWork, AppError> {
     let mine = crate::budgets::requests::summaries(state, Some(user)).await?;
+    let pool = state.db.pool();
+    let access_entries: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM access_entries e JOIN access_campaigns c ON c.id = e.campaign_id \
+         WHERE e.reviewer_id = $1 AND e.decision IS NULL AND c.status = 'in_review'",
+    )
+    .bind(user)
+    .fetch_one(pool)
+    .await?;
+    let remediation_items: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM access_remediations r JOIN access_campaigns c ON c.id = r.campaign_id \
+         WHERE r.assignee_id = $1 AND r.status = 'open' AND c.status = 'remediation'",
+    )
+    .bind(user)
+    .fetch_one(pool)
+    .await?;
     Ok(MyWork {
+        access_entries,
+        remediation_items,
         budgets: mine.len(),
         at_risk: mine
             .iter()
@@ -185,6 +204,33 @@ async fn compute(
         control_status: st.iter().map(|(id, d)| (*id, d.status)).collect(),
         spend: spend(&state.db, &state.cost_cube, now.date()).await?,
         budgets: budgets_at_risk(state).await?,
+        access: access(pool, now.date()).await?,
+    })
+}
+
+async fn access(pool: &sqlx::AnyPool, today: time::Date) -> Result<AccessTile, AppError> {
+    let open_campaigns: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM access_campaigns WHERE status IN ('in_review', 'remediation')",
+    )
+    .fetch_one(pool)
+    .await?;
+    let overdue_entries: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM access_entries e JOIN access_campaigns c ON c.id = e.campaign_id \
+         WHERE c.status = 'in_review' AND e.decision IS NULL AND c.due_date < $1",
+    )
+    .bind(crate::util::fmt_date(today))
+    .fetch_one(pool)
+    .await?;
+    let unverified: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM access_remediations r JOIN access_campaigns c ON c.id = r.campaign_id \
+         WHERE c.status = 'remediation' AND r.status = 'open'",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(AccessTile {
+        open_campaigns,
+        overdue_entries,
+        unverified,
     })
 }
 

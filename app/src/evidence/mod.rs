@@ -13,6 +13,8 @@ mod download;
 pub mod filecheck;
 #[cfg(feature = "ssr")]
 pub mod form;
+#[cfg(feature = "ssr")]
+pub mod generated;
 pub mod pages;
 pub mod routes;
 #[cfg(feature = "ssr")]

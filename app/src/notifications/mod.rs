@@ -76,7 +76,7 @@ pub struct Inbox {
 }
 
 /// The kinds of message people can switch off by email (in-app always arrives).
-pub const KINDS: [(&str, &str); 4] = [
+pub const KINDS: [(&str, &str); 5] = [
     ("budget.alert", "Budget alerts on budgets you own"),
     ("budget.escalation", "Budget alerts escalated to finance"),
     (
@@ -86,6 +86,10 @@ pub const KINDS: [(&str, &str); 4] = [
     (
         "audit.request",
         "Audit requests: assigned to you, answered, returned, due soon",
+    ),
+    (
+        "access.review",
+        "Access reviews: entries to decide, escalations, remediation",
     ),
 ];
 
@@ -144,11 +148,20 @@ pub async fn save_preferences(
     kind_0: Option<String>,
     kind_1: Option<String>,
     kind_2: Option<String>,
+    kind_3: Option<String>,
+    kind_4: Option<String>,
 ) -> Result<(), AppError> {
     let su = crate::context::require_user()?;
     let state = crate::state::app_state()?;
     let ctx = crate::state::audit_ctx(&state, Some(&su.user));
-    let wanted = [kind_0.is_some(), kind_1.is_some(), kind_2.is_some()];
+    // One argument a kind: `KINDS` and this list grow together (the array length checks it).
+    let wanted: [bool; KINDS.len()] = [
+        kind_0.is_some(),
+        kind_1.is_some(),
+        kind_2.is_some(),
+        kind_3.is_some(),
+        kind_4.is_some(),
+    ];
     let muted: Vec<&str> = KINDS
         .iter()
         .zip(wanted)

@@ -69,12 +69,30 @@ pub async fn detail_request(id: i64) -> Result<CampaignDetail, AppError> {
             add(p, decision.as_deref(), n);
         }
     }
+    let remediation: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT status, COUNT(*) FROM access_remediations WHERE campaign_id = $1 GROUP BY status ORDER BY status",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let (owner, evidence, sha, next, closed_note): (i64, Option<i64>, Option<String>, Option<i64>, String) =
+        sqlx::query_as(
+            "SELECT owner_id, report_evidence_id, report_sha256, next_campaign_id, closed_note FROM access_campaigns WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(pool)
+        .await?;
     Ok(CampaignDetail {
         campaign,
         systems,
         controls,
         reviewers,
+        remediation,
+        report: evidence.zip(sha),
+        next_campaign: next,
+        closed_note,
         can_manage: su.user.can(Permission::ManageAccessReviews),
+        is_owner: owner == su.user.id,
     })
 }
 
@@ -199,7 +217,23 @@ pub async fn save(db: &Db, ctx: &AuditCtx, f: &CampaignForm, by: i64) -> Result<
     };
     let mut tx = db.write().await?;
     let owner = match user(tx.conn(), "owner", f.owner.trim()).await {
-        Ok(id) => Some(id),
+        Ok(id) => {
+            // The owner closes, signs off and hears of escalations: someone who runs reviews.
+            let role: String = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_one(tx.conn())
+                .await?;
+            let runs = role
+                .parse::<crate::policy::Role>()
+                .is_ok_and(|r| crate::policy::role_has(r, Permission::ManageAccessReviews));
+            if !runs {
+                errors.push(format!(
+                    "owner: '{}' is a {role}; the owner runs access reviews (admin or compliance)",
+                    f.owner.trim()
+                ));
+            }
+            runs.then_some(id)
+        }
         Err(e) => {
             errors.push(e);
             None

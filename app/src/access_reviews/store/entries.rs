@@ -31,39 +31,6 @@ fn entry(r: &sqlx::any::AnyRow) -> Result<EntryView, sqlx::Error> {
     })
 }
 
-/// Whether an entry passes the filter's account conditions (text, flag, MFA, recent use).
-fn keeps(f: &QueueFilter, e: &EntryView, today: time::Date) -> bool {
-    let a = &e.account;
-    let q = f.q.trim().to_lowercase();
-    let text = q.is_empty()
-        || [
-            Some(&a.user_id),
-            a.email.as_ref(),
-            Some(&a.name),
-            Some(&a.entitlement),
-        ]
-        .into_iter()
-        .flatten()
-        .any(|s| s.to_lowercase().contains(&q));
-    let flag = match f.flag.trim() {
-        "" => true,
-        "none" => a.flags.is_empty(),
-        code => a.flags.iter().any(|(c, _)| c == code),
-    };
-    let state = match f.state.trim() {
-        "open" => e.decision.is_none(),
-        "decided" => e.decision.is_some(),
-        _ => true,
-    };
-    let used = f.used_within.is_none_or(|days| {
-        a.last_used
-            .as_deref()
-            .and_then(crate::util::parse_date)
-            .is_some_and(|d| (today - d).whole_days() <= days)
-    });
-    text && flag && state && (!f.mfa || a.mfa == Some(true)) && used
-}
-
 fn check_filter(f: &QueueFilter) -> Result<(), AppError> {
     let flag = f.flag.trim();
     if !flag.is_empty() && flag != "none" && Flag::parse(flag).is_none() {
@@ -75,47 +42,128 @@ fn check_filter(f: &QueueFilter) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Every entry of `reviewer` in the filter's campaign (or all), in review order.
-async fn mine(
+/// The filter as SQL over `ROW`'s tables: $1 reviewer, $2 campaign (0: any), $3 a LIKE
+/// pattern over account, email, name and entitlement ('' : any), $4 flag ('' any, `none`, a
+/// code), $5 state ('' any, `open`, `decided`), $6 MFA on only (0/1), $7 used on or after
+/// (''  : any). Every condition is in the database, so a page reads only its rows.
+const FILTER: &str = "e.reviewer_id = $1 AND ($2 = 0 OR e.campaign_id = $2) \
+     AND c.status IN ('in_review', 'remediation', 'completed') \
+     AND ($3 = '' OR LOWER(a.user_id) LIKE $3 ESCAPE '!' OR LOWER(COALESCE(a.email, '')) LIKE $3 ESCAPE '!' \
+          OR LOWER(a.name) LIKE $3 ESCAPE '!' OR LOWER(a.entitlement) LIKE $3 ESCAPE '!') \
+     AND ($4 = '' OR ($4 = 'none' AND a.flags = '') OR ($4 <> 'none' AND (',' || a.flags || ',') LIKE ('%,' || $4 || ',%'))) \
+     AND ($5 = '' OR ($5 = 'open' AND e.decision IS NULL) OR ($5 = 'decided' AND e.decision IS NOT NULL)) \
+     AND ($6 = 0 OR a.mfa = 1) \
+     AND ($7 = '' OR a.last_used >= $7)";
+
+/// The seven values `FILTER` binds, in order after the reviewer.
+fn binds(f: &QueueFilter, today: time::Date) -> (i64, String, String, String, i64, String) {
+    let q = f.q.trim().to_lowercase();
+    let like = if q.is_empty() {
+        String::new()
+    } else {
+        let escaped: String = q
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '!' => vec!['!', c],
+                c => vec![c],
+            })
+            .collect();
+        format!("%{escaped}%")
+    };
+    let state = match f.state.trim() {
+        s @ ("open" | "decided") => s.to_string(),
+        _ => String::new(),
+    };
+    let since = f
+        .used_within
+        .map(|d| crate::util::fmt_date(today - time::Duration::days(d)))
+        .unwrap_or_default();
+    (
+        f.campaign.unwrap_or(0),
+        like,
+        f.flag.trim().to_string(),
+        state,
+        f.mfa as i64,
+        since,
+    )
+}
+
+const FROM: &str = "FROM access_entries e JOIN access_campaigns c ON c.id = e.campaign_id JOIN systems s ON s.id = e.system_id \
+     JOIN snapshot_accounts a ON a.snapshot_id = e.snapshot_id AND a.key = e.account_key";
+
+/// The ids of `reviewer`'s open entries the filter keeps.
+async fn open_ids(
     pool: &sqlx::AnyPool,
     reviewer: i64,
-    campaign: Option<i64>,
-) -> Result<Vec<EntryView>, AppError> {
-    let rows = sqlx::query(&format!(
-        "{ROW} WHERE e.reviewer_id = $1 AND ($2 = 0 OR e.campaign_id = $2) AND c.status IN ('in_review', 'remediation', 'completed') \
-         ORDER BY c.id DESC, s.name, a.key"
+    f: &QueueFilter,
+    today: time::Date,
+) -> Result<Vec<i64>, AppError> {
+    let (c, like, flag, _, mfa, since) = binds(f, today);
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT e.id {FROM} WHERE {FILTER} AND e.decision IS NULL ORDER BY e.id"
     ))
     .bind(reviewer)
-    .bind(campaign.unwrap_or(0))
+    .bind(c)
+    .bind(like)
+    .bind(flag)
+    .bind("")
+    .bind(mfa)
+    .bind(since)
     .fetch_all(pool)
-    .await?;
-    Ok(rows.iter().map(entry).collect::<Result<_, _>>()?)
+    .await?)
 }
 
 pub async fn queue_request(f: QueueFilter, page: i64) -> Result<Queue, AppError> {
     let su = require(Permission::ViewOwnWork)?;
     check_filter(&f)?;
     let state = app_state()?;
+    let pool = state.db.pool();
     let today = state.clock.now().date();
-    let all = mine(state.db.pool(), su.user.id, f.campaign).await?;
+    let page = page.clamp(1, 1_000_000);
+    let (c, like, flag, st, mfa, since) = binds(&f, today);
+    let rows = sqlx::query(&format!(
+        "{ROW} WHERE {FILTER} ORDER BY c.id DESC, s.name, a.key LIMIT $8 OFFSET $9"
+    ))
+    .bind(su.user.id)
+    .bind(c)
+    .bind(&like)
+    .bind(&flag)
+    .bind(&st)
+    .bind(mfa)
+    .bind(&since)
+    .bind(PER_PAGE)
+    .bind((page - 1) * PER_PAGE)
+    .fetch_all(pool)
+    .await?;
+    let entries = rows.iter().map(entry).collect::<Result<_, _>>()?;
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {FROM} WHERE {FILTER}"))
+        .bind(su.user.id)
+        .bind(c)
+        .bind(&like)
+        .bind(&flag)
+        .bind(&st)
+        .bind(mfa)
+        .bind(&since)
+        .fetch_one(pool)
+        .await?;
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM access_entries e JOIN access_campaigns c ON c.id = e.campaign_id \
+         WHERE e.reviewer_id = $1 AND ($2 = 0 OR e.campaign_id = $2) AND e.decision IS NULL AND c.status = 'in_review'",
+    )
+    .bind(su.user.id)
+    .bind(c)
+    .fetch_one(pool)
+    .await?;
     let mut campaigns: Vec<(i64, String)> = sqlx::query_as(
         "SELECT DISTINCT c.id, c.name FROM access_entries e JOIN access_campaigns c ON c.id = e.campaign_id \
          WHERE e.reviewer_id = $1 AND c.status IN ('in_review', 'remediation', 'completed')",
     )
     .bind(su.user.id)
-    .fetch_all(state.db.pool())
+    .fetch_all(pool)
     .await?;
     campaigns.sort_by_key(|c| std::cmp::Reverse(c.0));
-    let open = all.iter().filter(|e| e.decision.is_none()).count() as i64;
-    let kept: Vec<EntryView> = all.into_iter().filter(|e| keeps(&f, e, today)).collect();
-    let page = page.max(1);
-    let total = kept.len() as i64;
     Ok(Queue {
-        entries: kept
-            .into_iter()
-            .skip(((page - 1) * PER_PAGE) as usize)
-            .take(PER_PAGE as usize)
-            .collect(),
+        entries,
         total,
         open,
         page,
@@ -248,12 +296,7 @@ pub async fn bulk_request(f: QueueFilter, decision: String, note: String) -> Res
         }
     }
     // Read outside the write lock; the update re-checks each entry is still open and theirs.
-    let ids: Vec<i64> = mine(state.db.pool(), su.user.id, Some(campaign))
-        .await?
-        .into_iter()
-        .filter(|e| e.decision.is_none() && keeps(&f, e, today))
-        .map(|e| e.id)
-        .collect();
+    let ids = open_ids(state.db.pool(), su.user.id, &f, today).await?;
     if ids.is_empty() {
         return Ok(0);
     }

@@ -3,7 +3,9 @@
 
 pub mod campaigns;
 pub mod entries;
+pub mod lifecycle;
 pub mod people;
+pub mod remediation;
 pub mod requests;
 pub mod snapshots;
 pub mod systems;

@@ -51,12 +51,23 @@ pub async fn detail(id: i64, q: String, flag: String, page: i64) -> Result<Syste
                 .ok_or_else(|| AppError::invalid(format!("flag: '{f}' is not a flag")))?,
         ),
     };
-    let (accounts, total, flag_counts) = match snapshots.first() {
+    let (accounts, total, flag_counts, removed) = match snapshots.first() {
         Some(latest) => {
             let (a, t) = snapshots::accounts(pool, latest.id, &q, flag, page, PER_PAGE).await?;
-            (a, t, snapshots::flag_counts(pool, latest.id).await?)
+            let removed = sqlx::query_as(
+                "SELECT user_id, name, entitlement FROM snapshot_removed WHERE snapshot_id = $1 ORDER BY key LIMIT 500",
+            )
+            .bind(latest.id)
+            .fetch_all(pool)
+            .await?;
+            (
+                a,
+                t,
+                snapshots::flag_counts(pool, latest.id).await?,
+                removed,
+            )
         }
-        None => (Vec::new(), 0, Vec::new()),
+        None => (Vec::new(), 0, Vec::new(), Vec::new()),
     };
     Ok(SystemDetail {
         system,
@@ -67,6 +78,7 @@ pub async fn detail(id: i64, q: String, flag: String, page: i64) -> Result<Syste
         page,
         per_page: PER_PAGE,
         flag_counts,
+        removed,
         can_manage: su.user.can(Permission::ManageAccessReviews),
     })
 }

@@ -77,6 +77,57 @@ pub struct NewSnapshot<'a> {
     pub by: Option<i64>,
 }
 
+/// The count's label for accounts gone since the last completed campaign.
+pub const REMOVED: &str = "Removed since last review";
+
+/// An account of the snapshot the system's last completed campaign reviewed.
+pub struct Baseline {
+    pub key: String,
+    pub user_id: String,
+    pub name: String,
+    pub entitlement: String,
+}
+
+/// The snapshot the system's last completed campaign reviewed: (snapshot, campaign name, its
+/// accounts by key); `None` before any campaign of it completed.
+pub async fn baseline(
+    pool: &AnyPool,
+    system: i64,
+) -> Result<Option<(i64, String, HashMap<String, Baseline>)>, AppError> {
+    let last: Option<(i64, String)> = sqlx::query_as(
+        "SELECT cs.snapshot_id, c.name FROM access_campaign_systems cs JOIN access_campaigns c ON c.id = cs.campaign_id \
+         WHERE cs.system_id = $1 AND c.status = 'completed' AND cs.snapshot_id IS NOT NULL \
+         ORDER BY c.completed_at DESC, c.id DESC LIMIT 1",
+    )
+    .bind(system)
+    .fetch_optional(pool)
+    .await?;
+    let Some((snapshot, campaign)) = last else {
+        return Ok(None);
+    };
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT key, user_id, name, entitlement FROM snapshot_accounts WHERE snapshot_id = $1",
+    )
+    .bind(snapshot)
+    .fetch_all(pool)
+    .await?;
+    let accounts = rows
+        .into_iter()
+        .map(|(key, user_id, name, entitlement)| {
+            (
+                key.clone(),
+                Baseline {
+                    key,
+                    user_id,
+                    name,
+                    entitlement,
+                },
+            )
+        })
+        .collect();
+    Ok(Some((snapshot, campaign, accounts)))
+}
+
 fn day(d: Option<Date>) -> Option<String> {
     d.map(crate::util::fmt_date)
 }
@@ -91,11 +142,30 @@ pub async fn insert(
     let pool = db.pool();
     let rules = rules(pool).await?;
     let people = people(pool).await?;
-    let flagged: Vec<Vec<(Flag, String)>> = s
+    let base = baseline(pool, s.system_id).await?;
+    let mut flagged: Vec<Vec<(Flag, String)>> = s
         .accounts
         .iter()
         .map(|a| flags::flags(a, &rules, people.as_ref(), s.today))
         .collect();
+    let mut removed: Vec<&Baseline> = Vec::new();
+    if let Some((snapshot, campaign, accounts)) = &base {
+        let now: std::collections::HashSet<&str> =
+            s.accounts.iter().map(|a| a.key.as_str()).collect();
+        for (a, f) in s.accounts.iter().zip(flagged.iter_mut()) {
+            if !accounts.contains_key(&a.key) {
+                f.push((
+                    Flag::New,
+                    format!("Not in snapshot #{snapshot}, reviewed by the campaign '{campaign}'."),
+                ));
+            }
+        }
+        removed = accounts
+            .values()
+            .filter(|b| !now.contains(b.key.as_str()))
+            .collect();
+        removed.sort_by(|a, b| a.key.cmp(&b.key));
+    }
     let counts: Vec<(String, i64)> = Flag::ALL
         .iter()
         .map(|f| {
@@ -105,6 +175,10 @@ pub async fn insert(
                 .count();
             (f.label().to_string(), n as i64)
         })
+        .chain(
+            base.is_some()
+                .then(|| (REMOVED.to_string(), removed.len() as i64)),
+        )
         .collect();
     let mut out = ImportOutcome {
         system_id: s.system_id,
@@ -178,6 +252,26 @@ pub async fn insert(
         }
         q.execute(tx.conn()).await?;
     }
+    if let Some((since, ..)) = &base {
+        for chunk in removed.chunks(BATCH) {
+            let mut sql = String::from(
+                "INSERT INTO snapshot_removed (snapshot_id, key, user_id, name, entitlement, since_snapshot_id) VALUES ",
+            );
+            sql.push_str(&crate::db::placeholders(chunk.len(), 6));
+            let mut q = sqlx::query(&sql);
+            for b in chunk {
+                q = q
+                    .bind(id)
+                    .bind(&b.key)
+                    .bind(&b.user_id)
+                    .bind(&b.name)
+                    .bind(&b.entitlement)
+                    .bind(*since);
+            }
+            q.execute(tx.conn()).await?;
+        }
+    }
+    let (verified, still) = super::remediation::verify(&mut tx, s.system_id, id, &ctx.at).await?;
     if let Some(m) = s.mapping {
         sqlx::query("UPDATE systems SET mapping = $1, updated_at = $2 WHERE id = $3")
             .bind(serde_json::to_string(m).map_err(AppError::internal)?)
@@ -198,7 +292,7 @@ pub async fn insert(
         "system",
         s.system_id,
         format!(
-            "snapshot #{id} of '{name}': {} account(s) from {} '{}' (sha256 {}){}",
+            "snapshot #{id} of '{name}': {} account(s) from {} '{}' (sha256 {}){}{}",
             s.accounts.len(),
             s.source,
             s.file_name,
@@ -207,6 +301,11 @@ pub async fn insert(
                 String::new()
             } else {
                 format!("; flagged: {flagged_text}")
+            },
+            if verified + still > 0 {
+                format!("; remediation: {verified} verified, {still} still present")
+            } else {
+                String::new()
             }
         ),
     ))

@@ -316,6 +316,11 @@ pub async fn start(
         state.app.clone(),
         std::time::Duration::from_secs(3600),
     );
+    // Account uploads whose column mapping was never chosen go after a day.
+    app::access_reviews::sources::schedule_sweep(
+        state.app.spool_dir.clone(),
+        std::time::Duration::from_secs(3600),
+    );
     // The outbox sends email and webhooks (woken when messages are queued).
     let mailer = match opts
         .mail

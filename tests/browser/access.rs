@@ -174,6 +174,9 @@ async fn review_flow(app: TestApp) {
     click(&c, "#sign-off button").await;
     wait_for(&c, "#campaign-report").await;
     assert!(text(&c, "#campaign-report").await.contains("SHA-256"));
+    assert!(text(&c, "#campaign-summary")
+        .await
+        .contains("kept 3, revoked 1"));
     wait_for(&c, "#campaign-status[data-status='completed']").await;
     visit(&c, &app.url(&app::paths::control(control))).await;
     wait_for(&c, "#control-status[data-status='effective']").await;

@@ -307,6 +307,12 @@ both_dbs!(
         let d = ok(&app, &co, "/api/get_access_campaign", &id(c)).await;
         assert_eq!(d["campaign"]["status"], "completed");
         let sha = d["report"][1].as_str().unwrap().to_string();
+        let summary = d["summary"].as_str().unwrap();
+        assert!(
+            summary.contains("4 account(s) of CRM reviewed; kept 2, revoked 1, modified 1")
+                && summary.contains("2 verified by a later snapshot"),
+            "{summary}"
+        );
         let r = co
             .get(app.url(&app::paths::evidence_download(evidence, 1)))
             .send()

@@ -138,6 +138,7 @@ pub fn CampaignPage() -> impl IntoView {
                             {d.report.clone().map(|(ev, sha)| view! {
                                 <p class="card success" id="campaign-report">"Report stored as evidence "<a href=paths::evidence_item(ev)>{format!("#{ev}")}</a>{format!(" (SHA-256 {sha})")}
                                     {d.next_campaign.map(|n| view! { " · next review planned: "<a href=paths::access_campaign(n)>{format!("#{n}")}</a> })}</p>
+                                <p id="campaign-summary">{d.summary.clone()}</p>
                             })}
                             {(c.status == "cancelled").then(|| view! { <p class="card muted">{format!("Cancelled: {}", d.closed_note)}</p> })}
                             <table class="data" id="campaign-systems">

@@ -67,6 +67,8 @@ pub struct CampaignDetail {
     pub report: Option<(i64, String)>,
     /// The draft a recurring campaign planned when it completed.
     pub next_campaign: Option<i64>,
+    /// The report's summary (its evidence's description), once signed off.
+    pub summary: String,
     /// Why it was cancelled.
     pub closed_note: String,
     pub can_manage: bool,

@@ -139,3 +139,63 @@ pub fn drop_pending(spool: &Path, token: &str) {
         let _ = std::fs::remove_file(p);
     }
 }
+
+/// Removes waiting CSVs older than `age` (an upload whose mapping was never chosen), leaving
+/// every other file of the spool alone; how many.
+pub fn sweep_pending(spool: &Path, age: std::time::Duration) -> usize {
+    let Ok(dir) = std::fs::read_dir(spool) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in dir.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let ours = name.starts_with("accounts-") && name.ends_with(".csv");
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|a| a >= age);
+        if ours && old && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Sweeps waiting CSVs a day old, every `every`.
+pub fn schedule_sweep(spool: std::path::PathBuf, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let n = sweep_pending(&spool, std::time::Duration::from_secs(24 * 3600));
+            if n > 0 {
+                tracing::info!(removed = n, "stale account uploads removed");
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sweep_removes_only_waiting_account_files() {
+        let dir =
+            std::env::temp_dir().join(format!("steward-sweep-{}", crate::util::random_hex(8)));
+        let token = keep_pending(&dir, "crm.csv", b"a,b\n1,2\n").unwrap();
+        std::fs::write(dir.join("export-1.zip"), b"x").unwrap();
+        assert_eq!(
+            sweep_pending(&dir, std::time::Duration::from_secs(3600)),
+            0,
+            "too young"
+        );
+        assert!(load_pending(&dir, &token).is_ok());
+        assert_eq!(sweep_pending(&dir, std::time::Duration::ZERO), 1);
+        assert!(load_pending(&dir, &token).is_err());
+        assert!(dir.join("export-1.zip").exists(), "other files stay");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -82,7 +82,13 @@ pub async fn detail_request(id: i64) -> Result<CampaignDetail, AppError> {
         .bind(id)
         .fetch_one(pool)
         .await?;
+    let summary: Option<String> =
+        sqlx::query_scalar("SELECT description FROM evidence WHERE id = $1")
+            .bind(evidence.unwrap_or(0))
+            .fetch_optional(pool)
+            .await?;
     Ok(CampaignDetail {
+        summary: summary.unwrap_or_default(),
         campaign,
         systems,
         controls,

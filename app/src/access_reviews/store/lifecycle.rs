@@ -139,6 +139,41 @@ async fn rows(pool: &sqlx::AnyPool, id: i64) -> Result<Vec<ReportRow>, AppError>
     Ok(out)
 }
 
+/// A campaign is signed off once, in remediation, with no item left open.
+async fn ready(conn: &mut sqlx::AnyConnection, id: i64) -> Result<(), AppError> {
+    let st: String = sqlx::query_scalar("SELECT status FROM access_campaigns WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    if st != "remediation" {
+        return Err(AppError::Conflict(format!(
+            "The campaign is {}: it is signed off after its review closes, once.",
+            st.replace('_', " ")
+        )));
+    }
+    let open: Vec<(String, String)> = sqlx::query_as(
+        "SELECT s.name, r.account_key FROM access_remediations r JOIN systems s ON s.id = r.system_id \
+         WHERE r.campaign_id = $1 AND r.status = 'open' ORDER BY s.name, r.account_key",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    if open.is_empty() {
+        return Ok(());
+    }
+    let first: Vec<String> = open
+        .iter()
+        .take(5)
+        .map(|(s, k)| format!("{s} '{k}'"))
+        .collect();
+    Err(AppError::Conflict(format!(
+        "{} remediation item(s) are neither verified by a later snapshot nor accepted as exceptions: {}{}",
+        open.len(),
+        first.join(", "),
+        if open.len() > 5 { ", …" } else { "" }
+    )))
+}
+
 /// The owner's sign-off: the report stored as evidence, the next draft planned; the evidence id.
 pub async fn complete_request(id: i64) -> Result<i64, AppError> {
     let su = require(Permission::ManageAccessReviews)?;
@@ -161,7 +196,9 @@ pub async fn complete_request(id: i64) -> Result<i64, AppError> {
             "Only the campaign's owner, {who}, signs it off."
         )));
     }
-    // The report is built and stored before the write lock; the transaction re-checks.
+    // Checked before the report is built and stored (outside the write lock), and again in
+    // the transaction; a resolved item never reopens, so the report read in between holds.
+    ready(pool.acquire().await?.as_mut(), id).await?;
     let today = state.clock.now().date();
     let from = started
         .as_deref()
@@ -181,33 +218,7 @@ pub async fn complete_request(id: i64) -> Result<i64, AppError> {
     let sha = staged.sha256().to_string();
     staged.commit().await.map_err(AppError::internal)?;
     let mut tx = state.db.write().await?;
-    let (_, st, _) = status(&mut tx, id).await?;
-    if st != "remediation" {
-        return Err(AppError::Conflict(format!(
-            "The campaign is {}: it is signed off after its review closes, once.",
-            st.replace('_', " ")
-        )));
-    }
-    let open: Vec<(String, String)> = sqlx::query_as(
-        "SELECT s.name, r.account_key FROM access_remediations r JOIN systems s ON s.id = r.system_id \
-         WHERE r.campaign_id = $1 AND r.status = 'open' ORDER BY s.name, r.account_key",
-    )
-    .bind(id)
-    .fetch_all(tx.conn())
-    .await?;
-    if !open.is_empty() {
-        let first: Vec<String> = open
-            .iter()
-            .take(5)
-            .map(|(s, k)| format!("{s} '{k}'"))
-            .collect();
-        return Err(AppError::Conflict(format!(
-            "{} remediation item(s) are neither verified by a later snapshot nor accepted as exceptions: {}{}",
-            open.len(),
-            first.join(", "),
-            if open.len() > 5 { ", …" } else { "" }
-        )));
-    }
+    ready(tx.conn(), id).await?;
     let controls: Vec<(i64, String)> = sqlx::query_as(
         "SELECT c.id, c.ref FROM access_campaign_controls cc JOIN controls c ON c.id = cc.control_id \
          WHERE cc.campaign_id = $1 ORDER BY c.ref",

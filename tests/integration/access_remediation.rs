@@ -29,6 +29,15 @@ async fn ok(
     json(r).await
 }
 
+async fn decide(app: &TestApp, c: &reqwest::Client, entry: i64, decision: &str, note: &str) {
+    let form = [
+        ("id", entry.to_string()),
+        ("decision", decision.to_string()),
+        ("note", note.to_string()),
+    ];
+    ok(app, c, "/api/decide_access_entry", &form).await;
+}
+
 fn id(v: i64) -> Vec<(&'static str, String)> {
     vec![("id", v.to_string())]
 }
@@ -147,27 +156,15 @@ both_dbs!(
         // Closing needs every entry decided.
         let q = queue(&app, &mia, c, &[]).await;
         assert_eq!(keys(&q), ["ann", "bob", "cat", "svc"]);
-        let decide = |e: i64, d: &str, note: &str| {
-            vec![
-                ("id", e.to_string()),
-                ("decision", d.to_string()),
-                ("note", note.to_string()),
-            ]
-        };
-        ok(
+        decide(
             &app,
             &mia,
-            "/api/decide_access_entry",
-            &decide(entry_of(&q, "ann"), "revoke", "left the company"),
+            entry_of(&q, "ann"),
+            "revoke",
+            "left the company",
         )
         .await;
-        ok(
-            &app,
-            &mia,
-            "/api/decide_access_entry",
-            &decide(entry_of(&q, "bob"), "modify", "read-only"),
-        )
-        .await;
+        decide(&app, &mia, entry_of(&q, "bob"), "modify", "read-only").await;
         let r = app.call(&co, "/api/close_access_review", &id(c)).await;
         assert_eq!(r.status(), 409);
         assert!(r
@@ -197,7 +194,11 @@ both_dbs!(
             app.call(
                 &mia,
                 "/api/decide_access_entry",
-                &decide(entry_of(&q, "cat"), "revoke", "x")
+                &[
+                    ("id", entry_of(&q, "cat").to_string()),
+                    ("decision", "revoke".into()),
+                    ("note", "x".into()),
+                ]
             )
             .await
             .status(),
@@ -451,27 +452,8 @@ both_dbs!(exceptions_reminders_escalation_and_cancelling, |app| {
     assert!(mine["access"].is_null(), "members see their own work only");
 
     let q = queue(&app, &mia, c, &[]).await;
-    let decide = |e: i64, d: &str, note: &str| {
-        vec![
-            ("id", e.to_string()),
-            ("decision", d.to_string()),
-            ("note", note.to_string()),
-        ]
-    };
-    ok(
-        &app,
-        &mia,
-        "/api/decide_access_entry",
-        &decide(entry_of(&q, "ann"), "revoke", "not needed"),
-    )
-    .await;
-    ok(
-        &app,
-        &mia,
-        "/api/decide_access_entry",
-        &decide(entry_of(&q, "bob"), "keep", ""),
-    )
-    .await;
+    decide(&app, &mia, entry_of(&q, "ann"), "revoke", "not needed").await;
+    decide(&app, &mia, entry_of(&q, "bob"), "keep", "").await;
     ok(&app, &co, "/api/close_access_review", &id(c)).await;
     let tile = ok(&app, &co, "/api/dashboard", &[]).await;
     assert_eq!(tile["access"]["unverified"], 1);

@@ -9,9 +9,9 @@ use super::store;
 use crate::audit::chain::AuditCtx;
 use crate::context::CurrentUser;
 use crate::error::AppError;
+use crate::evidence::generated;
 use crate::state::AppState;
 use crate::util::{fmt_date, parse_date, ts};
-use axum::body::Bytes;
 
 /// `confirmed` or `explained`.
 fn statement(raw: &str) -> Result<&'static str, AppError> {
@@ -149,15 +149,7 @@ pub async fn attest(
         ts(now),
         cur = b.spec.currency,
     );
-    let size = doc.len() as i64;
-    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(doc))]);
-    let staged = state
-        .blobs
-        .put_stream(Box::pin(body))
-        .await
-        .map_err(AppError::internal)?;
-    let sha = staged.sha256().to_string();
-    staged.commit().await.map_err(AppError::internal)?;
+    let (sha, size) = generated::store(state.blobs.as_ref(), doc.into_bytes()).await?;
     let control = control(state.db.pool()).await?;
     let at = ts(now);
     let mut tx = state.db.write().await?;
@@ -182,9 +174,9 @@ pub async fn attest(
     );
     let filename = format!("budget-{}-attestation-{}.txt", b.id, fmt_date(p.start));
     let controls: Vec<i64> = control.iter().map(|(cid, _)| *cid).collect();
-    let evidence = crate::evidence::generated::record(
+    let evidence = generated::record(
         &mut tx,
-        &crate::evidence::generated::Generated {
+        &generated::Generated {
             title: &title,
             description: &format!(
                 "The owner's monthly statement on the spend of budget '{}'.",

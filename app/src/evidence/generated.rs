@@ -22,6 +22,22 @@ pub struct Generated<'a> {
     pub at: &'a str,
 }
 
+/// Stores a generated document in the blob store (before any write lock): (SHA-256, size).
+pub async fn store(
+    blobs: &dyn crate::evidence::blobs::BlobStore,
+    doc: Vec<u8>,
+) -> Result<(String, i64), AppError> {
+    let size = doc.len() as i64;
+    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(axum::body::Bytes::from(doc))]);
+    let staged = blobs
+        .put_stream(Box::pin(body))
+        .await
+        .map_err(AppError::internal)?;
+    let sha = staged.sha256().to_string();
+    staged.commit().await.map_err(AppError::internal)?;
+    Ok((sha, size))
+}
+
 /// Records the evidence; its id.
 pub async fn record(tx: &mut WriteTx, g: &Generated<'_>) -> Result<i64, AppError> {
     let evidence: i64 = sqlx::query_scalar(

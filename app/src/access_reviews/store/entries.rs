@@ -55,38 +55,62 @@ const FILTER: &str = "e.reviewer_id = $1 AND ($2 = 0 OR e.campaign_id = $2) \
      AND ($6 = 0 OR a.mfa = 1) \
      AND ($7 = '' OR a.last_used >= $7)";
 
-/// The seven values `FILTER` binds, in order after the reviewer.
-fn binds(f: &QueueFilter, today: time::Date) -> (i64, String, String, String, i64, String) {
-    let q = f.q.trim().to_lowercase();
-    let like = if q.is_empty() {
-        String::new()
-    } else {
-        let escaped: String = q
-            .chars()
-            .flat_map(|c| match c {
-                '%' | '_' | '!' => vec!['!', c],
-                c => vec![c],
-            })
-            .collect();
-        format!("%{escaped}%")
-    };
-    let state = match f.state.trim() {
-        s @ ("open" | "decided") => s.to_string(),
-        _ => String::new(),
-    };
-    let since = f
-        .used_within
-        .map(|d| crate::util::fmt_date(today - time::Duration::days(d)))
-        .unwrap_or_default();
-    (
-        f.campaign.unwrap_or(0),
-        like,
-        f.flag.trim().to_string(),
-        state,
-        f.mfa as i64,
-        since,
-    )
+/// What `FILTER` binds after the reviewer ($2 to $7).
+struct Binds {
+    campaign: i64,
+    like: String,
+    flag: String,
+    state: String,
+    mfa: i64,
+    since: String,
 }
+
+impl Binds {
+    fn of(f: &QueueFilter, today: time::Date) -> Binds {
+        let q = f.q.trim().to_lowercase();
+        let like = if q.is_empty() {
+            String::new()
+        } else {
+            let escaped: String = q
+                .chars()
+                .flat_map(|c| match c {
+                    '%' | '_' | '!' => vec!['!', c],
+                    c => vec![c],
+                })
+                .collect();
+            format!("%{escaped}%")
+        };
+        let state = match f.state.trim() {
+            s @ ("open" | "decided") => s.to_string(),
+            _ => String::new(),
+        };
+        Binds {
+            campaign: f.campaign.unwrap_or(0),
+            like,
+            flag: f.flag.trim().to_string(),
+            state,
+            mfa: f.mfa as i64,
+            since: f
+                .used_within
+                .map(|d| crate::util::fmt_date(today - time::Duration::days(d)))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// `sql` (which holds `FILTER`) with $1 to $7 bound.
+    fn query<'q>(&'q self, sql: &'q str, reviewer: i64) -> AnyQuery<'q> {
+        sqlx::query(sql)
+            .bind(reviewer)
+            .bind(self.campaign)
+            .bind(&self.like)
+            .bind(&self.flag)
+            .bind(&self.state)
+            .bind(self.mfa)
+            .bind(&self.since)
+    }
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 const FROM: &str = "FROM access_entries e JOIN access_campaigns c ON c.id = e.campaign_id JOIN systems s ON s.id = e.system_id \
      JOIN snapshot_accounts a ON a.snapshot_id = e.snapshot_id AND a.key = e.account_key";
@@ -98,19 +122,16 @@ async fn open_ids(
     f: &QueueFilter,
     today: time::Date,
 ) -> Result<Vec<i64>, AppError> {
-    let (c, like, flag, _, mfa, since) = binds(f, today);
-    Ok(sqlx::query_scalar(&format!(
-        "SELECT e.id {FROM} WHERE {FILTER} AND e.decision IS NULL ORDER BY e.id"
-    ))
-    .bind(reviewer)
-    .bind(c)
-    .bind(like)
-    .bind(flag)
-    .bind("")
-    .bind(mfa)
-    .bind(since)
-    .fetch_all(pool)
-    .await?)
+    let b = Binds {
+        state: "open".into(),
+        ..Binds::of(f, today)
+    };
+    let sql = format!("SELECT e.id {FROM} WHERE {FILTER} ORDER BY e.id");
+    let rows = b.query(&sql, reviewer).fetch_all(pool).await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get::<i64, _>(0))
+        .collect::<Result<_, _>>()?)
 }
 
 pub async fn queue_request(f: QueueFilter, page: i64) -> Result<Queue, AppError> {
@@ -120,38 +141,27 @@ pub async fn queue_request(f: QueueFilter, page: i64) -> Result<Queue, AppError>
     let pool = state.db.pool();
     let today = state.clock.now().date();
     let page = page.clamp(1, 1_000_000);
-    let (c, like, flag, st, mfa, since) = binds(&f, today);
-    let rows = sqlx::query(&format!(
-        "{ROW} WHERE {FILTER} ORDER BY c.id DESC, s.name, a.key LIMIT $8 OFFSET $9"
-    ))
-    .bind(su.user.id)
-    .bind(c)
-    .bind(&like)
-    .bind(&flag)
-    .bind(&st)
-    .bind(mfa)
-    .bind(&since)
-    .bind(PER_PAGE)
-    .bind((page - 1) * PER_PAGE)
-    .fetch_all(pool)
-    .await?;
-    let entries = rows.iter().map(entry).collect::<Result<_, _>>()?;
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {FROM} WHERE {FILTER}"))
-        .bind(su.user.id)
-        .bind(c)
-        .bind(&like)
-        .bind(&flag)
-        .bind(&st)
-        .bind(mfa)
-        .bind(&since)
-        .fetch_one(pool)
+    let b = Binds::of(&f, today);
+    let sql = format!("{ROW} WHERE {FILTER} ORDER BY c.id DESC, s.name, a.key LIMIT $8 OFFSET $9");
+    let rows = b
+        .query(&sql, su.user.id)
+        .bind(PER_PAGE)
+        .bind((page - 1) * PER_PAGE)
+        .fetch_all(pool)
         .await?;
+    let entries = rows.iter().map(entry).collect::<Result<_, _>>()?;
+    let sql = format!("SELECT COUNT(*) {FROM} WHERE {FILTER}");
+    let total: i64 = b
+        .query(&sql, su.user.id)
+        .fetch_one(pool)
+        .await?
+        .try_get(0)?;
     let open: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM access_entries e JOIN access_campaigns c ON c.id = e.campaign_id \
          WHERE e.reviewer_id = $1 AND ($2 = 0 OR e.campaign_id = $2) AND e.decision IS NULL AND c.status = 'in_review'",
     )
     .bind(su.user.id)
-    .bind(c)
+    .bind(b.campaign)
     .fetch_one(pool)
     .await?;
     let mut campaigns: Vec<(i64, String)> = sqlx::query_as(

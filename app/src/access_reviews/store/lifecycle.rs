@@ -12,7 +12,6 @@ use crate::evidence::generated::{self, Generated};
 use crate::policy::Permission;
 use crate::state::{app_state, audit_ctx};
 use crate::util::{fmt_date, parse_date};
-use axum::body::Bytes;
 use sqlx::Row;
 
 async fn status(tx: &mut WriteTx, id: i64) -> Result<(String, String, i64), AppError> {
@@ -208,15 +207,7 @@ pub async fn complete_request(id: i64) -> Result<i64, AppError> {
     let rows = rows(pool, id).await?;
     let summary = report::summary(&name, (&period.0, &fmt_date(today)), &rows);
     let csv = report::csv(&rows).map_err(AppError::internal)?;
-    let size = csv.len() as i64;
-    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(csv))]);
-    let staged = state
-        .blobs
-        .put_stream(Box::pin(body))
-        .await
-        .map_err(AppError::internal)?;
-    let sha = staged.sha256().to_string();
-    staged.commit().await.map_err(AppError::internal)?;
+    let (sha, size) = generated::store(state.blobs.as_ref(), csv).await?;
     let mut tx = state.db.write().await?;
     ready(tx.conn(), id).await?;
     let controls: Vec<(i64, String)> = sqlx::query_as(

@@ -450,6 +450,10 @@ both_dbs!(exceptions_reminders_escalation_and_cancelling, |app| {
     let mine = ok(&app, &mia, "/api/dashboard", &[]).await;
     assert_eq!(mine["my_work"]["access_entries"], 2);
     assert!(mine["access"].is_null(), "members see their own work only");
+    let work = ok(&app, &mia, "/api/my_access_work", &[]).await;
+    assert_eq!(work["campaigns"][0][1], "Late review");
+    assert_eq!(work["campaigns"][0][3], 2);
+    assert_eq!(work["remediation"], 0);
 
     let q = queue(&app, &mia, c, &[]).await;
     decide(&app, &mia, entry_of(&q, "ann"), "revoke", "not needed").await;
@@ -457,6 +461,9 @@ both_dbs!(exceptions_reminders_escalation_and_cancelling, |app| {
     ok(&app, &co, "/api/close_access_review", &id(c)).await;
     let tile = ok(&app, &co, "/api/dashboard", &[]).await;
     assert_eq!(tile["access"]["unverified"], 1);
+    let work = ok(&app, &co, "/api/my_access_work", &[]).await;
+    assert_eq!(work["remediation"], 1, "the system's owner is the assignee");
+    assert_eq!(work["campaigns"], serde_json::json!([]));
     assert_eq!(tile["access"]["overdue_entries"], 0);
     // Past the due date, the assignee of the open item is reminded too.
     assert_eq!(

@@ -289,3 +289,30 @@ pub fn ReviewQueuePage() -> impl IntoView {
         </Transition>
     }
 }
+
+/// The access reviews' part of "My work": entries to decide by campaign, changes to make.
+#[component]
+pub fn MyAccessWorkSection() -> impl IntoView {
+    let work = Resource::new(|| (), |_| my_access_work());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match work.await {
+                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    Ok(w) if w.campaigns.is_empty() && w.remediation == 0 => ().into_any(),
+                    Ok(w) => view! {
+                        <section class="card" id="my-access-work">
+                            <h2>"Access reviews"</h2>
+                            <ul>{w.campaigns.into_iter().map(|(id, name, due, n)| view! {
+                                <li><a href=format!("{}?campaign={id}", paths::ACCESS_REVIEW)>{format!("{n} account(s) to review in {name}, due {due}")}</a></li>
+                            }).collect_view()}</ul>
+                            {(w.remediation > 0).then(|| view! {
+                                <p><a href=paths::ACCESS_REMEDIATION>{format!("{} access change(s) to make; a later snapshot of the system verifies each", w.remediation)}</a></p>
+                            })}
+                        </section>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

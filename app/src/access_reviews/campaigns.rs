@@ -126,6 +126,15 @@ pub struct Queue {
     pub campaigns: Vec<(i64, String)>,
 }
 
+/// What access reviews ask of one person, for "My work".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessWork {
+    /// (campaign id, name, due date, open entries) of campaigns in review.
+    pub campaigns: Vec<(i64, String, String, i64)>,
+    /// Open remediation items assigned to them.
+    pub remediation: i64,
+}
+
 /// The due date of a recurring campaign's next draft (`None` when it does not recur).
 pub fn next_due(due: &str, recurrence: &str) -> Option<String> {
     let months = match recurrence {

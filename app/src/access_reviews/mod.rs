@@ -351,3 +351,9 @@ pub async fn remediation_board(
 pub async fn accept_remediation_exception(id: i64, justification: String) -> Result<(), AppError> {
     store::remediation::exception_request(id, justification).await
 }
+
+/// The signed-in person's open entries by campaign and their open remediation items.
+#[server(endpoint = "my_access_work")]
+pub async fn my_access_work() -> Result<AccessWork, AppError> {
+    store::entries::my_work_request().await
+}

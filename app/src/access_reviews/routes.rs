@@ -29,6 +29,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     // each entry is theirs (reassigning: the campaign's owner or compliance).
     Endpoint::page(paths::ACCESS_REVIEW, Perm(ViewOwnWork)),
     Endpoint::read_fn("/api/my_access_entries", Perm(ViewOwnWork)),
+    Endpoint::read_fn("/api/my_access_work", Perm(ViewOwnWork)),
     Endpoint::write_fn("/api/decide_access_entry", Perm(ViewOwnWork)),
     Endpoint::write_fn("/api/bulk_decide_access_entries", Perm(ViewOwnWork)),
     Endpoint::write_fn("/api/reassign_access_entry", Perm(ViewOwnWork)),

@@ -439,6 +439,7 @@ pub fn MyWorkPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <crate::access_reviews::MyAccessWorkSection/>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match requests.await {

@@ -420,3 +420,28 @@ pub async fn reassign_request(id: i64, to: String, reason: String) -> Result<(),
     .await?;
     tx.commit().await
 }
+
+pub async fn my_work_request() -> Result<AccessWork, AppError> {
+    let su = require(Permission::ViewOwnWork)?;
+    let state = app_state()?;
+    let pool = state.db.pool();
+    let campaigns = sqlx::query_as(
+        "SELECT c.id, c.name, c.due_date, COUNT(*) FROM access_entries e JOIN access_campaigns c ON c.id = e.campaign_id \
+         WHERE e.reviewer_id = $1 AND e.decision IS NULL AND c.status = 'in_review' \
+         GROUP BY c.id, c.name, c.due_date ORDER BY c.due_date, c.id",
+    )
+    .bind(su.user.id)
+    .fetch_all(pool)
+    .await?;
+    let remediation = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM access_remediations r JOIN access_campaigns c ON c.id = r.campaign_id \
+         WHERE r.assignee_id = $1 AND r.status = 'open' AND c.status = 'remediation'",
+    )
+    .bind(su.user.id)
+    .fetch_one(pool)
+    .await?;
+    Ok(AccessWork {
+        campaigns,
+        remediation,
+    })
+}

@@ -47,6 +47,7 @@ pub mod state;
 pub mod upload;
 pub mod users;
 pub mod util;
+pub mod vendors;
 
 use auth::{LogoutButton, MeResource};
 use context::CurrentUser;
@@ -157,6 +158,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/access/campaigns/:id") view=access_reviews::CampaignPage ssr=SsrMode::Async/>
                     <Route path=path!("/access/review") view=access_reviews::ReviewQueuePage ssr=SsrMode::Async/>
                     <Route path=path!("/access/remediation") view=access_reviews::remediation_pages::RemediationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/vendors") view=vendors::VendorsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/vendors/:id") view=vendors::VendorPage ssr=SsrMode::Async/>
 
                 </ParentRoute>
             </Routes>
@@ -185,7 +188,7 @@ fn Layout() -> impl IntoView {
 }
 
 /// The main menu, in this order; each link shows only to roles the policy table lets open it.
-const NAV: [(&str, &str); 19] = [
+const NAV: [(&str, &str); 20] = [
     (paths::DASHBOARD, "Dashboard"),
     (paths::MY_WORK, "My work"),
     (paths::FRAMEWORKS, "Frameworks"),
@@ -204,6 +207,7 @@ const NAV: [(&str, &str); 19] = [
     (paths::ACCESS_CAMPAIGNS, "Access reviews"),
     (paths::ACCESS_REVIEW, "Review access"),
     (paths::ACCESS_REMEDIATION, "Remediation"),
+    (paths::VENDORS, "Vendors"),
     (paths::EXPORTS, "Exports"),
 ];
 

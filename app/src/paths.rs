@@ -47,6 +47,8 @@ pub const ACCESS_CAMPAIGN: &str = "/access/campaigns/{id}";
 pub const ACCESS_REVIEW: &str = "/access/review";
 /// Remediation items: what to remove or change, and whether a later snapshot shows it done.
 pub const ACCESS_REMEDIATION: &str = "/access/remediation";
+pub const VENDORS: &str = "/vendors";
+pub const VENDOR: &str = "/vendors/{id}";
 /// Audits (engagements) and their request lists (PBC).
 pub const AUDITS: &str = "/audits";
 pub const AUDIT_ITEM: &str = "/audits/{id}";
@@ -117,6 +119,10 @@ pub fn budget(id: i64) -> String {
 
 pub fn access_system(id: i64) -> String {
     fill(ACCESS_SYSTEM, &[&id])
+}
+
+pub fn vendor(id: i64) -> String {
+    fill(VENDOR, &[&id])
 }
 
 pub fn access_campaign(id: i64) -> String {

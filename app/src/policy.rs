@@ -114,6 +114,10 @@ pub enum Permission {
     ViewAccessReviews,
     /// Add and edit systems, import account snapshots and the people list.
     ManageAccessReviews,
+    /// See the vendor register: contracts, assurance reports, documents, warnings.
+    ViewVendors,
+    /// Add and edit vendors and their contracts (owners record their own vendors' reports).
+    ManageVendors,
     /// An auditor's work on the audits they are assigned to: draw samples, raise requests,
     /// comment, accept or return answers (the assignment is checked by the audits area).
     AuditWork,
@@ -144,6 +148,8 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ManageAudits,
             ViewAccessReviews,
             ManageAccessReviews,
+            ViewVendors,
+            ManageVendors,
         ],
         Role::Compliance => &[
             ViewDashboard,
@@ -156,6 +162,8 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ManageAudits,
             ViewAccessReviews,
             ManageAccessReviews,
+            ViewVendors,
+            ManageVendors,
         ],
         Role::Finance => &[
             ViewDashboard,
@@ -166,6 +174,7 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ViewBudgets,
             ManageBudgets,
             ViewOwnWork,
+            ViewVendors,
         ],
         // Read-only, and within the compliance areas only what their audits cover
         // (`audits::reach`): no costs or budgets (a sampled budget attestation is shown on

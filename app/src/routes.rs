@@ -33,6 +33,7 @@ pub static TABLE: LazyLock<Table> = LazyLock::new(|| {
             crate::exports::routes::ENDPOINTS,
             crate::audits::routes::ENDPOINTS,
             crate::access_reviews::routes::ENDPOINTS,
+            crate::vendors::routes::ENDPOINTS,
             SERVER,
         ]
         .concat(),
@@ -55,7 +56,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: crate::state::AppState) -
         .merge(crate::notifications::routes::router(state.clone()))
         .merge(crate::exports::routes::router(state.clone()))
         .merge(crate::audits::routes::router(state.clone()))
-        .merge(crate::access_reviews::routes::router(state))
+        .merge(crate::access_reviews::routes::router(state.clone()))
+        .merge(crate::vendors::routes::router(state))
 }
 
 #[cfg(test)]

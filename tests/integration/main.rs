@@ -27,6 +27,7 @@ mod ops;
 mod page_cache;
 mod policy_matrix;
 mod users;
+mod vendors;
 
 pub use app::policy::Role;
 pub use steward_tests::{both_dbs, Backend, TestApp};

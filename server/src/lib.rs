@@ -316,6 +316,7 @@ pub async fn start(
         state.app.clone(),
         std::time::Duration::from_secs(3600),
     );
+    app::vendors::reminders::schedule(state.app.clone(), std::time::Duration::from_secs(3600));
     // Account uploads whose column mapping was never chosen go after a day.
     app::access_reviews::sources::schedule_sweep(
         state.app.spool_dir.clone(),

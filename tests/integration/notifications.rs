@@ -513,6 +513,7 @@ both_dbs!(
                     ("kind_1", "on"),
                     ("kind_3", "on"),
                     ("kind_4", "on"),
+                    ("kind_5", "on"),
                 ],
             )
             .await;

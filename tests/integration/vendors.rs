@@ -396,6 +396,71 @@ both_dbs!(vendors_compute_their_dates_and_warnings, |app| {
         ),
         (Some(1), Some(true))
     );
+    // The dashboard: the register's tile, and the owner's own work.
+    let d = ok(&app, &co, "/api/dashboard", &[]).await;
+    assert_eq!(
+        (
+            d["vendors"]["total"].as_i64(),
+            d["vendors"]["needing_action"].as_i64(),
+            d["vendors"]["notices_due"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    let d = ok(&app, &mia, "/api/dashboard", &[]).await;
+    assert!(
+        d["vendors"].is_null(),
+        "members read only their own vendors"
+    );
+    assert_eq!(
+        (
+            d["my_work"]["vendors"].as_i64(),
+            d["my_work"]["vendor_warnings"].as_i64()
+        ),
+        (Some(1), Some(0))
+    );
+
+    // Reminders: a notice deadline within 30 days reaches the owner, once a day.
+    let st = &app.state().app;
+    let now = st.clock.now();
+    assert_eq!(
+        app::vendors::reminders::run(st, now).await.unwrap(),
+        0,
+        "nothing due soon yet"
+    );
+    let (start, end) = (day(-10), day(45));
+    ok(
+        &app,
+        &co,
+        "/api/save_vendor_contract",
+        &form(&[
+            ("form[vendor_id]", &acme.to_string()),
+            ("form[title]", "Support add-on"),
+            ("form[start]", &start),
+            ("form[end]", &end),
+            ("form[notice_period]", "P30D"),
+        ]),
+    )
+    .await;
+    assert_eq!(app::vendors::reminders::run(st, now).await.unwrap(), 1);
+    assert_eq!(
+        app::vendors::reminders::run(st, now).await.unwrap(),
+        0,
+        "once a day"
+    );
+    let body: String = sqlx::query_scalar(
+        "SELECT body FROM notifications WHERE kind = 'vendor.reminder' AND channel = 'inapp'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert!(
+        body.contains(&format!(
+            "Acme Cloud: notice on 'Support add-on' by {}",
+            day(15)
+        )),
+        "{body}"
+    );
+
     let actions = app.audit_actions().await;
     for a in [
         "vendor.create",

@@ -33,6 +33,8 @@ pub struct DashboardData {
     pub my_work: Option<MyWork>,
     /// Access reviews: to whoever runs them.
     pub access: Option<AccessTile>,
+    /// Vendors: to whoever reads the register.
+    pub vendors: Option<VendorTile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +56,20 @@ pub struct MyWork {
     pub access_entries: i64,
     /// Remediation items assigned to the user, not yet verified.
     pub remediation_items: i64,
+    /// Vendors the user owns, and how many of them have a warning.
+    pub vendors: usize,
+    pub vendor_warnings: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendorTile {
+    pub total: usize,
+    /// Vendors with at least one warning.
+    pub needing_action: usize,
+    /// Vendors with a notice deadline within 60 days.
+    pub notices_due: usize,
+    /// Vendors whose review is due within 30 days or overdue.
+    pub reviews_due: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -87,7 +87,19 @@ fn DashboardView(d: DashboardData) -> impl IntoView {
                     }.into_any() }}
                     {(m.access_entries > 0).then(|| view! { <p><a href=crate::paths::ACCESS_REVIEW id="my-access-entries">{format!("{} account(s) to review", m.access_entries)}</a></p> })}
                     {(m.remediation_items > 0).then(|| view! { <p class="warn"><a href=crate::paths::ACCESS_REMEDIATION>{format!("{} access change(s) to make", m.remediation_items)}</a></p> })}
+                    {(m.vendors > 0).then(|| view! { <p id="my-vendors">{format!("{} vendor(s) you own, {} needing action", m.vendors, m.vendor_warnings)}</p> })}
                     <a href="/my/work">"Open my work →"</a>
+                </section>
+            })}
+            {d.vendors.map(|v| view! {
+                <section class="tile" aria-labelledby="tile-vendors" id="vendors-tile">
+                    <h2 id="tile-vendors">"Vendors"</h2>
+                    <p class="figure"><a href=format!("{}?warnings=true", crate::paths::VENDORS) id="vendors-needing-action">{v.needing_action}</a><span class="unit">{format!(" of {} need action", v.total)}</span></p>
+                    <ul class="breakdown">
+                        <li><a href=format!("{}?renewal_within=60", crate::paths::VENDORS)>"Notice due within 60 days"</a><span class="num">{v.notices_due}</span></li>
+                        <li><span>"Reviews due within 30 days"</span><span class="num">{v.reviews_due}</span></li>
+                    </ul>
+                    <a href=crate::paths::VENDORS>"Open vendors →"</a>
                 </section>
             })}
             {d.access.map(|a| view! {

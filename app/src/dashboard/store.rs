@@ -19,6 +19,7 @@ struct Cards {
     spend: Spend,
     budgets: BudgetsAtRisk,
     access: AccessTile,
+    vendors: VendorTile,
 }
 
 pub(super) async fn load() -> Result<DashboardData, AppError> {
@@ -51,6 +52,7 @@ pub(super) async fn load() -> Result<DashboardData, AppError> {
         spend: can(Permission::ViewCosts).then(|| cards.spend.clone()),
         budgets: can(Permission::ViewBudgets).then(|| cards.budgets.clone()),
         access: can(Permission::ViewAccessReviews).then(|| cards.access.clone()),
+        vendors: can(Permission::ViewVendors).then(|| cards.vendors.clone()),
         my_work: match can(Permission::ViewOwnWork) {
             true => Some(my_work(&state, su.user.id).await?),
             false => None,
@@ -104,7 +106,15 @@ async fn my_work(state: &crate::state::AppState, user: i64) -> Result<MyWork, Ap
     .bind(user)
     .fetch_one(pool)
     .await?;
+    let reg = crate::vendors::store::register(pool, None).await?;
+    let today = state.clock.now().date();
+    let owned: Vec<_> = (reg.vendors.iter())
+        .filter(|v| v.owner_id == Some(user))
+        .map(|v| crate::vendors::store::summarize(&reg, v, today))
+        .collect();
     Ok(MyWork {
+        vendors: owned.len(),
+        vendor_warnings: owned.iter().filter(|s| !s.warnings.is_empty()).count(),
         access_entries,
         remediation_items,
         budgets: mine.len(),
@@ -205,6 +215,29 @@ async fn compute(
         spend: spend(&state.db, &state.cost_cube, now.date()).await?,
         budgets: budgets_at_risk(state).await?,
         access: access(pool, now.date()).await?,
+        vendors: vendors(pool, now.date()).await?,
+    })
+}
+
+async fn vendors(pool: &sqlx::AnyPool, today: time::Date) -> Result<VendorTile, AppError> {
+    let reg = crate::vendors::store::register(pool, None).await?;
+    let all: Vec<_> = (reg.vendors.iter())
+        .map(|v| crate::vendors::store::summarize(&reg, v, today))
+        .collect();
+    let within = |d: &str, days: i64| {
+        crate::util::parse_date(d).is_some_and(|d| (d - today).whole_days() <= days)
+    };
+    Ok(VendorTile {
+        total: all.len(),
+        needing_action: all.iter().filter(|s| !s.warnings.is_empty()).count(),
+        notices_due: (all.iter())
+            .filter(|s| {
+                s.notice_deadline
+                    .as_ref()
+                    .is_some_and(|(d, _)| within(d, 60))
+            })
+            .count(),
+        reviews_due: all.iter().filter(|s| within(&s.next_review, 30)).count(),
     })
 }
 

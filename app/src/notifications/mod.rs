@@ -76,7 +76,7 @@ pub struct Inbox {
 }
 
 /// The kinds of message people can switch off by email (in-app always arrives).
-pub const KINDS: [(&str, &str); 5] = [
+pub const KINDS: [(&str, &str); 6] = [
     ("budget.alert", "Budget alerts on budgets you own"),
     ("budget.escalation", "Budget alerts escalated to finance"),
     (
@@ -90,6 +90,10 @@ pub const KINDS: [(&str, &str); 5] = [
     (
         "access.review",
         "Access reviews: entries to decide, escalations, remediation",
+    ),
+    (
+        "vendor.reminder",
+        "Vendors you own: notice deadlines, reviews and reports coming due",
     ),
 ];
 
@@ -150,6 +154,7 @@ pub async fn save_preferences(
     kind_2: Option<String>,
     kind_3: Option<String>,
     kind_4: Option<String>,
+    kind_5: Option<String>,
 ) -> Result<(), AppError> {
     let su = crate::context::require_user()?;
     let state = crate::state::app_state()?;
@@ -161,6 +166,7 @@ pub async fn save_preferences(
         kind_2.is_some(),
         kind_3.is_some(),
         kind_4.is_some(),
+        kind_5.is_some(),
     ];
     let muted: Vec<&str> = KINDS
         .iter()

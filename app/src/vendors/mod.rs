@@ -7,6 +7,10 @@
 pub mod dates;
 pub mod pages;
 #[cfg(feature = "ssr")]
+pub mod records;
+#[cfg(feature = "ssr")]
+pub mod reminders;
+#[cfg(feature = "ssr")]
 pub mod requests;
 pub mod routes;
 #[cfg(feature = "ssr")]
@@ -242,7 +246,7 @@ pub async fn save_vendor_contract(form: ContractForm) -> Result<i64, AppError> {
 /// A report or certificate with its expiry (the vendor's owner, or compliance).
 #[server(endpoint = "add_vendor_assurance")]
 pub async fn add_vendor_assurance(form: AssuranceForm) -> Result<i64, AppError> {
-    requests::add_assurance(form).await
+    records::add_assurance(form).await
 }
 
 /// Files a piece of evidence as the vendor's contract, DPA, BAA or other document.
@@ -252,7 +256,7 @@ pub async fn add_vendor_document(
     evidence_id: i64,
     kind: String,
 ) -> Result<(), AppError> {
-    requests::add_document(vendor_id, evidence_id, kind).await
+    records::add_document(vendor_id, evidence_id, kind).await
 }
 
 /// Records the security review's status (approved: on that date, the cadence restarts).
@@ -262,5 +266,5 @@ pub async fn record_vendor_review(
     status: String,
     date: String,
 ) -> Result<(), AppError> {
-    requests::record_review(vendor_id, status, date).await
+    records::record_review(vendor_id, status, date).await
 }

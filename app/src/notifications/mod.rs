@@ -143,42 +143,49 @@ pub async fn get_inbox() -> Result<Inbox, AppError> {
     })
 }
 
-/// Which messages come by email: `email` on at all, and each kind by its own checkbox
-/// (`kind_<n>` for `KINDS[n]`, present when wanted).
-// One plain argument a kind keeps the form's checkbox names stable (`kind_<n>`).
-#[allow(clippy::too_many_arguments)]
-#[server(endpoint = "save_preferences")]
-pub async fn save_preferences(
-    email: Option<String>,
-    digest: Option<String>,
-    kind_0: Option<String>,
-    kind_1: Option<String>,
-    kind_2: Option<String>,
-    kind_3: Option<String>,
-    kind_4: Option<String>,
-    kind_5: Option<String>,
-) -> Result<(), AppError> {
-    let su = crate::context::require_user()?;
-    let state = crate::state::app_state()?;
-    let ctx = crate::state::audit_ctx(&state, Some(&su.user));
-    // One argument a kind: `KINDS` and this list grow together (the array length checks it).
-    let wanted: [bool; KINDS.len()] = [
-        kind_0.is_some(),
-        kind_1.is_some(),
-        kind_2.is_some(),
-        kind_3.is_some(),
-        kind_4.is_some(),
-        kind_5.is_some(),
-    ];
-    let muted: Vec<&str> = KINDS
-        .iter()
-        .zip(wanted)
-        .filter(|(_, w)| !w)
-        .map(|((k, _), _)| *k)
-        .collect();
-    let now = state.clock.now();
-    let (email, digest) = (email.is_some(), digest.is_some());
-    store::save_prefs(&state.db, &ctx, su.user.id, email, &muted, digest, now).await
+pub use prefs::*;
+
+/// One plain argument a kind keeps the form's checkbox names stable (`kind_<n>`); the
+/// server macro makes a client function of the same arguments, hence the module-wide allow.
+mod prefs {
+    #![allow(clippy::too_many_arguments)]
+    use super::*;
+
+    /// Which messages come by email: `email` on at all, and each kind by its own checkbox
+    /// (`kind_<n>` for `KINDS[n]`, present when wanted).
+    #[server(endpoint = "save_preferences")]
+    pub async fn save_preferences(
+        email: Option<String>,
+        digest: Option<String>,
+        kind_0: Option<String>,
+        kind_1: Option<String>,
+        kind_2: Option<String>,
+        kind_3: Option<String>,
+        kind_4: Option<String>,
+        kind_5: Option<String>,
+    ) -> Result<(), AppError> {
+        let su = crate::context::require_user()?;
+        let state = crate::state::app_state()?;
+        let ctx = crate::state::audit_ctx(&state, Some(&su.user));
+        // One argument a kind: `KINDS` and this list grow together (the array length checks it).
+        let wanted: [bool; KINDS.len()] = [
+            kind_0.is_some(),
+            kind_1.is_some(),
+            kind_2.is_some(),
+            kind_3.is_some(),
+            kind_4.is_some(),
+            kind_5.is_some(),
+        ];
+        let muted: Vec<&str> = KINDS
+            .iter()
+            .zip(wanted)
+            .filter(|(_, w)| !w)
+            .map(|((k, _), _)| *k)
+            .collect();
+        let now = state.clock.now();
+        let (email, digest) = (email.is_some(), digest.is_some());
+        store::save_prefs(&state.db, &ctx, su.user.id, email, &muted, digest, now).await
+    }
 }
 
 #[server(endpoint = "unread_count")]

@@ -5,18 +5,6 @@
 use super::*;
 use app::policy::Role;
 
-/// Sets a form field's value the way a person's input would (date inputs take no typing in a
-/// locale-neutral way).
-async fn set_value(c: &Client, css: &str, value: &str) {
-    c.execute(
-        "const e = document.querySelector(arguments[0]); e.value = arguments[1]; \
-         e.dispatchEvent(new Event('input', { bubbles: true })); return null;",
-        vec![serde_json::json!(css), serde_json::json!(value)],
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{css}: {e}"));
-}
-
 async fn ok(r: reqwest::Response) -> serde_json::Value {
     let status = r.status();
     let text = r.text().await.unwrap();

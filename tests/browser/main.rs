@@ -418,6 +418,18 @@ async fn type_into(c: &Client, css: &str, value: &str) {
 }
 
 /// Waits until an element matching `css` exists (the page may still be loading or hydrating).
+/// Sets a form field's value the way a person's input would (date inputs take no typing in a
+/// locale-neutral way).
+async fn set_value(c: &Client, css: &str, value: &str) {
+    c.execute(
+        "const e = document.querySelector(arguments[0]); e.value = arguments[1]; \
+         e.dispatchEvent(new Event('input', { bubbles: true })); return null;",
+        vec![serde_json::json!(css), serde_json::json!(value)],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{css}: {e}"));
+}
+
 async fn wait_for(c: &Client, css: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while c.find(Locator::Css(css)).await.is_err() {
@@ -864,3 +876,4 @@ browser_test!(
 mod access;
 mod audits;
 mod budgets;
+mod vendors;

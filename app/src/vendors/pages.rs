@@ -207,7 +207,7 @@ pub fn VendorPage() -> impl IntoView {
                                 }).collect_view()}</tbody>
                             </table>
                             {records.then(|| view! {
-                                <details class="card" open=d.assurance.is_empty()><summary>"Record a report or certificate"</summary>
+                                <details class="card" open=!d.assurance.iter().any(|a| a.current)><summary>"Record a report or certificate"</summary>
                                     <ActionForm action=report attr:id="assurance-form" attr:class="stack">
                                         <input type="hidden" name="form[vendor_id]" value=v.id.to_string()/>
                                         <label>"Kind"<select name="form[kind]">

@@ -72,3 +72,17 @@ CREATE TABLE vendor_documents (
     added_at     TEXT NOT NULL,
     PRIMARY KEY (vendor_id, evidence_id)
 );
+
+-- Where a vendor's spend is in the cost data: any of provider, billing account, service and
+-- one tag (key and value); empty means any. A vendor's spend is the sum over its scopes.
+CREATE TABLE vendor_scopes (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    vendor_id        INTEGER NOT NULL REFERENCES vendors (id),
+    provider         TEXT NOT NULL DEFAULT '',
+    billing_account  TEXT NOT NULL DEFAULT '',
+    service          TEXT NOT NULL DEFAULT '',
+    tag_key          TEXT NOT NULL DEFAULT '',
+    tag_value        TEXT NOT NULL DEFAULT '',
+    created_at       TEXT NOT NULL
+);
+CREATE INDEX vendor_scopes_vendor ON vendor_scopes (vendor_id);

@@ -473,3 +473,157 @@ both_dbs!(vendors_compute_their_dates_and_warnings, |app| {
         assert!(actions.iter().any(|x| x == a), "{a}");
     }
 });
+
+/// FOCUS rows: (day, service, billed cost).
+fn focus(rows: &[(time::Date, &str, &str)]) -> String {
+    let mut out = String::from(
+        "ChargePeriodStart,ChargePeriodEnd,BilledCost,EffectiveCost,ListCost,BillingCurrency,BillingPeriodStart,\
+         BillingPeriodEnd,ProviderName,BillingAccountId,ChargeCategory,ServiceName,RegionId\n",
+    );
+    for (d, service, cost) in rows {
+        let first = app::calendar::first_of_month(*d);
+        let next = app::calendar::add_months(first, 1);
+        out.push_str(&format!(
+            "{d}T00:00:00Z,{d}T01:00:00Z,{cost},{cost},{cost},USD,{first},{next},AWS,ba-1,Usage,{service},us-east-1\n"
+        ));
+    }
+    out
+}
+
+both_dbs!(vendor_spend_is_the_exact_sum_of_its_cost_rows, |app| {
+    let co = app.client_as(Role::Compliance).await;
+    let today = app.state().app.clock.now().date();
+    let early = app::calendar::add_months(app::calendar::first_of_month(today), -11);
+    let old = app::calendar::add_months(app::calendar::first_of_month(today), -13);
+    let file = app.db.data_dir().join("focus.csv");
+    std::fs::write(
+        &file,
+        focus(&[
+            (today, "Amazon S3", "100.12345678901"),
+            (early, "Amazon S3", "0.00000000099"),
+            (old, "Amazon S3", "5000"),
+            (today, "Amazon EC2", "2000.5"),
+            (today, "AWS Lambda", "12.5"),
+        ]),
+    )
+    .unwrap();
+    app.cli(&["import-costs", file.to_str().unwrap()]);
+    let s3 = ok(
+        &app,
+        &co,
+        "/api/save_vendor",
+        &form(&[
+            ("form[name]", "S3 storage"),
+            ("form[data_sensitivity]", "internal"),
+        ]),
+    )
+    .await
+    .as_i64()
+    .unwrap();
+    // Before a scope: everything is unknown spend above the threshold.
+    let list = |min: &'static str| {
+        let (app, co) = (&app, &co);
+        async move {
+            let v = ok(
+                app,
+                co,
+                "/api/list_vendors",
+                &form(&[("filter[tier]", "0"), ("filter[unknown_min]", min)]),
+            )
+            .await;
+            v["unknown"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| {
+                    (
+                        u[1].as_str().unwrap().to_string(),
+                        u[3].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        list("100").await,
+        [
+            ("Amazon EC2".to_string(), "2000.5".to_string()),
+            ("Amazon S3".into(), "100.12345679".into())
+        ]
+    );
+    let r = app
+        .call(
+            &co,
+            "/api/add_vendor_scope",
+            &[
+                ("vendor_id", s3.to_string()),
+                ("provider", String::new()),
+                ("billing_account", String::new()),
+                ("service", String::new()),
+                ("tag", "team".into()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let t = r.text().await.unwrap();
+    assert!(
+        t.contains("tag: 'team' is not key=value") && t.contains("name at least"),
+        "{t}"
+    );
+    ok(
+        &app,
+        &co,
+        "/api/add_vendor_scope",
+        &[
+            ("vendor_id", s3.to_string()),
+            ("provider", "AWS".into()),
+            ("billing_account", String::new()),
+            ("service", "Amazon S3".into()),
+            ("tag", String::new()),
+        ],
+    )
+    .await;
+    let v = vendor(&app, &co, s3).await;
+    assert_eq!(v["scopes"][0][1], "provider AWS · service Amazon S3");
+    let spend = &v["spend"][0];
+    assert_eq!(spend["currency"], "USD");
+    // Exact to the last digit the source gives; the row 13 months back is outside.
+    assert_eq!(spend["last_12_months"], "100.12345679");
+    let ytd = if early.year() == today.year() {
+        "100.12345679"
+    } else {
+        "100.12345678901"
+    };
+    assert_eq!(spend["year_to_date"], ytd);
+    assert_eq!(spend["months"].as_array().unwrap().len(), 12);
+    assert_eq!(spend["months"][11][1], "100.12345678901");
+    assert_eq!(spend["months"][0][1], "0.00000000099");
+    // Mapped: S3 is no longer unknown; EC2 is; Lambda is below the threshold.
+    assert_eq!(
+        list("1000").await,
+        [("Amazon EC2".to_string(), "2000.5".to_string())]
+    );
+    assert_eq!(list("10").await.len(), 2);
+    // Spend above the contract's annual value warns.
+    ok(
+        &app,
+        &co,
+        "/api/save_vendor_contract",
+        &form(&[
+            ("form[vendor_id]", &s3.to_string()),
+            ("form[title]", "Storage"),
+            (
+                "form[start]",
+                &(today - time::Duration::days(30)).to_string(),
+            ),
+            ("form[annual_value]", "100"),
+        ]),
+    )
+    .await;
+    let v = vendor(&app, &co, s3).await;
+    assert_eq!(codes(&v), ["spend_over_contract"]);
+    assert!(v["vendor"]["warnings"][0][1]
+        .as_str()
+        .unwrap()
+        .contains("100.12345679 USD"));
+});

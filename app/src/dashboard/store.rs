@@ -106,8 +106,8 @@ async fn my_work(state: &crate::state::AppState, user: i64) -> Result<MyWork, Ap
     .bind(user)
     .fetch_one(pool)
     .await?;
-    let reg = crate::vendors::store::register(pool, None).await?;
     let today = state.clock.now().date();
+    let reg = register(state, today).await?;
     let owned: Vec<_> = (reg.vendors.iter())
         .filter(|v| v.owner_id == Some(user))
         .map(|v| crate::vendors::store::summarize(&reg, v, today))
@@ -215,12 +215,26 @@ async fn compute(
         spend: spend(&state.db, &state.cost_cube, now.date()).await?,
         budgets: budgets_at_risk(state).await?,
         access: access(pool, now.date()).await?,
-        vendors: vendors(pool, now.date()).await?,
+        vendors: vendors(state, now.date()).await?,
     })
 }
 
-async fn vendors(pool: &sqlx::AnyPool, today: time::Date) -> Result<VendorTile, AppError> {
-    let reg = crate::vendors::store::register(pool, None).await?;
+/// The register with each vendor's spend (so spend above contract value counts too).
+async fn register(
+    state: &crate::state::AppState,
+    today: time::Date,
+) -> Result<crate::vendors::store::Register, AppError> {
+    let mut reg = crate::vendors::store::register(state.db.pool(), None).await?;
+    let snap = state.cost_cube.snapshot(&state.db).await?;
+    reg.with_spend(&snap, today)?;
+    Ok(reg)
+}
+
+async fn vendors(
+    state: &crate::state::AppState,
+    today: time::Date,
+) -> Result<VendorTile, AppError> {
+    let reg = register(state, today).await?;
     let all: Vec<_> = (reg.vendors.iter())
         .map(|v| crate::vendors::store::summarize(&reg, v, today))
         .collect();

@@ -14,6 +14,8 @@ pub mod reminders;
 pub mod requests;
 pub mod routes;
 #[cfg(feature = "ssr")]
+pub mod spend;
+#[cfg(feature = "ssr")]
 pub mod store;
 pub mod tier;
 pub mod warnings;
@@ -172,6 +174,27 @@ pub struct AssuranceView {
     pub added_by: String,
 }
 
+/// Where a vendor's spend is in the cost data; empty fields mean any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendScope {
+    pub id: i64,
+    pub provider: String,
+    pub billing_account: String,
+    pub service: String,
+    pub tag_key: String,
+    pub tag_value: String,
+}
+
+/// A vendor's spend in one currency (see `spend.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendFigures {
+    pub currency: String,
+    pub year_to_date: String,
+    pub last_12_months: String,
+    /// (first day of the month, amount), oldest first.
+    pub months: Vec<(String, String)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VendorDetail {
     pub vendor: VendorSummary,
@@ -190,6 +213,10 @@ pub struct VendorDetail {
     pub assurance: Vec<AssuranceView>,
     /// (evidence id, title, kind).
     pub documents: Vec<(i64, String, String)>,
+    /// (scope id, its description) of where the vendor's spend is in the cost data.
+    pub scopes: Vec<(i64, String)>,
+    /// Spend of the last twelve months by currency.
+    pub spend: Vec<SpendFigures>,
     pub can_manage: bool,
     /// The viewer owns it (records reports, documents, reviews).
     pub is_owner: bool,
@@ -211,11 +238,17 @@ pub struct VendorFilter {
     /// Only vendors with a warning.
     #[serde(default)]
     pub warnings: bool,
+    /// Spend with no vendor is listed from this amount (default 1000).
+    #[serde(default)]
+    pub unknown_min: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VendorList {
     pub vendors: Vec<VendorSummary>,
+    /// Spend of the last twelve months no vendor's scope covers: (provider, service,
+    /// currency, amount), largest first.
+    pub unknown: Vec<(String, String, String, String)>,
     /// (username, display name) of who may own a vendor.
     pub owners: Vec<(String, String)>,
     pub can_manage: bool,
@@ -267,4 +300,21 @@ pub async fn record_vendor_review(
     date: String,
 ) -> Result<(), AppError> {
     records::record_review(vendor_id, status, date).await
+}
+
+/// Where a vendor's spend is: any of provider, billing account, service, and a tag `key=value`.
+#[server(endpoint = "add_vendor_scope")]
+pub async fn add_vendor_scope(
+    vendor_id: i64,
+    provider: String,
+    billing_account: String,
+    service: String,
+    tag: String,
+) -> Result<i64, AppError> {
+    requests::add_scope(vendor_id, [provider, billing_account, service, tag]).await
+}
+
+#[server(endpoint = "remove_vendor_scope")]
+pub async fn remove_vendor_scope(vendor_id: i64, scope_id: i64) -> Result<(), AppError> {
+    requests::remove_scope(vendor_id, scope_id).await
 }

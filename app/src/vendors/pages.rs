@@ -17,6 +17,34 @@ fn warnings_view(w: &[(String, String)]) -> impl IntoView {
     }
 }
 
+/// The last twelve months' spend per currency, a bar a month (SVG: the page CSP allows no
+/// inline styles), with the figures written out.
+fn spend_view(d: &VendorDetail) -> impl IntoView {
+    if d.scopes.is_empty() {
+        return view! { <p class="muted" id="vendor-spend">"No spend mapped: name where this vendor's costs are (provider, billing account, service or tag)."</p> }.into_any();
+    }
+    if d.spend.is_empty() {
+        return view! { <p class="muted" id="vendor-spend">"No spend in the last twelve months."</p> }.into_any();
+    }
+    view! {
+        <div id="vendor-spend">{d.spend.iter().map(|s| {
+            let amounts: Vec<f64> = s.months.iter().map(|(_, a)| a.parse::<f64>().unwrap_or(0.0)).collect();
+            // Display only: the figures beside the bars are the exact ones.
+            let max = amounts.iter().copied().fold(0.0_f64, f64::max).max(f64::MIN_POSITIVE);
+            view! {
+                <p class="figure" data-currency=s.currency.clone()>{format!("{} {} this year · {} {} over the last twelve months", s.year_to_date, s.currency, s.last_12_months, s.currency)}</p>
+                <svg class="spend-chart" viewBox="0 0 240 60" role="img" aria-label=format!("Monthly spend in {}", s.currency)>
+                    {amounts.iter().enumerate().map(|(i, a)| {
+                        let h = (a / max * 56.0).max(0.0);
+                        view! { <rect x=(i as f64 * 20.0 + 2.0).to_string() y=(58.0 - h).to_string() width="16" height=h.to_string()></rect> }
+                    }).collect_view()}
+                </svg>
+                <table class="data"><tbody>{s.months.iter().map(|(m, a)| view! { <tr><td>{m.get(..7).unwrap_or(m).to_string()}</td><td class="num">{format!("{a} {}", s.currency)}</td></tr> }).collect_view()}</tbody></table>
+            }
+        }).collect_view()}</div>
+    }.into_any()
+}
+
 #[component]
 pub fn VendorsPage() -> impl IntoView {
     let query = use_query_map();
@@ -29,6 +57,7 @@ pub fn VendorsPage() -> impl IntoView {
             review_status: q.get("review_status").unwrap_or_default(),
             renewal_within: q.get("renewal_within").and_then(|d| d.parse().ok()),
             warnings: q.get("warnings").is_some_and(|w| w == "true"),
+            unknown_min: q.get("unknown_min"),
         }
     };
     let list = Resource::new(
@@ -78,6 +107,18 @@ pub fn VendorsPage() -> impl IntoView {
                                 </tr>
                             }).collect_view()}</tbody>
                         </table>
+                        <section class="card" id="unknown-spend">
+                            <h2>"Spend with no vendor"</h2>
+                            <p class="hint">"The last twelve months' spend by provider and service that no vendor's spend scope covers, from the amount below: a vendor to add, or a scope to map."</p>
+                            <form method="get" class="toolbar">
+                                <label>"From "<input name="unknown_min" inputmode="decimal" size="8" value=f.unknown_min.clone().unwrap_or_else(|| "1000".into())/></label>
+                                <button type="submit">"Show"</button>
+                            </form>
+                            {if l.unknown.is_empty() { view! { <p class="muted">"None: every service above the amount has a vendor."</p> }.into_any() } else { view! {
+                                <table class="data"><thead><tr><th>"Provider"</th><th>"Service"</th><th>"Last 12 months"</th></tr></thead>
+                                <tbody>{l.unknown.iter().map(|(p, s, c, a)| view! { <tr data-service=s.clone()><td>{p.clone()}</td><td>{s.clone()}</td><td class="num">{format!("{a} {c}")}</td></tr> }).collect_view()}</tbody></table>
+                            }.into_any() }}
+                        </section>
                         {l.can_manage.then(|| view! {
                             <section class="card">
                                 <h2>"Add a vendor"</h2>
@@ -192,6 +233,33 @@ pub fn VendorPage() -> impl IntoView {
                                     </ActionForm>
                                     {action_error(contract)}
                                 </details>
+                            })}
+                            <h2>"Spend"</h2>
+                            {spend_view(&d)}
+                            {d.can_manage.then(|| {
+                                let add = ServerAction::<AddVendorScope>::new();
+                                let remove = ServerAction::<RemoveVendorScope>::new();
+                                view! {
+                                    <ul id="scopes">{d.scopes.clone().into_iter().map(|(sid, text)| view! {
+                                        <li>{text}" "
+                                            <ActionForm action=remove attr:class="inline">
+                                                <input type="hidden" name="vendor_id" value=v.id.to_string()/>
+                                                <input type="hidden" name="scope_id" value=sid.to_string()/>
+                                                <button type="submit">"Remove"</button>
+                                            </ActionForm>
+                                        </li>
+                                    }).collect_view()}</ul>
+                                    <ActionForm action=add attr:class="toolbar" attr:id="scope-form">
+                                        <input type="hidden" name="vendor_id" value=v.id.to_string()/>
+                                        <input name="provider" placeholder="Provider" aria-label="Provider"/>
+                                        <input name="billing_account" placeholder="Billing account" aria-label="Billing account"/>
+                                        <input name="service" placeholder="Service" aria-label="Service"/>
+                                        <input name="tag" placeholder="Tag key=value" aria-label="Tag"/>
+                                        <button type="submit">"Map this spend to the vendor"</button>
+                                    </ActionForm>
+                                    {action_error(add)}
+                                    <p class="hint">"Reload to see the spend of a new scope."</p>
+                                }
                             })}
                             <h2>"Assurance"</h2>
                             <table class="data" id="assurance">

@@ -15,7 +15,15 @@ pub async fn list(f: VendorFilter) -> Result<VendorList, AppError> {
     let state = app_state()?;
     let pool = state.db.pool();
     let today = state.clock.now().date();
-    let reg = store::register(pool, None).await?;
+    let mut reg = store::register(pool, None).await?;
+    let snap = state.cost_cube.snapshot(&state.db).await?;
+    reg.with_spend(&snap, today)?;
+    let min = match f.unknown_min.as_deref().map(str::trim) {
+        None | Some("") => rust_decimal::Decimal::from(1000),
+        Some(m) => crate::costs::money::parse_amount(m)
+            .map_err(|why| AppError::invalid(format!("unknown spend from: {why}")))?,
+    };
+    let unknown = super::spend::unknown(&snap, &reg.all_scopes(), today, min)?;
     let owner = f.owner.trim().to_lowercase();
     let usernames: Vec<(i64, String, String)> =
         sqlx::query_as("SELECT id, username, display_name FROM users WHERE active = 1 AND role <> 'auditor' ORDER BY display_name")
@@ -46,6 +54,7 @@ pub async fn list(f: VendorFilter) -> Result<VendorList, AppError> {
         .collect();
     Ok(VendorList {
         vendors,
+        unknown,
         owners: usernames.into_iter().map(|(_, u, n)| (u, n)).collect(),
         can_manage: su.user.can(Permission::ManageVendors),
     })
@@ -56,7 +65,9 @@ pub async fn detail(id: i64) -> Result<VendorDetail, AppError> {
     let state = app_state()?;
     let pool = state.db.pool();
     let today = state.clock.now().date();
-    let reg = store::register(pool, Some(id)).await?;
+    let mut reg = store::register(pool, Some(id)).await?;
+    let snap = state.cost_cube.snapshot(&state.db).await?;
+    reg.with_spend(&snap, today)?;
     let v = reg.vendors.first().ok_or(AppError::NotFound)?;
     let is_owner = v.owner_id == Some(su.user.id);
     // Owners see their vendor; everyone else needs the register.
@@ -93,6 +104,10 @@ pub async fn detail(id: i64) -> Result<VendorDetail, AppError> {
             .map(|r| store::report_view(r, today))
             .collect(),
         documents: store::documents(pool, id).await?,
+        scopes: (reg.scopes.get(&id).into_iter().flatten())
+            .map(|s| (s.id, store::describe(s)))
+            .collect(),
+        spend: reg.spend.get(&id).cloned().unwrap_or_default(),
         can_manage: su.user.can(Permission::ManageVendors),
         is_owner,
     })
@@ -438,4 +453,90 @@ pub async fn save_contract(f: ContractForm) -> Result<i64, AppError> {
     .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+pub async fn add_scope(vendor: i64, fields: [String; 4]) -> Result<i64, AppError> {
+    let su = require(Permission::ManageVendors)?;
+    let state = app_state()?;
+    let ctx = audit_ctx(&state, Some(&su.user));
+    let mut errors = Vec::new();
+    let [provider, billing, service, tag] =
+        fields.map(|f| text_field(&mut errors, "scope", &f, 300));
+    let (tag_key, tag_value) = match tag.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => (k.trim().to_string(), v.trim().to_string()),
+        _ if tag.is_empty() => (String::new(), String::new()),
+        _ => {
+            errors.push(format!("tag: '{tag}' is not key=value"));
+            (String::new(), String::new())
+        }
+    };
+    if provider.is_empty() && billing.is_empty() && service.is_empty() && tag_key.is_empty() {
+        errors.push("scope: name at least a provider, billing account, service or tag".into());
+    }
+    if !tag_key.is_empty() && !billing.is_empty() {
+        errors.push("scope: a tag scope takes a provider and a service, not a billing account (tagged costs are summed by provider and service)".into());
+    }
+    if !errors.is_empty() {
+        return Err(AppError::invalid(errors.join("; ")));
+    }
+    let mut tx = state.db.write().await?;
+    let name: String = sqlx::query_scalar("SELECT name FROM vendors WHERE id = $1")
+        .bind(vendor)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let scope = store::Scope {
+        id: 0,
+        provider,
+        billing_account: billing,
+        service,
+        tag_key,
+        tag_value,
+    };
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO vendor_scopes (vendor_id, provider, billing_account, service, tag_key, tag_value, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(vendor)
+    .bind(&scope.provider)
+    .bind(&scope.billing_account)
+    .bind(&scope.service)
+    .bind(&scope.tag_key)
+    .bind(&scope.tag_value)
+    .bind(&ctx.at)
+    .fetch_one(tx.conn())
+    .await?;
+    tx.audit(ctx.event(
+        "vendor.scope_add",
+        "vendor",
+        vendor,
+        format!("spend of '{name}': {}", store::describe(&scope)),
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn remove_scope(vendor: i64, scope: i64) -> Result<(), AppError> {
+    let su = require(Permission::ManageVendors)?;
+    let state = app_state()?;
+    let ctx = audit_ctx(&state, Some(&su.user));
+    let mut tx = state.db.write().await?;
+    let gone = sqlx::query("DELETE FROM vendor_scopes WHERE id = $1 AND vendor_id = $2")
+        .bind(scope)
+        .bind(vendor)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    if gone == 0 {
+        return Err(AppError::NotFound);
+    }
+    tx.audit(ctx.event(
+        "vendor.scope_remove",
+        "vendor",
+        vendor,
+        format!("removed spend scope #{scope}"),
+    ))
+    .await?;
+    tx.commit().await
 }

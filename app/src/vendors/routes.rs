@@ -12,6 +12,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint::read_fn("/api/get_vendor", Perm(ViewOwnWork)),
     Endpoint::write_fn("/api/save_vendor", Perm(ManageVendors)),
     Endpoint::write_fn("/api/save_vendor_contract", Perm(ManageVendors)),
+    Endpoint::write_fn("/api/add_vendor_scope", Perm(ManageVendors)),
+    Endpoint::write_fn("/api/remove_vendor_scope", Perm(ManageVendors)),
     Endpoint::write_fn("/api/add_vendor_assurance", Perm(ViewOwnWork)),
     Endpoint::write_fn("/api/add_vendor_document", Perm(ViewOwnWork)),
     Endpoint::write_fn("/api/record_vendor_review", Perm(ViewOwnWork)),

@@ -56,12 +56,36 @@ pub struct Report {
     pub added_by: String,
 }
 
+pub use super::SpendScope as Scope;
+
 /// Everything a summary is made of, for one vendor or all.
 pub struct Register {
     pub vendors: Vec<Vendor>,
     pub contracts: HashMap<i64, Vec<Contract>>,
     pub reports: HashMap<i64, Vec<Report>>,
     pub with_dpa: HashSet<i64>,
+    pub scopes: HashMap<i64, Vec<Scope>>,
+    /// Each vendor's spend, once `with_spend` has read the cost data.
+    pub spend: HashMap<i64, Vec<super::spend::SpendView>>,
+}
+
+impl Register {
+    /// Reads each vendor's spend from the cost cube.
+    pub fn with_spend(
+        &mut self,
+        snap: &crate::costs::cube::Snapshot,
+        today: Date,
+    ) -> Result<(), AppError> {
+        for (id, scopes) in &self.scopes {
+            self.spend
+                .insert(*id, super::spend::vendor_spend(snap, scopes, today)?);
+        }
+        Ok(())
+    }
+
+    pub fn all_scopes(&self) -> Vec<Scope> {
+        self.scopes.values().flatten().cloned().collect()
+    }
 }
 
 pub async fn register(pool: &AnyPool, one: Option<i64>) -> Result<Register, AppError> {
@@ -153,11 +177,31 @@ pub async fn register(pool: &AnyPool, one: Option<i64>) -> Result<Register, AppE
     .bind(id)
     .fetch_all(pool)
     .await?;
+    let mut scopes: HashMap<i64, Vec<Scope>> = HashMap::new();
+    let rows: Vec<(i64, i64, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT id, vendor_id, provider, billing_account, service, tag_key, tag_value FROM vendor_scopes \
+         WHERE $1 = 0 OR vendor_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    for (sid, vid, provider, billing_account, service, tag_key, tag_value) in rows {
+        scopes.entry(vid).or_default().push(Scope {
+            id: sid,
+            provider,
+            billing_account,
+            service,
+            tag_key,
+            tag_value,
+        });
+    }
     Ok(Register {
         vendors,
         contracts,
         reports,
         with_dpa: with_dpa.into_iter().collect(),
+        scopes,
+        spend: HashMap::new(),
     })
 }
 
@@ -257,6 +301,20 @@ pub fn summarize(reg: &Register, v: &Vendor, today: Date) -> VendorSummary {
         .filter(|r| r.kind.starts_with("soc2"))
         .filter_map(|r| parse_date(&r.valid_until))
         .max();
+    let value = annual_value(contracts, today);
+    let over: Vec<(String, String, String)> = (reg.spend.get(&v.id).into_iter().flatten())
+        .filter_map(|sp| {
+            let limit = value.get(&sp.currency)?;
+            let spent = crate::costs::money::parse_amount(&sp.last_12_months).ok()?;
+            (spent > *limit).then(|| {
+                (
+                    sp.currency.clone(),
+                    sp.last_12_months.clone(),
+                    limit.normalize().to_string(),
+                )
+            })
+        })
+        .collect();
     let warnings = warnings::warnings(&Facts {
         tier,
         contracts: &standings,
@@ -264,26 +322,13 @@ pub fn summarize(reg: &Register, v: &Vendor, today: Date) -> VendorSummary {
         has_dpa: reg.with_dpa.contains(&v.id),
         next_review: next,
         today,
+        over_contract: &over,
     });
     let notice_deadline = standings
         .iter()
         .filter_map(|(t, _, d)| Some((d.filter(|d| *d >= today)?, t)))
         .min()
         .map(|(d, t)| (fmt_date(d), t.clone()));
-    let mut value: BTreeMap<String, rust_decimal::Decimal> = BTreeMap::new();
-    for c in contracts {
-        let running = terms(c).is_some_and(|t| {
-            !matches!(
-                dates::standing(&t, today),
-                Standing::Ended | Standing::NotStarted
-            )
-        });
-        if let (true, Some(v)) = (running, c.annual_value.as_deref()) {
-            if let Ok(d) = crate::costs::money::parse_amount(v) {
-                *value.entry(c.currency.clone()).or_default() += d;
-            }
-        }
-    }
     VendorSummary {
         id: v.id,
         name: v.name.clone(),
@@ -304,6 +349,25 @@ pub fn summarize(reg: &Register, v: &Vendor, today: Date) -> VendorSummary {
             .map(|(c, w)| (c.to_string(), w))
             .collect(),
     }
+}
+
+/// The annual value of the contracts running on `today`, by currency.
+fn annual_value(contracts: &[Contract], today: Date) -> BTreeMap<String, rust_decimal::Decimal> {
+    let mut value: BTreeMap<String, rust_decimal::Decimal> = BTreeMap::new();
+    for c in contracts {
+        let running = terms(c).is_some_and(|t| {
+            !matches!(
+                dates::standing(&t, today),
+                Standing::Ended | Standing::NotStarted
+            )
+        });
+        if let (true, Some(v)) = (running, c.annual_value.as_deref()) {
+            if let Ok(d) = crate::costs::money::parse_amount(v) {
+                *value.entry(c.currency.clone()).or_default() += d;
+            }
+        }
+    }
+    value
 }
 
 pub fn report_view(r: &Report, today: Date) -> AssuranceView {
@@ -347,6 +411,24 @@ pub async fn chain(
             .fetch_all(pool)
             .await?;
     Ok((up, down))
+}
+
+/// "provider AWS · service Amazon S3 · tag team=data".
+pub fn describe(s: &Scope) -> String {
+    let mut parts = Vec::new();
+    for (label, v) in [
+        ("provider", &s.provider),
+        ("billing account", &s.billing_account),
+        ("service", &s.service),
+    ] {
+        if !v.is_empty() {
+            parts.push(format!("{label} {v}"));
+        }
+    }
+    if !s.tag_key.is_empty() {
+        parts.push(format!("tag {}={}", s.tag_key, s.tag_value));
+    }
+    parts.join(" · ")
 }
 
 pub fn split(list: &str) -> Vec<String> {

@@ -14,12 +14,16 @@ pub struct Facts<'a> {
     pub has_dpa: bool,
     pub next_review: Date,
     pub today: Date,
+    /// (currency, spend over the last 12 months, running contracts' annual value) where the
+    /// spend is the larger.
+    pub over_contract: &'a [(String, String, String)],
 }
 
-pub const CODES: [(&str, &str); 3] = [
+pub const CODES: [(&str, &str); 4] = [
     ("renewal_without_soc2", "Renewal without a current SOC 2"),
     ("tier1_without_dpa", "Tier 1 without a DPA"),
     ("review_overdue", "Review overdue"),
+    ("spend_over_contract", "Spend above contract value"),
 ];
 
 pub fn warnings(f: &Facts) -> Vec<(&'static str, String)> {
@@ -44,6 +48,14 @@ pub fn warnings(f: &Facts) -> Vec<(&'static str, String)> {
         out.push((
             "tier1_without_dpa",
             "A tier-1 vendor without a data processing agreement on file.".to_string(),
+        ));
+    }
+    for (currency, spend, value) in f.over_contract {
+        out.push((
+            "spend_over_contract",
+            format!(
+                "Spend over the last 12 months, {spend} {currency}, is above the contracts' annual value, {value} {currency}."
+            ),
         ));
     }
     if f.next_review < f.today {
@@ -74,6 +86,7 @@ mod tests {
             has_dpa: false,
             next_review: date!(2027 - 01 - 01),
             today: date!(2026 - 12 - 01),
+            over_contract: &[],
         };
         let w = warnings(&f);
         assert_eq!(w.len(), 1);
@@ -97,6 +110,7 @@ mod tests {
             has_dpa: false,
             next_review: date!(2026 - 11 - 30),
             today: date!(2026 - 12 - 01),
+            over_contract: &[],
         };
         let codes: Vec<&str> = warnings(&f).iter().map(|w| w.0).collect();
         assert_eq!(codes, ["tier1_without_dpa", "review_overdue"]);

@@ -72,32 +72,17 @@ pub async fn basis(db: &Db, cube: &Cube, now: OffsetDateTime) -> Result<DataBasi
 /// The budget's spend in each of `buckets` (billed cost, exact).
 fn spend_in(snap: &Snapshot, b: &Budget, buckets: &Buckets) -> Result<Vec<Decimal>, AppError> {
     let s = &b.spec.scope;
-    let cur = &b.spec.currency;
-    let sums = if s.tag_key.is_empty() {
-        let f = Filters {
-            provider: &s.provider,
-            billing: &s.billing_account,
-            account: &s.sub_account,
-            service: &s.service,
-            region: &s.region,
-        };
-        snap.sums(buckets, cur, Metric::Billed, Group::Nothing, &f)?
-            .remove("")
-    } else {
-        let f = Filters {
-            provider: &s.provider,
-            service: &s.service,
-            ..Filters::default()
-        };
-        snap.sums(buckets, cur, Metric::Billed, Group::Tag(&s.tag_key), &f)?
-            .remove(&s.tag_value)
+    let f = Filters {
+        provider: &s.provider,
+        billing: &s.billing_account,
+        account: &s.sub_account,
+        service: &s.service,
+        region: &s.region,
     };
-    Ok(sums.unwrap_or_else(|| vec![Decimal::ZERO; buckets.count]))
+    let tag = (!s.tag_key.is_empty()).then_some((s.tag_key.as_str(), s.tag_value.as_str()));
+    snap.scoped(buckets, &b.spec.currency, Metric::Billed, &f, tag)
 }
 
-/// The budget's spend over [from, to), exactly (billed cost): grouped by the budget's most
-/// specific dimension (tag, service, sub-account, region, billing account, provider) with the
-/// others as filters, and the budget's value read from the groups.
 fn spend(basis: &DataBasis, b: &Budget, from: Date, to: Date) -> Result<Decimal, AppError> {
     if to <= from {
         return Ok(Decimal::ZERO);

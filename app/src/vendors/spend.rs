@@ -42,26 +42,14 @@ fn scope_sums(
     currency: &str,
     s: &Scope,
 ) -> Result<Vec<Decimal>, AppError> {
-    let sums = if s.tag_key.is_empty() {
-        let f = Filters {
-            provider: &s.provider,
-            billing: &s.billing_account,
-            service: &s.service,
-            ..Filters::default()
-        };
-        snap.sums(b, currency, Metric::Billed, Group::Nothing, &f)?
-            .remove("")
-    } else {
-        // Tag rollups carry provider and service only.
-        let f = Filters {
-            provider: &s.provider,
-            service: &s.service,
-            ..Filters::default()
-        };
-        snap.sums(b, currency, Metric::Billed, Group::Tag(&s.tag_key), &f)?
-            .remove(&s.tag_value)
+    let f = Filters {
+        provider: &s.provider,
+        billing: &s.billing_account,
+        service: &s.service,
+        ..Filters::default()
     };
-    Ok(sums.unwrap_or_else(|| vec![Decimal::ZERO; b.count]))
+    let tag = (!s.tag_key.is_empty()).then_some((s.tag_key.as_str(), s.tag_value.as_str()));
+    snap.scoped(b, currency, Metric::Billed, &f, tag)
 }
 
 /// A vendor's spend per currency (currencies with none left out).

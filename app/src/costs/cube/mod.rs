@@ -19,6 +19,8 @@ mod file;
 #[doc(hidden)]
 pub use file::fuzz_file_roundtrip;
 mod load;
+mod scope;
+pub use scope::TagScope;
 
 use crate::db::{Db, Dialect};
 use crate::error::AppError;

@@ -103,6 +103,10 @@ both_dbs!(vendors_compute_their_dates_and_warnings, |app| {
     assert_eq!(v["vendor"]["tier"], 1);
     assert_eq!(v["countries"], serde_json::json!(["US", "DE"]));
     assert_eq!(v["vendor"]["next_review_why"], "never reviewed");
+    assert_eq!(
+        v["owner_username"], "mia",
+        "the edit form shows the owner again"
+    );
 
     // Contracts: every bad field named; the deadline and standing computed.
     let r = app
@@ -395,6 +399,10 @@ both_dbs!(vendors_compute_their_dates_and_warnings, |app| {
             v["vendor"]["tier_overridden"].as_bool()
         ),
         (Some(1), Some(true))
+    );
+    assert_eq!(
+        v["tier_override"], 1,
+        "the edit form shows the override again"
     );
     // The dashboard: the register's tile, and the owner's own work.
     let d = ok(&app, &co, "/api/dashboard", &[]).await;

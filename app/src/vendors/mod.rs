@@ -206,6 +206,10 @@ pub struct VendorDetail {
     pub data_sensitivity: String,
     pub business_impact: String,
     pub override_reason: String,
+    /// The override itself (the form shows it again when editing).
+    pub tier_override: Option<i64>,
+    /// The owner's username (the form shows it again when editing).
+    pub owner_username: Option<String>,
     pub last_review: Option<String>,
     pub subprocessor_of: Option<(i64, String)>,
     pub subprocessors: Vec<(i64, String)>,

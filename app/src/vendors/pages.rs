@@ -148,7 +148,7 @@ fn VendorFields(#[prop(optional)] d: Option<VendorDetail>) -> impl IntoView {
         <label>"Legal name"<input name="form[legal_name]" value=v(|d| d.legal_name.clone())/></label>
         <label>"Website"<input name="form[website]" type="url" value=v(|d| d.website.clone())/></label>
         <label>"Category"<input name="form[category]" value=v(|d| d.vendor.category.clone())/></label>
-        <label>"Owner (username or email)"<input name="form[owner]"/></label>
+        <label>"Owner (username or email)"<input name="form[owner]" value=v(|d| d.owner_username.clone().unwrap_or_default())/></label>
         <label>"Services provided"<input name="form[services]" value=v(|d| d.services.clone())/></label>
         <label>"Countries (ISO codes, comma-separated)"<input name="form[countries]" value=v(|d| d.countries.join(", "))/></label>
         <label>"Data categories shared (comma-separated)"<input name="form[data_categories]" value=v(|d| d.data_categories.join(", "))/></label>
@@ -159,7 +159,7 @@ fn VendorFields(#[prop(optional)] d: Option<VendorDetail>) -> impl IntoView {
         <label>"Business impact"<select name="form[business_impact]">
             {tier::IMPACTS.iter().map(|s| view! { <option value=*s selected=imp == *s || (imp.is_empty() && *s == "medium")>{*s}</option> }).collect_view()}
         </select></label>
-        <label>"Tier override (1–3; empty: the rubric)"<input name="form[tier_override]" size="2"/></label>
+        <label>"Tier override (1–3; empty: the rubric)"<input name="form[tier_override]" size="2" value=v(|d| d.tier_override.map(|t| t.to_string()).unwrap_or_default())/></label>
         <label>"Override reason"<input name="form[override_reason]" value=v(|d| d.override_reason.clone())/></label>
     }
 }

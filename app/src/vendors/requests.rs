@@ -86,6 +86,8 @@ pub async fn detail(id: i64) -> Result<VendorDetail, AppError> {
         data_sensitivity: v.data_sensitivity.clone(),
         business_impact: v.business_impact.clone(),
         override_reason: v.override_reason.clone(),
+        tier_override: v.tier_override,
+        owner_username: v.owner_username.clone(),
         last_review: v.last_review.clone(),
         subprocessor_of: up,
         subprocessors: down,

@@ -19,6 +19,7 @@ pub struct Vendor {
     pub category: String,
     pub owner_id: Option<i64>,
     pub owner: Option<String>,
+    pub owner_username: Option<String>,
     pub services: String,
     pub countries: String,
     pub data_categories: String,
@@ -91,7 +92,7 @@ impl Register {
 pub async fn register(pool: &AnyPool, one: Option<i64>) -> Result<Register, AppError> {
     let id = one.unwrap_or(0);
     let rows = sqlx::query(
-        "SELECT v.id, v.name, v.legal_name, v.website, v.category, v.owner_id, u.display_name, v.services, \
+        "SELECT v.id, v.name, v.legal_name, v.website, v.category, v.owner_id, u.display_name, u.username, v.services, \
          v.countries, v.data_categories, v.subprocessor_of, v.data_sensitivity, v.business_impact, v.tier_override, \
          v.override_reason, v.review_status, v.last_review_date, v.created_at \
          FROM vendors v LEFT JOIN users u ON u.id = v.owner_id WHERE $1 = 0 OR v.id = $1 ORDER BY v.name",
@@ -109,6 +110,7 @@ pub async fn register(pool: &AnyPool, one: Option<i64>) -> Result<Register, AppE
             category: r.try_get("category")?,
             owner_id: r.try_get("owner_id")?,
             owner: r.try_get("display_name")?,
+            owner_username: r.try_get("username")?,
             services: r.try_get("services")?,
             countries: r.try_get("countries")?,
             data_categories: r.try_get("data_categories")?,

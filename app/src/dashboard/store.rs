@@ -20,6 +20,8 @@ struct Cards {
     budgets: BudgetsAtRisk,
     access: AccessTile,
     vendors: VendorTile,
+    /// (owner, has a warning) of every owned vendor: "My work" counts from it.
+    vendor_owners: Vec<(i64, bool)>,
 }
 
 pub(super) async fn load() -> Result<DashboardData, AppError> {
@@ -54,7 +56,7 @@ pub(super) async fn load() -> Result<DashboardData, AppError> {
         access: can(Permission::ViewAccessReviews).then(|| cards.access.clone()),
         vendors: can(Permission::ViewVendors).then(|| cards.vendors.clone()),
         my_work: match can(Permission::ViewOwnWork) {
-            true => Some(my_work(&state, su.user.id).await?),
+            true => Some(my_work(&state, &cards, su.user.id).await?),
             false => None,
         },
     })
@@ -89,7 +91,11 @@ async fn posture_within(
 }
 
 /// The tile for what the user owns (not shared between users: computed per request).
-async fn my_work(state: &crate::state::AppState, user: i64) -> Result<MyWork, AppError> {
+async fn my_work(
+    state: &crate::state::AppState,
+    cards: &Cards,
+    user: i64,
+) -> Result<MyWork, AppError> {
     let mine = crate::budgets::requests::summaries(state, Some(user)).await?;
     let pool = state.db.pool();
     let access_entries: i64 = sqlx::query_scalar(
@@ -106,15 +112,10 @@ async fn my_work(state: &crate::state::AppState, user: i64) -> Result<MyWork, Ap
     .bind(user)
     .fetch_one(pool)
     .await?;
-    let today = state.clock.now().date();
-    let reg = register(state, today).await?;
-    let owned: Vec<_> = (reg.vendors.iter())
-        .filter(|v| v.owner_id == Some(user))
-        .map(|v| crate::vendors::store::summarize(&reg, v, today))
-        .collect();
+    let owned = (cards.vendor_owners.iter()).filter(|(o, _)| *o == user);
     Ok(MyWork {
-        vendors: owned.len(),
-        vendor_warnings: owned.iter().filter(|s| !s.warnings.is_empty()).count(),
+        vendors: owned.clone().count(),
+        vendor_warnings: owned.filter(|(_, warned)| *warned).count(),
         access_entries,
         remediation_items,
         budgets: mine.len(),
@@ -192,6 +193,7 @@ async fn compute(
     .bind(since)
     .fetch_one(pool)
     .await?;
+    let (vendors, vendor_owners) = vendors(state, now.date()).await?;
     let st = crate::controls::store::statuses(pool, now.date()).await?;
     let frameworks = crate::controls::store::framework_summaries(pool, &st).await?;
     let controls = ControlStatus::ALL
@@ -215,33 +217,31 @@ async fn compute(
         spend: spend(&state.db, &state.cost_cube, now.date()).await?,
         budgets: budgets_at_risk(state).await?,
         access: access(pool, now.date()).await?,
-        vendors: vendors(state, now.date()).await?,
+        vendors,
+        vendor_owners,
     })
 }
 
-/// The register with each vendor's spend (so spend above contract value counts too).
-async fn register(
-    state: &crate::state::AppState,
-    today: time::Date,
-) -> Result<crate::vendors::store::Register, AppError> {
-    let mut reg = crate::vendors::store::register(state.db.pool(), None).await?;
-    let snap = state.cost_cube.snapshot(&state.db).await?;
-    reg.with_spend(&snap, today)?;
-    Ok(reg)
-}
-
+/// The vendor tile, and (owner, has a warning) of each owned vendor; spend is read so spend
+/// above contract value counts too.
 async fn vendors(
     state: &crate::state::AppState,
     today: time::Date,
-) -> Result<VendorTile, AppError> {
-    let reg = register(state, today).await?;
+) -> Result<(VendorTile, Vec<(i64, bool)>), AppError> {
+    let mut reg = crate::vendors::store::register(state.db.pool(), None).await?;
+    let snap = state.cost_cube.snapshot(&state.db).await?;
+    reg.with_spend(&snap, today)?;
     let all: Vec<_> = (reg.vendors.iter())
-        .map(|v| crate::vendors::store::summarize(&reg, v, today))
+        .map(|v| (v.owner_id, crate::vendors::store::summarize(&reg, v, today)))
         .collect();
+    let owners = (all.iter())
+        .filter_map(|(o, s)| Some(((*o)?, !s.warnings.is_empty())))
+        .collect();
+    let all: Vec<_> = all.into_iter().map(|(_, s)| s).collect();
     let within = |d: &str, days: i64| {
         crate::util::parse_date(d).is_some_and(|d| (d - today).whole_days() <= days)
     };
-    Ok(VendorTile {
+    let tile = VendorTile {
         total: all.len(),
         needing_action: all.iter().filter(|s| !s.warnings.is_empty()).count(),
         notices_due: (all.iter())
@@ -252,7 +252,8 @@ async fn vendors(
             })
             .count(),
         reviews_due: all.iter().filter(|s| within(&s.next_review, 30)).count(),
-    })
+    };
+    Ok((tile, owners))
 }
 
 async fn access(pool: &sqlx::AnyPool, today: time::Date) -> Result<AccessTile, AppError> {

@@ -193,6 +193,8 @@ pub struct SpendFigures {
     pub last_12_months: String,
     /// (first day of the month, amount), oldest first.
     pub months: Vec<(String, String)>,
+    /// Each month's bar height for the chart, 0 to 56, from the exact amounts.
+    pub bars: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

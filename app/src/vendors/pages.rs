@@ -18,7 +18,7 @@ fn warnings_view(w: &[(String, String)]) -> impl IntoView {
 }
 
 /// The last twelve months' spend per currency, a bar a month (SVG: the page CSP allows no
-/// inline styles), with the figures written out.
+/// inline styles; heights come from the server's exact amounts), with the figures written out.
 fn spend_view(d: &VendorDetail) -> impl IntoView {
     if d.scopes.is_empty() {
         return view! { <p class="muted" id="vendor-spend">"No spend mapped: name where this vendor's costs are (provider, billing account, service or tag)."</p> }.into_any();
@@ -28,15 +28,11 @@ fn spend_view(d: &VendorDetail) -> impl IntoView {
     }
     view! {
         <div id="vendor-spend">{d.spend.iter().map(|s| {
-            let amounts: Vec<f64> = s.months.iter().map(|(_, a)| a.parse::<f64>().unwrap_or(0.0)).collect();
-            // Display only: the figures beside the bars are the exact ones.
-            let max = amounts.iter().copied().fold(0.0_f64, f64::max).max(f64::MIN_POSITIVE);
             view! {
                 <p class="figure" data-currency=s.currency.clone()>{format!("{} {} this year · {} {} over the last twelve months", s.year_to_date, s.currency, s.last_12_months, s.currency)}</p>
                 <svg class="spend-chart" viewBox="0 0 240 60" role="img" aria-label=format!("Monthly spend in {}", s.currency)>
-                    {amounts.iter().enumerate().map(|(i, a)| {
-                        let h = (a / max * 56.0).max(0.0);
-                        view! { <rect x=(i as f64 * 20.0 + 2.0).to_string() y=(58.0 - h).to_string() width="16" height=h.to_string()></rect> }
+                    {s.bars.iter().enumerate().map(|(i, h)| view! {
+                        <rect x=(i * 20 + 2).to_string() y=(58 - u16::from(*h)).to_string() width="16" height=h.to_string()></rect>
                     }).collect_view()}
                 </svg>
                 <table class="data"><tbody>{s.months.iter().map(|(m, a)| view! { <tr><td>{m.get(..7).unwrap_or(m).to_string()}</td><td class="num">{format!("{a} {}", s.currency)}</td></tr> }).collect_view()}</tbody></table>
@@ -171,6 +167,8 @@ pub fn VendorPage() -> impl IntoView {
     let report = ServerAction::<AddVendorAssurance>::new();
     let document = ServerAction::<AddVendorDocument>::new();
     let review = ServerAction::<RecordVendorReview>::new();
+    let add_scope = ServerAction::<AddVendorScope>::new();
+    let remove_scope = ServerAction::<RemoveVendorScope>::new();
     let detail = Resource::new(
         move || {
             (
@@ -179,6 +177,7 @@ pub fn VendorPage() -> impl IntoView {
                 report.version().get(),
                 document.version().get(),
                 review.version().get(),
+                (add_scope.version().get(), remove_scope.version().get()),
             )
         },
         |(id, ..)| get_vendor(id),
@@ -237,8 +236,7 @@ pub fn VendorPage() -> impl IntoView {
                             <h2>"Spend"</h2>
                             {spend_view(&d)}
                             {d.can_manage.then(|| {
-                                let add = ServerAction::<AddVendorScope>::new();
-                                let remove = ServerAction::<RemoveVendorScope>::new();
+                                let (add, remove) = (add_scope, remove_scope);
                                 view! {
                                     <ul id="scopes">{d.scopes.clone().into_iter().map(|(sid, text)| view! {
                                         <li>{text}" "
@@ -258,7 +256,6 @@ pub fn VendorPage() -> impl IntoView {
                                         <button type="submit">"Map this spend to the vendor"</button>
                                     </ActionForm>
                                     {action_error(add)}
-                                    <p class="hint">"Reload to see the spend of a new scope."</p>
                                 }
                             })}
                             <h2>"Assurance"</h2>

@@ -94,9 +94,28 @@ pub fn vendor_spend(
                 .zip(&total)
                 .map(|(s, v)| (crate::util::fmt_date(*s), v.normalize().to_string()))
                 .collect(),
+            bars: bars(&total),
         });
     }
     Ok(out)
+}
+
+/// Bar heights 0 to `BAR` for the chart, proportional to the largest month (negatives,
+/// credits, draw as nothing); computed from the exact amounts, never through a float.
+fn bars(months: &[Decimal]) -> Vec<u8> {
+    use rust_decimal::prelude::ToPrimitive;
+    const BAR: u8 = 56;
+    let max = months.iter().copied().max().unwrap_or_default();
+    months
+        .iter()
+        .map(|v| match max > Decimal::ZERO && *v > Decimal::ZERO {
+            true => (*v * Decimal::from(BAR) / max)
+                .round()
+                .to_u8()
+                .unwrap_or(BAR),
+            false => 0,
+        })
+        .collect()
 }
 
 /// Spend of the last twelve months that no vendor's scope covers: (provider, service, currency,
@@ -152,6 +171,13 @@ pub fn unknown(
 mod tests {
     use super::*;
     use time::macros::date;
+
+    #[test]
+    fn bars_follow_the_largest_month() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(bars(&[d("0"), d("50"), d("100"), d("-3")]), [0, 28, 56, 0]);
+        assert_eq!(bars(&[d("0"), d("0")]), [0, 0]);
+    }
 
     #[test]
     fn twelve_calendar_months_end_with_this_one() {

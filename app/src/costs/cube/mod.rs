@@ -20,7 +20,6 @@ mod file;
 pub use file::fuzz_file_roundtrip;
 mod load;
 mod scope;
-pub use scope::TagScope;
 
 use crate::db::{Db, Dialect};
 use crate::error::AppError;

@@ -38,6 +38,7 @@ pub mod paths;
 pub mod policy;
 #[cfg(feature = "ssr")]
 pub mod reply;
+pub mod retention;
 pub mod routes;
 pub mod settings;
 #[cfg(feature = "ssr")]
@@ -160,6 +161,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/access/remediation") view=access_reviews::remediation_pages::RemediationPage ssr=SsrMode::Async/>
                     <Route path=path!("/vendors") view=vendors::VendorsPage ssr=SsrMode::Async/>
                     <Route path=path!("/vendors/:id") view=vendors::VendorPage ssr=SsrMode::Async/>
+                    <Route path=path!("/retention") view=retention::RetentionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/retention/disposals") view=retention::DisposalQueuePage ssr=SsrMode::Async/>
+                    <Route path=path!("/retention/holds") view=retention::LegalHoldsPage ssr=SsrMode::Async/>
 
                 </ParentRoute>
             </Routes>
@@ -188,7 +192,7 @@ fn Layout() -> impl IntoView {
 }
 
 /// The main menu, in this order; each link shows only to roles the policy table lets open it.
-const NAV: [(&str, &str); 20] = [
+const NAV: [(&str, &str); 22] = [
     (paths::DASHBOARD, "Dashboard"),
     (paths::MY_WORK, "My work"),
     (paths::FRAMEWORKS, "Frameworks"),
@@ -208,6 +212,8 @@ const NAV: [(&str, &str); 20] = [
     (paths::ACCESS_REVIEW, "Review access"),
     (paths::ACCESS_REMEDIATION, "Remediation"),
     (paths::VENDORS, "Vendors"),
+    (paths::RETENTION, "Retention"),
+    (paths::LEGAL_HOLDS, "Legal holds"),
     (paths::EXPORTS, "Exports"),
 ];
 

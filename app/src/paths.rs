@@ -49,6 +49,9 @@ pub const ACCESS_REVIEW: &str = "/access/review";
 pub const ACCESS_REMEDIATION: &str = "/access/remediation";
 pub const VENDORS: &str = "/vendors";
 pub const VENDOR: &str = "/vendors/{id}";
+pub const RETENTION: &str = "/retention";
+pub const RETENTION_DISPOSALS: &str = "/retention/disposals";
+pub const LEGAL_HOLDS: &str = "/retention/holds";
 /// Audits (engagements) and their request lists (PBC).
 pub const AUDITS: &str = "/audits";
 pub const AUDIT_ITEM: &str = "/audits/{id}";

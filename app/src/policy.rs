@@ -118,6 +118,11 @@ pub enum Permission {
     ViewVendors,
     /// Add and edit vendors and their contracts (owners record their own vendors' reports).
     ManageVendors,
+    /// See the retention schedule, the disposal queue and legal holds.
+    ViewRetention,
+    /// Manage retention rules and records, approve and record disposals, place and release
+    /// legal holds, run the own-data job.
+    ManageRetention,
     /// An auditor's work on the audits they are assigned to: draw samples, raise requests,
     /// comment, accept or return answers (the assignment is checked by the audits area).
     AuditWork,
@@ -150,6 +155,8 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ManageAccessReviews,
             ViewVendors,
             ManageVendors,
+            ViewRetention,
+            ManageRetention,
         ],
         Role::Compliance => &[
             ViewDashboard,
@@ -164,6 +171,8 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ManageAccessReviews,
             ViewVendors,
             ManageVendors,
+            ViewRetention,
+            ManageRetention,
         ],
         Role::Finance => &[
             ViewDashboard,
@@ -175,6 +184,7 @@ pub fn permissions(role: Role) -> &'static [Permission] {
             ManageBudgets,
             ViewOwnWork,
             ViewVendors,
+            ViewRetention,
         ],
         // Read-only, and within the compliance areas only what their audits cover
         // (`audits::reach`): no costs or budgets (a sampled budget attestation is shown on

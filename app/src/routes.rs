@@ -34,6 +34,7 @@ pub static TABLE: LazyLock<Table> = LazyLock::new(|| {
             crate::audits::routes::ENDPOINTS,
             crate::access_reviews::routes::ENDPOINTS,
             crate::vendors::routes::ENDPOINTS,
+            crate::retention::routes::ENDPOINTS,
             SERVER,
         ]
         .concat(),
@@ -57,7 +58,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: crate::state::AppState) -
         .merge(crate::exports::routes::router(state.clone()))
         .merge(crate::audits::routes::router(state.clone()))
         .merge(crate::access_reviews::routes::router(state.clone()))
-        .merge(crate::vendors::routes::router(state))
+        .merge(crate::vendors::routes::router(state.clone()))
+        .merge(crate::retention::routes::router(state))
 }
 
 #[cfg(test)]

@@ -68,6 +68,9 @@ pub struct AppState {
     /// The exports being built, with their progress (`exports::jobs`).
     #[from_ref(skip)]
     pub export_jobs: Arc<crate::exports::run::Jobs>,
+    /// The fewest days the audit trail is kept, whatever its retention rule says.
+    #[from_ref(skip)]
+    pub audit_min_days: u32,
 }
 
 /// This request's data version (the guard read it), or the current one when called without

@@ -43,6 +43,11 @@ pub struct Cli {
     #[arg(long, env = "STEWARD_BUDGET_ESCALATION_DAYS", default_value_t = 3, global = true,
           value_parser = clap::value_parser!(u32).range(1..=365))]
     pub budget_escalation_days: u32,
+    /// The fewest days the audit trail is kept: retention never disposes of younger events,
+    /// whatever its rule says.
+    #[arg(long, env = "STEWARD_AUDIT_MIN_RETENTION_DAYS", default_value_t = 400, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub audit_min_retention_days: u32,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -177,6 +182,11 @@ pub enum Command {
     },
     /// Evaluate every budget now and raise the alerts due (a server does this by itself).
     EvaluateBudgets,
+    /// Steward's own data under its retention rules (a server runs this daily by itself).
+    Retention {
+        #[command(subcommand)]
+        action: RetentionAction,
+    },
     /// Write a signed evidence export (ZIP) for a framework and a period [from, to), or for an
     /// audit (its period, its framework, its requests and their answers).
     ExportEvidence {
@@ -439,4 +449,23 @@ impl AwsArgs {
         s.payer_account = self.payer_account.trim().to_string();
         Some(s)
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetentionAction {
+    /// Dispose of what the built-in rules say is due, per category (legal holds stop a
+    /// category); each removal leaves a tombstone audit event. Exit 0; 1 when it fails.
+    Run {
+        /// Only list, per category, what would be disposed of.
+        #[arg(long)]
+        dry_run: bool,
+        /// With --dry-run: what would be disposed of on this day (YYYY-MM-DD) instead of
+        /// today, to see a rule's effect ahead.
+        #[arg(long, requires = "dry_run", value_parser = parse_day)]
+        as_of: Option<time::Date>,
+    },
+}
+
+fn parse_day(s: &str) -> Result<time::Date, String> {
+    app::util::parse_date(s).ok_or_else(|| format!("'{s}' is not a date (YYYY-MM-DD)"))
 }

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod ops;
 pub mod page_cache;
+pub mod retention_cli;
 pub mod statics;
 
 use app::auth::password::PasswordHasher;
@@ -67,6 +68,8 @@ pub struct ServeOptions {
     pub budget_escalation: time::Duration,
     /// How often the outbox looks for messages due (it is also woken when some are queued).
     pub outbox_interval: std::time::Duration,
+    /// The fewest days the audit trail is kept, whatever its retention rule says.
+    pub audit_min_days: u32,
 }
 
 impl Default for ServeOptions {
@@ -91,6 +94,7 @@ impl Default for ServeOptions {
             mail: None,
             budget_escalation: time::Duration::days(3),
             outbox_interval: std::time::Duration::from_secs(5),
+            audit_min_days: app::retention::schedule::AUDIT_MIN_DAYS,
         }
     }
 }
@@ -124,6 +128,7 @@ impl std::fmt::Debug for ServeOptions {
                     .map(|m| (&m.host, m.port, m.tls, &m.from)),
             )
             .field("budget_escalation", &self.budget_escalation)
+            .field("audit_min_days", &self.audit_min_days)
             .finish()
     }
 }
@@ -287,6 +292,7 @@ pub async fn start(
             outbox_due: Default::default(),
             export_dir: opts.data_dir.join("exports"),
             export_jobs: Default::default(),
+            audit_min_days: opts.audit_min_days,
         },
         metrics: Arc::new(metrics::Metrics::default()),
         metrics_token: opts.metrics_token.clone().map(Into::into),
@@ -317,6 +323,12 @@ pub async fn start(
         std::time::Duration::from_secs(3600),
     );
     app::vendors::reminders::schedule(state.app.clone(), std::time::Duration::from_secs(3600));
+    // Steward's own data: daily, the first run ten minutes after start (not during start-up).
+    app::retention::own::schedule(
+        state.app.clone(),
+        std::time::Duration::from_secs(600),
+        std::time::Duration::from_secs(24 * 3600),
+    );
     // Account uploads whose column mapping was never chosen go after a day.
     app::access_reviews::sources::schedule_sweep(
         state.app.spool_dir.clone(),

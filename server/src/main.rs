@@ -87,6 +87,7 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
                 mail: smtp.settings(public_url_for_mail.as_str()),
                 budget_escalation: time::Duration::days(cli.budget_escalation_days.into()),
                 outbox_interval: std::time::Duration::from_secs(5),
+                audit_min_days: cli.audit_min_retention_days,
             };
             let running = server::start(opts, listener, shutdown_signal()).await?;
             running.wait().await?;
@@ -266,6 +267,12 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
             &file,
             public_key,
         ),
+        Command::Retention {
+            action: server::config::RetentionAction::Run { dry_run, as_of },
+        } => {
+            let min = cli.audit_min_retention_days;
+            server::retention_cli::run(&url, &cli.data_dir, min, dry_run, as_of).await
+        }
         Command::EvaluateBudgets => {
             server::budgets_cli::evaluate_now(&url, &cli.data_dir, cli.budget_escalation_days).await
         }

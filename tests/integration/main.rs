@@ -26,6 +26,7 @@ mod notifications;
 mod ops;
 mod page_cache;
 mod policy_matrix;
+mod retention;
 mod users;
 mod vendors;
 

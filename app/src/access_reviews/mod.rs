@@ -133,6 +133,9 @@ pub struct SystemDetail {
     /// (account, name, entitlement).
     pub removed: Vec<(String, String, String)>,
     pub can_manage: bool,
+    /// Legal holds in force on this system's data (retention).
+    #[serde(default)]
+    pub holds: Vec<String>,
 }
 
 /// What an import did, said on the page and by the command line.

@@ -120,6 +120,7 @@ fn system_view(d: SystemDetail, q: String, flag: String) -> impl IntoView {
             s.owner.clone().unwrap_or_else(|| "none".into()),
             if s.data_categories.is_empty() { String::new() } else { format!(" · data: {}", s.data_categories.join(", ")) })}</p>
         {(!d.description.is_empty()).then(|| view! { <p class="description">{d.description.clone()}</p> })}
+        {(!d.holds.is_empty()).then(|| view! { <p class="warn hold" id="system-holds">{format!("On legal hold: {}. Nothing held here may be disposed of until released.", d.holds.join(", "))}</p> })}
         {d.can_manage.then(|| if s.kind == "steward" { view! {
             <ActionForm action=steward attr:id="steward-snapshot">
                 <button type="submit" class="primary">"Take a snapshot of Steward's users"</button>

@@ -163,6 +163,20 @@ pub async fn read_head(conn: &mut AnyConnection) -> Result<Head, sqlx::Error> {
     Ok(Head { seq, hash })
 }
 
+/// Where the chain starts: events up to `seq` were disposed of under retention, `hash` being
+/// the last one's (genesis when nothing was). A tombstone event later in the chain vouches for
+/// both (`TOMBSTONE_ACTION`, object `audit_events`, id `seq`, the hash in its summary).
+pub async fn read_base(conn: &mut AnyConnection) -> Result<Head, sqlx::Error> {
+    let (seq, hash): (i64, String) =
+        sqlx::query_as("SELECT seq, hash FROM audit_base WHERE id = 1")
+            .fetch_one(conn)
+            .await?;
+    Ok(Head { seq, hash })
+}
+
+/// The action of the event retention writes for what it removed.
+pub const TOMBSTONE_ACTION: &str = "retention.dispose";
+
 /// The columns `event_from_row` reads, in a SELECT list.
 pub const EVENT_COLUMNS: &str = "seq, at, actor_id, actor, action, object_type, object_id, \
      summary, request_id, client_addr, prev_hash, hash";
@@ -238,18 +252,36 @@ pub async fn verify_in(
     mut each: impl FnMut(&StoredEvent),
 ) -> Result<VerifyOutcome, sqlx::Error> {
     use futures_util::TryStreamExt;
-    let sql = format!("SELECT {EVENT_COLUMNS} FROM audit_events ORDER BY seq");
-    let mut rows = sqlx::query(&sql).fetch(&mut *conn);
-    let mut expected_seq = 1i64;
-    let mut prev = GENESIS_HASH.to_string();
+    let base = read_base(&mut *conn).await?;
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq");
+    let mut rows = sqlx::query(&sql).bind(base.seq).fetch(&mut *conn);
+    let mut expected_seq = base.seq + 1;
+    let mut prev = base.hash.clone();
+    let mut vouched = base.seq == 0;
+    let base_id = base.seq.to_string();
     while let Some(row) = rows.try_next().await? {
         let e = event_from_row(&row)?;
         if let Some(broken) = check_link(expected_seq, &prev, &e) {
             return Ok(broken);
         }
+        vouched |= e.event.action == TOMBSTONE_ACTION
+            && e.event.object_type == "audit_events"
+            && e.event.object_id == base_id
+            && e.event.summary.contains(&base.hash);
         each(&e);
         prev = e.hash;
         expected_seq += 1;
+    }
+    drop(rows);
+    if !vouched {
+        return Ok(VerifyOutcome::Broken {
+            seq: base.seq + 1,
+            reason: format!(
+                "the chain starts after event #{} but no retention tombstone in it vouches for \
+                 that start (events were removed outside retention)",
+                base.seq
+            ),
+        });
     }
     let events = expected_seq - 1;
     if head.seq != events || head.hash != prev {

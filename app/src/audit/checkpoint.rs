@@ -245,6 +245,13 @@ pub async fn create(
         Some(last) => last,
         None => (0, chain::GENESIS_HASH.to_string()),
     };
+    // Events retention disposed of are gone: a checkpoint starts at the chain's base at most.
+    let base = chain::read_base(tx.conn()).await?;
+    let (prev_seq, prev_hash) = if base.seq > prev_seq {
+        (base.seq, base.hash)
+    } else {
+        (prev_seq, prev_hash)
+    };
     let seq = tx
         .audit(ctx.event(
             ACTION,

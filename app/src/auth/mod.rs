@@ -13,8 +13,9 @@ pub mod session;
 #[cfg(feature = "ssr")]
 pub mod throttle;
 
-/// Prunes expired sessions, trusted devices and sign-in attempts every `every` (they are
-/// refused anyway; this keeps the tables bounded whatever anonymous clients send).
+/// Prunes expired trusted devices every `every`. Sessions and sign-in attempts are records
+/// kept under their retention rules: the retention job disposes of them, daily, with a
+/// tombstone (`retention::own`).
 #[cfg(feature = "ssr")]
 pub fn schedule_housekeeping(state: crate::state::AppState, every: std::time::Duration) {
     tokio::spawn(async move {
@@ -25,14 +26,9 @@ pub fn schedule_housekeeping(state: crate::state::AppState, every: std::time::Du
             if state.db.pool().is_closed() {
                 return;
             }
-            let now = state.clock.now();
-            let attempts = throttle::prune(&state.db, &state.security.throttle, now).await;
-            let sessions = session::prune(&state).await;
-            match (attempts, sessions) {
-                (Ok(a), Ok(s)) if a + s > 0 => {
-                    tracing::debug!(attempts = a, sessions_and_devices = s, "housekeeping")
-                }
-                (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %e, "housekeeping failed"),
+            match session::prune(&state).await {
+                Ok(n) if n > 0 => tracing::debug!(devices = n, "housekeeping"),
+                Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
                 _ => {}
             }
         }

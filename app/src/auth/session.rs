@@ -165,10 +165,8 @@ pub async fn resolve(
             (Some(user), true) => user,
             _ if !fresh => continue,
             _ => {
-                sqlx::query("DELETE FROM sessions WHERE id = $1")
-                    .bind(r.session_id)
-                    .execute(state.db.pool())
-                    .await?;
+                // Refused, not deleted: the row is a record of the sign-in that retention
+                // disposes of under the sessions rule.
                 state.sessions.remove(&hash);
                 return Ok(None);
             }
@@ -255,23 +253,17 @@ pub async fn forget_devices(conn: &mut AnyConnection, user_id: i64) -> Result<u6
     )
 }
 
-/// Removes expired sessions and trusted devices (they are refused anyway; this bounds the
-/// tables). Returns how many rows went.
+/// Removes expired trusted devices (they are refused anyway; this bounds the table). Expired
+/// sessions stay, refused, until retention disposes of them under the sessions rule (with a
+/// tombstone, unless a legal hold keeps them). Returns how many rows went.
 pub async fn prune(state: &AppState) -> Result<u64, AppError> {
     let now = state.clock.now();
-    let idle_since = ts(now - state.security.idle_timeout);
-    let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2")
-        .bind(ts(now))
-        .bind(idle_since)
-        .execute(state.db.pool())
-        .await?
-        .rows_affected();
     let devices = sqlx::query("DELETE FROM trusted_devices WHERE expires_at <= $1")
         .bind(ts(now))
         .execute(state.db.pool())
         .await?
         .rows_affected();
-    Ok(sessions + devices)
+    Ok(devices)
 }
 
 /// Records a trusted device for the user; returns the token for the cookie.

@@ -191,15 +191,6 @@ pub async fn succeeded(
     Ok(())
 }
 
-/// Removes attempts that no window can count any more. Returns how many.
-pub async fn prune(db: &Db, cfg: &ThrottleConfig, now: OffsetDateTime) -> Result<u64, AppError> {
-    Ok(sqlx::query("DELETE FROM login_attempts WHERE at < $1")
-        .bind(ts(now - cfg.window))
-        .execute(db.pool())
-        .await?
-        .rows_affected())
-}
-
 /// Refusals already in the audit trail this window, per account and address: later ones are
 /// only counted. Bounded: past windows are dropped, and past `MAX_NOTED` keys new ones are
 /// counted without an event rather than growing memory.

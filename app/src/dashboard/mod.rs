@@ -35,6 +35,17 @@ pub struct DashboardData {
     pub access: Option<AccessTile>,
     /// Vendors: to whoever reads the register.
     pub vendors: Option<VendorTile>,
+    /// Retention: disposals due and legal holds in force, to whoever reads the schedule.
+    pub retention: Option<RetentionTile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionTile {
+    /// Records due for disposal and free of holds.
+    pub disposals_due: i64,
+    /// Records due but suspended by a legal hold.
+    pub held_due: i64,
+    pub active_holds: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -102,6 +102,17 @@ fn DashboardView(d: DashboardData) -> impl IntoView {
                     <a href=crate::paths::VENDORS>"Open vendors →"</a>
                 </section>
             })}
+            {d.retention.map(|r| view! {
+                <section class="tile" aria-labelledby="tile-retention" id="retention-tile">
+                    <h2 id="tile-retention">"Retention"</h2>
+                    <p class="figure"><a href=crate::paths::RETENTION_DISPOSALS id="disposals-due">{r.disposals_due}</a><span class="unit">" disposal(s) due"</span></p>
+                    <ul class="breakdown">
+                        <li><a href=crate::paths::LEGAL_HOLDS>"Legal holds in force"</a><span class="num" id="active-holds">{r.active_holds}</span></li>
+                        <li><span class={if r.held_due > 0 { "warn" } else { "" }}>"Due but on hold"</span><span class="num" id="held-due">{r.held_due}</span></li>
+                    </ul>
+                    <a href=crate::paths::RETENTION>"Open the retention schedule →"</a>
+                </section>
+            })}
             {d.access.map(|a| view! {
                 <section class="tile" aria-labelledby="tile-access" id="access-tile">
                     <h2 id="tile-access">"Access reviews"</h2>

@@ -22,6 +22,7 @@ struct Cards {
     vendors: VendorTile,
     /// (owner, has a warning) of every owned vendor: "My work" counts from it.
     vendor_owners: Vec<(i64, bool)>,
+    retention: RetentionTile,
 }
 
 pub(super) async fn load() -> Result<DashboardData, AppError> {
@@ -55,6 +56,7 @@ pub(super) async fn load() -> Result<DashboardData, AppError> {
         budgets: can(Permission::ViewBudgets).then(|| cards.budgets.clone()),
         access: can(Permission::ViewAccessReviews).then(|| cards.access.clone()),
         vendors: can(Permission::ViewVendors).then(|| cards.vendors.clone()),
+        retention: can(Permission::ViewRetention).then(|| cards.retention.clone()),
         my_work: match can(Permission::ViewOwnWork) {
             true => Some(my_work(&state, &cards, su.user.id).await?),
             false => None,
@@ -219,6 +221,15 @@ async fn compute(
         access: access(pool, now.date()).await?,
         vendors,
         vendor_owners,
+        retention: {
+            let (disposals_due, held_due, active_holds) =
+                crate::retention::store::counts(pool, now.date()).await?;
+            RetentionTile {
+                disposals_due,
+                held_due,
+                active_holds,
+            }
+        },
     })
 }
 

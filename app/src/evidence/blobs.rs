@@ -56,6 +56,8 @@ pub trait BlobStore: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Box<dyn StagedBlob>, StoreError>>;
     fn open<'a>(&'a self, sha256: &'a str) -> BoxFuture<'a, Result<BlobReader, StoreError>>;
     fn exists<'a>(&'a self, sha256: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Removes a stored blob (retention, once nothing refers to it); absent is not an error.
+    fn remove<'a>(&'a self, sha256: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
 /// Lower-case hex SHA-256, the only names the store accepts (never a user's path).
@@ -228,6 +230,17 @@ impl BlobStore for FsBlobStore {
         Box::pin(async move {
             let path = self.checked_path(sha256)?;
             Ok(tokio::fs::try_exists(&path).await?)
+        })
+    }
+
+    fn remove<'a>(&'a self, sha256: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let path = self.checked_path(sha256)?;
+            match tokio::fs::remove_file(&path).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e.into()),
+            }
         })
     }
 }

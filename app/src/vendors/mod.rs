@@ -226,6 +226,9 @@ pub struct VendorDetail {
     pub can_manage: bool,
     /// The viewer owns it (records reports, documents, reviews).
     pub is_owner: bool,
+    /// Legal holds in force on this vendor's data (retention).
+    #[serde(default)]
+    pub holds: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

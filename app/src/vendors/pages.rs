@@ -199,6 +199,7 @@ pub fn VendorPage() -> impl IntoView {
                                 d.data_sensitivity, d.business_impact, v.owner.clone().unwrap_or_else(|| "none".into()),
                                 v.review_status.replace('_', " "), v.next_review, v.next_review_why)}</p>
                             <div id="vendor-warnings">{warnings_view(&v.warnings)}</div>
+                            {(!d.holds.is_empty()).then(|| view! { <p class="warn hold" id="vendor-holds">{format!("On legal hold: {}. Nothing this vendor holds for us may be disposed of until released.", d.holds.join(", "))}</p> })}
                             <p>{format!("{} · {} · countries {} · data {}", d.legal_name, d.services, d.countries.join(", "), d.data_categories.join(", "))}</p>
                             {d.subprocessor_of.clone().map(|(pid, n)| view! { <p>"Sub-processor of "<a href=paths::vendor(pid)>{n}</a></p> })}
                             {(!d.subprocessors.is_empty()).then(|| view! { <p>"Its sub-processors: "{d.subprocessors.iter().map(|(sid, n)| view! { <a href=paths::vendor(*sid)>{n.clone()}</a>" " }).collect_view()}</p> })}

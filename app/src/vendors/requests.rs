@@ -112,6 +112,7 @@ pub async fn detail(id: i64) -> Result<VendorDetail, AppError> {
         spend: reg.spend.get(&id).cloned().unwrap_or_default(),
         can_manage: su.user.can(Permission::ManageVendors),
         is_owner,
+        holds: crate::retention::store::holds_on(pool, today, None, Some(id)).await?,
     })
 }
 

@@ -212,17 +212,34 @@ both_dbs!(refusals_are_cheap_and_storage_is_bounded, |app| {
         5
     );
     assert_eq!(app.state().app.refusals.total(), 195);
-    // Pruning on schedule: once out of the window the rows go.
+    // Storage stays bounded: past its retention rule (90 days by default) the retention job
+    // disposes of the attempts, leaving a tombstone with the hash of what went.
     let st = &app.state().app;
-    st.clock.advance(time::Duration::minutes(16));
-    let pruned = app::auth::throttle::prune(&st.db, &st.security.throttle, st.clock.now())
+    st.clock.advance(time::Duration::days(91));
+    let ctx = app::audit::chain::AuditCtx {
+        actor: "retention".into(),
+        at: app::util::ts(st.clock.now()),
+        ..Default::default()
+    };
+    let env = app::retention::own::Env {
+        db: &st.db,
+        blobs: st.blobs.as_ref(),
+        ctx: &ctx,
+        audit_min_days: st.audit_min_days,
+    };
+    let lines = app::retention::own::run(&env, st.clock.now(), false)
         .await
         .unwrap();
-    assert_eq!(pruned, 5);
+    let line = lines.iter().find(|l| l.key == "login_failures").unwrap();
+    assert_eq!(line.count, 5);
     assert_eq!(
         count_where(&app, "SELECT COUNT(*) FROM login_attempts").await,
         0
     );
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"retention.dispose".to_string()));
     // A new window notes a new refusal once more.
     for i in 0..7 {
         app.login(&c, "compliance", &format!("again {i} wrong"))

@@ -80,6 +80,8 @@ pub async fn detail(id: i64, q: String, flag: String, page: i64) -> Result<Syste
         flag_counts,
         removed,
         can_manage: su.user.can(Permission::ManageAccessReviews),
+        holds: crate::retention::store::holds_on(pool, state.clock.now().date(), Some(id), None)
+            .await?,
     })
 }
 

@@ -876,4 +876,5 @@ browser_test!(
 mod access;
 mod audits;
 mod budgets;
+mod retention;
 mod vendors;

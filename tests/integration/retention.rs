@@ -3,6 +3,7 @@
 //! Steward's own data disposed of by its job exactly as the dry run listed, nothing under
 //! hold, the audit trail never cut below its minimum and its chain still verifying.
 
+use super::evidence;
 use super::exports::json;
 use super::*;
 
@@ -381,6 +382,39 @@ both_dbs!(
         for _ in 0..3 {
             app.login(&app.client(), "finance", "wrong password").await;
         }
+        // Cost line items, and evidence with a superseded version (its own file) and a current one.
+        let sample = costs_fixture_sample();
+        app.cli(&["import-costs", sample.to_str().unwrap()]);
+        let line_items = count(&app, "SELECT COUNT(*) FROM cost_line_items").await;
+        let rollups = count(&app, "SELECT COUNT(*) FROM cost_daily").await;
+        assert!(line_items > 0 && rollups > 0);
+        let co0 = app.client_as(Role::Compliance).await;
+        let control = evidence::insert_control(&app, "SC-7", None).await;
+        let r = evidence::upload(
+            &app,
+            &co0,
+            evidence::new_evidence("Firewall review", &[control]).file(
+                "v1.txt",
+                None,
+                b"old rules",
+            ),
+        )
+        .await;
+        assert_eq!(r.status(), 201);
+        let item = json(r).await["evidence_id"].as_i64().unwrap();
+        let r = evidence::upload(
+            &app,
+            &co0,
+            evidence::Form::new()
+                .text("evidence_id", &item.to_string())
+                .text("effective_date", &evidence::today())
+                .file("v2.txt", None, b"new rules"),
+        )
+        .await;
+        assert_eq!(r.status(), 201);
+        let old_blob = evidence::blob_path(&app, &app::util::sha256_hex(b"old rules"));
+        let new_blob = evidence::blob_path(&app, &app::util::sha256_hex(b"new rules"));
+        assert!(old_blob.exists() && new_blob.exists());
         clock.advance(time::Duration::days(730));
         let co = app.client_as(Role::Compliance).await;
         let admin = app.client_as(Role::Admin).await;
@@ -429,6 +463,28 @@ both_dbs!(
             ],
         )
         .await;
+        // Cost line items and superseded evidence versions after a year (seven by default).
+        for key in ["cost_line_items", "evidence_versions"] {
+            let c = category(key);
+            ok(
+                &app,
+                &co,
+                "/api/save_retention_rule",
+                &[
+                    ("form[id]", c["rules"][0]["id"].to_string()),
+                    ("form[category_id]", c["id"].to_string()),
+                    ("form[name]", "Default".into()),
+                    ("form[period]", "P1Y".into()),
+                    (
+                        "form[trigger]",
+                        c["rules"][0]["trigger"].as_str().unwrap().into(),
+                    ),
+                    ("form[legal_basis]", "Financial and audit records".into()),
+                    ("form[action]", "delete".into()),
+                ],
+            )
+            .await;
+        }
         // A legal hold on the login failures stops that category only.
         let failures = category("login_failures");
         ok(
@@ -455,6 +511,8 @@ both_dbs!(
         assert!(events >= 4, "{plan:?}");
         assert_eq!(fails, 3);
         assert_eq!(held, ["Intrusion inquiry"]);
+        assert_eq!(get("cost_line_items").1, line_items);
+        assert_eq!(get("evidence_versions").1, 1, "the superseded version only");
         // The command line's dry run, as of the server's day, lists the same.
         let day = clock.now().date().to_string();
         let dry = app.cli(&["retention", "run", "--dry-run", "--as-of", &day]);
@@ -488,16 +546,35 @@ both_dbs!(
             sessions_before - sessions
         );
         assert_eq!(count(&app, "SELECT COUNT(*) FROM login_attempts").await, 3);
+        assert_eq!(removed("cost_line_items"), line_items);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM cost_line_items").await, 0);
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM cost_daily").await,
+            rollups,
+            "the daily rollups (what reports read) stay"
+        );
+        assert_eq!(removed("evidence_versions"), 1);
+        let versions = count(
+            &app,
+            &format!("SELECT COUNT(*) FROM evidence_versions WHERE evidence_id = {item}"),
+        )
+        .await;
+        assert_eq!(versions, 1);
+        assert!(!old_blob.exists(), "the superseded version's file is gone");
+        assert!(new_blob.exists(), "the current version's file stays");
         let tombstones = count(
             &app,
             "SELECT COUNT(*) FROM audit_events WHERE action = 'retention.dispose'",
         )
         .await;
-        assert_eq!(tombstones, 2, "one for sessions, one for the audit events");
+        assert_eq!(
+            tombstones, 4,
+            "sessions, cost line items, the evidence version, audit events"
+        );
         // Events before the run, minus those disposed of, plus the two tombstones.
         assert_eq!(
             count(&app, "SELECT COUNT(*) FROM audit_events").await,
-            events_before - events + 2
+            events_before - events + tombstones
         );
         assert_eq!(count(&app, "SELECT seq FROM audit_base").await, events);
         // Nothing left to do: a second dry run lists nothing but what is held.

@@ -44,6 +44,7 @@ pub mod settings;
 pub mod signing;
 #[cfg(feature = "ssr")]
 pub mod state;
+pub mod tabular;
 pub mod upload;
 pub mod users;
 pub mod util;

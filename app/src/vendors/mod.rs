@@ -19,6 +19,8 @@ pub mod spend;
 pub mod store;
 pub mod tier;
 pub mod warnings;
+#[cfg(feature = "ssr")]
+pub mod write;
 
 use crate::error::AppError;
 use leptos::prelude::*;

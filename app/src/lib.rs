@@ -161,6 +161,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/access/remediation") view=access_reviews::remediation_pages::RemediationPage ssr=SsrMode::Async/>
                     <Route path=path!("/vendors") view=vendors::VendorsPage ssr=SsrMode::Async/>
                     <Route path=path!("/vendors/:id") view=vendors::VendorPage ssr=SsrMode::Async/>
+                    <Route path=path!("/vendors/import/map") view=vendors::VendorImportPage ssr=SsrMode::Async/>
 
                 </ParentRoute>
             </Routes>

@@ -28,6 +28,7 @@ mod page_cache;
 mod policy_matrix;
 mod users;
 mod vendors;
+mod vendors_csv;
 
 pub use app::policy::Role;
 pub use steward_tests::{both_dbs, Backend, TestApp};

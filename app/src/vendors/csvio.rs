@@ -55,251 +55,29 @@ use Field::*;
 
 /// Each field: its key (the form's `map[key]`), its export header (also its first synonym)
 /// and the header words that name it, lower case, in the languages exports come in.
+#[rustfmt::skip]
 const FIELDS: [(Field, &str, &[&str]); 21] = [
-    (
-        Name,
-        "name",
-        &[
-            "name",
-            "vendor",
-            "vendor name",
-            "supplier",
-            "supplier name",
-            "lieferant",
-            "anbieter",
-            "dienstleister",
-            "fournisseur",
-            "nom",
-            "proveedor",
-            "nombre",
-        ],
-    ),
-    (
-        LegalName,
-        "legal_name",
-        &[
-            "legal name",
-            "legal entity",
-            "company name",
-            "firma",
-            "firmenname",
-            "rechtlicher name",
-            "raison sociale",
-            "razón social",
-            "razon social",
-        ],
-    ),
-    (
-        Website,
-        "website",
-        &[
-            "website",
-            "url",
-            "web",
-            "homepage",
-            "webseite",
-            "site web",
-            "sitio web",
-        ],
-    ),
-    (
-        Category,
-        "category",
-        &[
-            "category",
-            "kategorie",
-            "catégorie",
-            "categoría",
-            "categoria",
-        ],
-    ),
-    (
-        Owner,
-        "owner",
-        &[
-            "owner",
-            "vendor owner",
-            "business owner",
-            "owner email",
-            "eigentümer",
-            "eigentuemer",
-            "verantwortlich",
-            "verantwortlicher",
-            "propriétaire",
-            "responsable",
-            "propietario",
-        ],
-    ),
-    (
-        Services,
-        "services",
-        &[
-            "services",
-            "service",
-            "description",
-            "dienste",
-            "leistungen",
-            "dienstleistungen",
-            "prestations",
-            "servicios",
-        ],
-    ),
-    (
-        Countries,
-        "countries",
-        &[
-            "countries",
-            "country",
-            "locations",
-            "data location",
-            "länder",
-            "land",
-            "pays",
-            "países",
-            "paises",
-        ],
-    ),
-    (
-        DataCategories,
-        "data_categories",
-        &[
-            "data categories",
-            "data shared",
-            "datenkategorien",
-            "catégories de données",
-            "categorías de datos",
-        ],
-    ),
-    (
-        SubprocessorOf,
-        "subprocessor_of",
-        &[
-            "sub-processor of",
-            "subprocessor of",
-            "parent vendor",
-            "unterauftragsverarbeiter von",
-            "sous-traitant de",
-            "subencargado de",
-        ],
-    ),
-    (
-        DataSensitivity,
-        "data_sensitivity",
-        &[
-            "data sensitivity",
-            "sensitivity",
-            "datensensibilität",
-            "schutzbedarf",
-            "sensibilité",
-            "sensibilidad",
-        ],
-    ),
-    (
-        BusinessImpact,
-        "business_impact",
-        &[
-            "business impact",
-            "impact",
-            "criticality",
-            "kritikalität",
-            "geschäftsauswirkung",
-            "impact métier",
-            "impacto",
-        ],
-    ),
-    (
-        TierOverride,
-        "tier_override",
-        &["tier override", "override tier"],
-    ),
-    (
-        OverrideReason,
-        "override_reason",
-        &["override reason", "tier override reason", "begründung"],
-    ),
-    (
-        Contract,
-        "contract",
-        &[
-            "contract",
-            "contract title",
-            "vertrag",
-            "contrat",
-            "contrato",
-        ],
-    ),
-    (
-        ContractStart,
-        "contract_start",
-        &[
-            "contract start",
-            "start date",
-            "vertragsbeginn",
-            "début du contrat",
-            "inicio del contrato",
-        ],
-    ),
-    (
-        ContractEnd,
-        "contract_end",
-        &[
-            "contract end",
-            "end date",
-            "vertragsende",
-            "fin du contrat",
-            "fin del contrato",
-        ],
-    ),
-    (
-        AutoRenew,
-        "auto_renew",
-        &[
-            "auto-renew",
-            "auto renewal",
-            "autorenew",
-            "automatische verlängerung",
-            "renouvellement automatique",
-            "renovación automática",
-        ],
-    ),
-    (
-        RenewalTerm,
-        "renewal_term",
-        &[
-            "renewal term",
-            "verlängerungszeitraum",
-            "durée de renouvellement",
-        ],
-    ),
-    (
-        NoticePeriod,
-        "notice_period",
-        &[
-            "notice period",
-            "notice",
-            "kündigungsfrist",
-            "préavis",
-            "preaviso",
-        ],
-    ),
-    (
-        AnnualValue,
-        "annual_value",
-        &[
-            "annual value",
-            "annual cost",
-            "contract value",
-            "jahreswert",
-            "jahreskosten",
-            "valeur annuelle",
-            "valor anual",
-        ],
-    ),
-    (
-        Currency,
-        "currency",
-        &["currency", "währung", "devise", "moneda"],
-    ),
+    (Name, "name", &["name", "vendor", "vendor name", "supplier", "supplier name", "lieferant", "anbieter", "dienstleister", "fournisseur", "nom", "proveedor", "nombre"]),
+    (LegalName, "legal_name", &["legal name", "legal entity", "company name", "firma", "firmenname", "rechtlicher name", "raison sociale", "razón social", "razon social"]),
+    (Website, "website", &["website", "url", "web", "homepage", "webseite", "site web", "sitio web"]),
+    (Category, "category", &["category", "kategorie", "catégorie", "categoría", "categoria"]),
+    (Owner, "owner", &["owner", "vendor owner", "business owner", "owner email", "eigentümer", "eigentuemer", "verantwortlich", "verantwortlicher", "propriétaire", "responsable", "propietario"]),
+    (Services, "services", &["services", "service", "description", "dienste", "leistungen", "dienstleistungen", "prestations", "servicios"]),
+    (Countries, "countries", &["countries", "country", "locations", "data location", "länder", "land", "pays", "países", "paises"]),
+    (DataCategories, "data_categories", &["data categories", "data shared", "datenkategorien", "catégories de données", "categorías de datos"]),
+    (SubprocessorOf, "subprocessor_of", &["sub-processor of", "subprocessor of", "parent vendor", "unterauftragsverarbeiter von", "sous-traitant de", "subencargado de"]),
+    (DataSensitivity, "data_sensitivity", &["data sensitivity", "sensitivity", "datensensibilität", "schutzbedarf", "sensibilité", "sensibilidad"]),
+    (BusinessImpact, "business_impact", &["business impact", "impact", "criticality", "kritikalität", "geschäftsauswirkung", "impact métier", "impacto"]),
+    (TierOverride, "tier_override", &["tier override", "override tier"]),
+    (OverrideReason, "override_reason", &["override reason", "tier override reason", "begründung"]),
+    (Contract, "contract", &["contract", "contract title", "vertrag", "contrat", "contrato"]),
+    (ContractStart, "contract_start", &["contract start", "start date", "vertragsbeginn", "début du contrat", "inicio del contrato"]),
+    (ContractEnd, "contract_end", &["contract end", "end date", "vertragsende", "fin du contrat", "fin del contrato"]),
+    (AutoRenew, "auto_renew", &["auto-renew", "auto renewal", "autorenew", "automatische verlängerung", "renouvellement automatique", "renovación automática"]),
+    (RenewalTerm, "renewal_term", &["renewal term", "verlängerungszeitraum", "durée de renouvellement"]),
+    (NoticePeriod, "notice_period", &["notice period", "notice", "kündigungsfrist", "préavis", "preaviso"]),
+    (AnnualValue, "annual_value", &["annual value", "annual cost", "contract value", "jahreswert", "jahreskosten", "valeur annuelle", "valor anual"]),
+    (Currency, "currency", &["currency", "währung", "devise", "moneda"]),
 ];
 
 /// The export's columns after the fields: what Steward computes (never read back).
@@ -484,6 +262,70 @@ pub fn read(t: &Table, mapping: &Mapping) -> Result<Vec<Row>, RowError> {
     Ok(out)
 }
 
+/// An update changes only what the file has: the fields `mapping` leaves out keep what
+/// `stored` holds.
+pub fn keep_unmapped(form: &mut VendorForm, stored: &VendorForm, mapping: &Mapping) {
+    let fields = [
+        (LegalName, &mut form.legal_name, &stored.legal_name),
+        (Website, &mut form.website, &stored.website),
+        (Category, &mut form.category, &stored.category),
+        (Owner, &mut form.owner, &stored.owner),
+        (Services, &mut form.services, &stored.services),
+        (Countries, &mut form.countries, &stored.countries),
+        (
+            DataCategories,
+            &mut form.data_categories,
+            &stored.data_categories,
+        ),
+        (
+            SubprocessorOf,
+            &mut form.subprocessor_of,
+            &stored.subprocessor_of,
+        ),
+        (
+            DataSensitivity,
+            &mut form.data_sensitivity,
+            &stored.data_sensitivity,
+        ),
+        (
+            BusinessImpact,
+            &mut form.business_impact,
+            &stored.business_impact,
+        ),
+        (TierOverride, &mut form.tier_override, &stored.tier_override),
+        (
+            OverrideReason,
+            &mut form.override_reason,
+            &stored.override_reason,
+        ),
+    ];
+    for (f, to, from) in fields {
+        if !mapping.contains_key(&f) {
+            *to = from.clone();
+        }
+    }
+}
+
+/// As `keep_unmapped`, for the contract a row updates.
+pub fn keep_unmapped_contract(c: &mut ContractForm, stored: &ContractForm, mapping: &Mapping) {
+    let fields = [
+        (ContractStart, &mut c.start, &stored.start),
+        (ContractEnd, &mut c.end, &stored.end),
+        (RenewalTerm, &mut c.renewal_term, &stored.renewal_term),
+        (NoticePeriod, &mut c.notice_period, &stored.notice_period),
+        (AnnualValue, &mut c.annual_value, &stored.annual_value),
+        (Currency, &mut c.currency, &stored.currency),
+    ];
+    for (f, to, from) in fields {
+        if !mapping.contains_key(&f) {
+            *to = from.clone();
+        }
+    }
+    if !mapping.contains_key(&AutoRenew) {
+        c.auto_renew = stored.auto_renew.clone();
+    }
+}
+
 /// The file's rows through `mapping` (the pure part of an import, as the fuzz target drives
 /// it): decoded, split, read.
 pub fn parse(bytes: &[u8], mapping: Option<&Mapping>) -> Result<Vec<Row>, String> {
@@ -586,6 +428,47 @@ mod tests {
         assert_eq!(rows[0].contract.as_ref().unwrap().notice_period, "P3M");
         assert_eq!(rows[1].line, 3, "the blank line is not a record");
         assert_eq!(rows[1].contract, None);
+    }
+
+    #[test]
+    fn an_update_keeps_the_fields_the_file_does_not_map() {
+        let rows = parse(b"Vendor,Category\nAcme,Hosting\n", None).unwrap();
+        let mut form = rows[0].vendor.clone();
+        let stored = VendorForm {
+            name: "acme".into(),
+            category: "Old".into(),
+            owner: "mia".into(),
+            countries: "DE".into(),
+            ..Default::default()
+        };
+        let m = guess(&["Vendor".to_string(), "Category".to_string()]);
+        keep_unmapped(&mut form, &stored, &m);
+        assert_eq!(
+            (
+                form.name.as_str(),
+                form.category.as_str(),
+                form.owner.as_str()
+            ),
+            ("Acme", "Hosting", "mia")
+        );
+        assert_eq!(form.countries, "DE");
+        let mut c = ContractForm {
+            annual_value: "10".into(),
+            ..Default::default()
+        };
+        let old = ContractForm {
+            start: "2026-01-01".into(),
+            auto_renew: Some("on".into()),
+            annual_value: "5".into(),
+            ..Default::default()
+        };
+        let m = guess(&["Vendor".to_string(), "Annual value".to_string()]);
+        keep_unmapped_contract(&mut c, &old, &m);
+        assert_eq!(
+            (c.start.as_str(), c.annual_value.as_str()),
+            ("2026-01-01", "10")
+        );
+        assert_eq!(c.auto_renew.as_deref(), Some("on"));
     }
 
     #[test]

@@ -1,16 +1,17 @@
 //! The register in and out as CSV. In: a file waits in the spool for its mapping
 //! (`tabular::pending`), then every row is checked and written through `write.rs` (as the form
-//! does) in one transaction: a vendor whose name is in the register already is updated, others
-//! created, one audit event per vendor written plus the import's own; any bad row names its
+//! does) in one transaction: a vendor whose name is in the register already is updated (the
+//! fields the file does not map kept as they are), others created, one audit event per vendor written plus the import's own; any bad row names its
 //! row and field and nothing is written. Out: every vendor with its first contract and what
 //! Steward computes, in columns the import maps back.
 
 use super::csvio::{self, Field, Mapping, Row};
 use super::store::{self, split};
 use super::write::{self, Written};
+use super::{ContractForm, VendorForm};
 use crate::audit::chain::AuditCtx;
 use crate::context::require;
-use crate::db::Db;
+use crate::db::{Db, WriteTx};
 use crate::error::AppError;
 use crate::policy::Permission;
 use crate::state::{app_state, audit_ctx, AppState};
@@ -91,49 +92,124 @@ fn contract_error(e: String) -> String {
     }
 }
 
-/// Writes `rows` in one transaction, all or nothing.
+#[derive(sqlx::FromRow)]
+struct StoredForm {
+    legal_name: String,
+    website: String,
+    category: String,
+    owner: String,
+    services: String,
+    countries: String,
+    data_categories: String,
+    parent: String,
+    data_sensitivity: String,
+    business_impact: String,
+    tier_override: Option<i64>,
+    override_reason: String,
+}
+
+/// Vendor `id` as the form would show it.
+async fn stored(tx: &mut WriteTx, id: i64) -> Result<VendorForm, AppError> {
+    let s: StoredForm = sqlx::query_as(
+        "SELECT v.legal_name, v.website, v.category, COALESCE(u.username, '') AS owner, v.services, v.countries, \
+         v.data_categories, COALESCE(p.name, '') AS parent, v.data_sensitivity, v.business_impact, v.tier_override, \
+         v.override_reason FROM vendors v LEFT JOIN users u ON u.id = v.owner_id \
+         LEFT JOIN vendors p ON p.id = v.subprocessor_of WHERE v.id = $1",
+    )
+    .bind(id)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(VendorForm {
+        id: Some(id),
+        name: String::new(),
+        legal_name: s.legal_name,
+        website: s.website,
+        category: s.category,
+        owner: s.owner,
+        services: s.services,
+        countries: s.countries,
+        data_categories: s.data_categories,
+        subprocessor_of: s.parent,
+        data_sensitivity: s.data_sensitivity,
+        business_impact: s.business_impact,
+        tier_override: s.tier_override.map(|t| t.to_string()).unwrap_or_default(),
+        override_reason: s.override_reason,
+    })
+}
+
+/// A stored contract as its form.
+fn contract_form(c: write::CheckedContract) -> ContractForm {
+    ContractForm {
+        vendor_id: 0,
+        id: None,
+        title: c.title,
+        start: c.start.unwrap_or_default(),
+        end: c.end.unwrap_or_default(),
+        auto_renew: (c.auto_renew == 1).then(|| "on".into()),
+        renewal_term: c.renewal,
+        notice_period: c.notice,
+        annual_value: c.value.unwrap_or_default(),
+        currency: c.currency,
+    }
+}
+
+/// Writes `rows` (read through `mapping`) in one transaction, all or nothing.
 pub async fn import(
     db: &Db,
     ctx: &AuditCtx,
     file_name: &str,
     rows: &[Row],
+    mapping: &Mapping,
 ) -> Result<Summary, AppError> {
     let mut errors: Vec<(u64, String)> = Vec::new();
     let mut summary = Summary::default();
     let mut tx = db.write().await?;
     for i in order(rows) {
         let row = &rows[i];
+        let id = write::by_name(&mut tx, &row.vendor.name).await?;
+        let mut form = row.vendor.clone();
+        if let Some(id) = id {
+            csvio::keep_unmapped(&mut form, &stored(&mut tx, id).await?, mapping);
+        }
         let mut errs = Vec::new();
-        let checked = write::check(&row.vendor, &mut errs);
-        let mut contract_errs = Vec::new();
-        let contract =
-            (row.contract.as_ref()).map(|c| write::check_contract(c, &mut contract_errs));
-        let id = write::by_name(&mut tx, &checked.name).await?;
+        let checked = write::check(&form, &mut errs);
         let at = |e: String| (row.line, format!("Row {}, {e}", row.line));
-        match write::write(&mut tx, ctx, id, &checked, errs, true).await? {
-            Err(errs) => errors.extend(errs.into_iter().map(at)),
+        let w = match write::write(&mut tx, ctx, id, &checked, errs, true).await? {
+            Err(errs) => {
+                errors.extend(errs.into_iter().map(at));
+                None
+            }
             Ok(w) => {
                 summary.count(w, false);
-                match contract {
-                    Some(_) if !contract_errs.is_empty() => {
-                        errors.extend(contract_errs.into_iter().map(contract_error).map(at))
-                    }
-                    Some(c) if errors.is_empty() => {
-                        let existing: Option<i64> = sqlx::query_scalar(
-                            "SELECT id FROM vendor_contracts WHERE vendor_id = $1 AND LOWER(title) = LOWER($2) \
-                             ORDER BY start_date, id LIMIT 1",
-                        )
-                        .bind(w.id())
-                        .bind(&c.title)
-                        .fetch_optional(tx.conn())
-                        .await?;
-                        let cw = write::write_contract(&mut tx, ctx, (w.id(), existing), &c, true)
-                            .await?;
-                        summary.count(cw, true);
-                    }
-                    _ => {}
-                }
+                Some(w.id())
             }
+        };
+        let Some(contract) = &row.contract else {
+            continue;
+        };
+        let vendor = w.unwrap_or(0);
+        let existing: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM vendor_contracts WHERE vendor_id = $1 AND LOWER(title) = LOWER($2) \
+             ORDER BY start_date, id LIMIT 1",
+        )
+        .bind(vendor)
+        .bind(contract.title.trim())
+        .fetch_optional(tx.conn())
+        .await?;
+        let mut form = contract.clone();
+        if let Some(c) = existing {
+            if let Some(old) = write::stored_contract(&mut tx, (vendor, c)).await? {
+                csvio::keep_unmapped_contract(&mut form, &contract_form(old), mapping);
+            }
+        }
+        let mut errs = Vec::new();
+        let checked = write::check_contract(&form, &mut errs);
+        if !errs.is_empty() {
+            errors.extend(errs.into_iter().map(contract_error).map(at));
+        } else if errors.is_empty() {
+            let cw =
+                write::write_contract(&mut tx, ctx, (vendor, existing), &checked, true).await?;
+            summary.count(cw, true);
         }
     }
     if !errors.is_empty() {
@@ -195,7 +271,7 @@ pub async fn import_mapped(
     let t = tabular::read(&bytes, &csvio::LIMITS)?;
     let rows = csvio::read(&t, &mapping).map_err(|e| AppError::invalid(csvio::row_error(&e)))?;
     let ctx = audit_ctx(&state, Some(&su.user));
-    let summary = import(&state.db, &ctx, &file_name, &rows).await?;
+    let summary = import(&state.db, &ctx, &file_name, &rows, &mapping).await?;
     pending::drop(&state.spool_dir, csvio::PENDING, &token);
     Ok(format!("Imported {file_name}: {}", summary.describe()))
 }

@@ -444,6 +444,20 @@ pub fn check_contract(f: &ContractForm, errors: &mut Vec<String>) -> CheckedCont
 const CONTRACT_COLUMNS: &str = "title, start_date AS start, end_date AS \"end\", auto_renew, \
     renewal_term AS renewal, notice_period AS notice, annual_value AS value, currency";
 
+/// Contract `id` of vendor `vendor_id` as stored.
+pub async fn stored_contract(
+    tx: &mut WriteTx,
+    (vendor_id, id): (i64, i64),
+) -> Result<Option<CheckedContract>, AppError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {CONTRACT_COLUMNS} FROM vendor_contracts WHERE id = $1 AND vendor_id = $2"
+    ))
+    .bind(id)
+    .bind(vendor_id)
+    .fetch_optional(tx.conn())
+    .await?)
+}
+
 /// Writes contract `id` (none: a new one) of vendor `vendor_id` with its audit event;
 /// `keep_unchanged` as in `write`. Not found: the vendor or the contract is not there.
 pub async fn write_contract(
@@ -459,14 +473,7 @@ pub async fn write_contract(
         .await?
         .ok_or(AppError::NotFound)?;
     if let (Some(id), true) = (id, keep_unchanged) {
-        let stored: Option<CheckedContract> = sqlx::query_as(&format!(
-            "SELECT {CONTRACT_COLUMNS} FROM vendor_contracts WHERE id = $1 AND vendor_id = $2"
-        ))
-        .bind(id)
-        .bind(vendor_id)
-        .fetch_optional(tx.conn())
-        .await?;
-        if stored.as_ref() == Some(c) {
+        if stored_contract(tx, (vendor_id, id)).await?.as_ref() == Some(c) {
             return Ok(Written::Unchanged(id));
         }
     }

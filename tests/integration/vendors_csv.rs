@@ -49,11 +49,34 @@ async fn export(app: &TestApp, c: &reqwest::Client) -> reqwest::Response {
     app.get(c, app::paths::VENDOR_EXPORT).await
 }
 
+type VendorRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+type VendorRest = (Option<String>, String, String, Option<i64>, String);
+type ContractRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    String,
+    String,
+    Option<String>,
+    String,
+);
+
 /// Every vendor and contract as stored (ids and timestamps aside: owners, parents and
 /// contracts' vendors by name), in a stable order.
 async fn register(app: &TestApp) -> Vec<String> {
     let pool = app.state().app.db.pool();
-    let vendors: Vec<(String, String, String, String, Option<String>, String, String, String)> =
+    let vendors: Vec<VendorRow> =
         sqlx::query_as(
             "SELECT v.name, v.legal_name, v.website, v.category, u.username, v.services, v.countries, v.data_categories \
              FROM vendors v LEFT JOIN users u ON u.id = v.owner_id ORDER BY v.name",
@@ -61,14 +84,14 @@ async fn register(app: &TestApp) -> Vec<String> {
         .fetch_all(pool)
         .await
         .unwrap();
-    let more: Vec<(Option<String>, String, String, Option<i64>, String)> = sqlx::query_as(
+    let more: Vec<VendorRest> = sqlx::query_as(
         "SELECT p.name, v.data_sensitivity, v.business_impact, v.tier_override, v.override_reason \
          FROM vendors v LEFT JOIN vendors p ON p.id = v.subprocessor_of ORDER BY v.name",
     )
     .fetch_all(pool)
     .await
     .unwrap();
-    let contracts: Vec<(String, String, String, Option<String>, i64, String, String, Option<String>, String)> =
+    let contracts: Vec<ContractRow> =
         sqlx::query_as(
             "SELECT v.name, c.title, c.start_date, c.end_date, c.auto_renew, c.renewal_term, c.notice_period, \
              c.annual_value, c.currency FROM vendor_contracts c JOIN vendors v ON v.id = c.vendor_id ORDER BY v.name, c.title",

@@ -185,14 +185,15 @@ pub fn read(t: &Table, mapping: &Mapping) -> Result<Vec<Row>, RowError> {
         let mut cells: BTreeMap<Field, String> = BTreeMap::new();
         for (f, c) in &col {
             let raw = row.get(*c).map(String::as_str).unwrap_or("");
-            if raw.chars().count() > MAX_CELL {
+            let cell = csv_uncell(raw.trim());
+            if cell.chars().count() > MAX_CELL {
                 return Err(RowError::new(
                     line,
                     f.as_str(),
                     format!("longer than {MAX_CELL} characters"),
                 ));
             }
-            cells.insert(*f, csv_uncell(raw.trim()).to_string());
+            cells.insert(*f, cell.to_string());
         }
         let get = |f: Field| cells.get(&f).cloned().unwrap_or_default();
         let name = get(Name);

@@ -19,7 +19,7 @@ ROOT=$PWD
 FUZZ=$ROOT/fuzz
 
 CARGO_FUZZ_VERSION=0.13.2
-TARGETS=(cost_rows instant money oscal framework_csv controls_csv multipart cube_file budgets_csv export_verify account_files)
+TARGETS=(cost_rows instant money oscal framework_csv controls_csv multipart cube_file budgets_csv export_verify account_files vendors_csv)
 # Safe Rust: the panics and slow inputs we look for need no AddressSanitizer, which would
 # halve the executions per second. FUZZ_SANITIZER=address turns it on.
 SANITIZER=${FUZZ_SANITIZER:-none}
@@ -39,7 +39,7 @@ max_len() {
 
 dict() {
   case $1 in
-    framework_csv | controls_csv | budgets_csv | account_files) echo "$FUZZ/dict/csv.dict" ;;
+    framework_csv | controls_csv | budgets_csv | account_files | vendors_csv) echo "$FUZZ/dict/csv.dict" ;;
     *) echo "$FUZZ/dict/$1.dict" ;;
   esac
 }

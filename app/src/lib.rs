@@ -45,6 +45,7 @@ pub mod settings;
 pub mod signing;
 #[cfg(feature = "ssr")]
 pub mod state;
+pub mod tabular;
 pub mod upload;
 pub mod users;
 pub mod util;
@@ -164,6 +165,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/retention") view=retention::RetentionPage ssr=SsrMode::Async/>
                     <Route path=path!("/retention/disposals") view=retention::DisposalQueuePage ssr=SsrMode::Async/>
                     <Route path=path!("/retention/holds") view=retention::LegalHoldsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/vendors/import/map") view=vendors::VendorImportPage ssr=SsrMode::Async/>
 
                 </ParentRoute>
             </Routes>

@@ -52,6 +52,8 @@ pub const VENDOR: &str = "/vendors/{id}";
 pub const RETENTION: &str = "/retention";
 pub const RETENTION_DISPOSALS: &str = "/retention/disposals";
 pub const LEGAL_HOLDS: &str = "/retention/holds";
+/// The mapping step of a vendor file waiting under `?upload=TOKEN`.
+pub const VENDOR_MAP: &str = "/vendors/import/map";
 /// Audits (engagements) and their request lists (PBC).
 pub const AUDITS: &str = "/audits";
 pub const AUDIT_ITEM: &str = "/audits/{id}";
@@ -69,6 +71,9 @@ pub const EVIDENCE_UPLOAD: &str = "/upload/evidence";
 pub const EVIDENCE_DOWNLOAD: &str = "/evidence/{id}/versions/{version}/download";
 pub const BUDGET_IMPORT: &str = "/budgets/import";
 pub const BUDGET_EXPORT: &str = "/budgets/export.csv";
+/// A vendor file (multipart; then the mapping step), and the register as CSV.
+pub const VENDOR_IMPORT: &str = "/vendors/import";
+pub const VENDOR_EXPORT: &str = "/vendors/export.csv";
 pub const EVIDENCE_EXPORT: &str = "/exports/evidence.zip";
 /// The Statement of Applicability alone, for the same scope as the export.
 pub const SOA_EXPORT: &str = "/exports/soa.csv";

@@ -92,6 +92,21 @@ pub fn csv_attachment(name: &str, body: Vec<u8>) -> axum::response::Response {
 }
 
 /// `path` with `key=value` added to its query.
+/// An upload kept for its mapping step: on to the step at `to` (a browser follows a redirect;
+/// a script asking for JSON gets 202 with the location and the upload's token).
+pub fn mapping_step(headers: &http::HeaderMap, to: &str, token: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if crate::context::accept(headers).starts_with("application/json") {
+        (
+            http::StatusCode::ACCEPTED,
+            axum::Json(serde_json::json!({ "location": to, "token": token })),
+        )
+            .into_response()
+    } else {
+        axum::response::Redirect::to(to).into_response()
+    }
+}
+
 pub fn with_param(path: &str, key: &str, value: &str) -> String {
     let sep = if path.contains('?') { '&' } else { '?' };
     format!("{path}{sep}{key}={}", crate::util::urlencode(value))

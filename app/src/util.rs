@@ -173,6 +173,14 @@ pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A cell as `csv_cell` wrote it (`'=x` for `=x`), as it was.
+pub fn csv_uncell(s: &str) -> &str {
+    match s.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => s,
+    }
+}
+
 /// A byte count for people: `100 MiB`, `1.5 MiB`, `12.0 KiB`.
 pub fn human_size(bytes: u64) -> String {
     const MIB: u64 = 1024 * 1024;

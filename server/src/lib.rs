@@ -329,8 +329,8 @@ pub async fn start(
         std::time::Duration::from_secs(600),
         std::time::Duration::from_secs(24 * 3600),
     );
-    // Account uploads whose column mapping was never chosen go after a day.
-    app::access_reviews::sources::schedule_sweep(
+    // Uploads whose column mapping was never chosen (accounts, vendors) go after a day.
+    app::tabular::pending::schedule_sweep(
         state.app.spool_dir.clone(),
         std::time::Duration::from_secs(3600),
     );

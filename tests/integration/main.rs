@@ -29,6 +29,7 @@ mod policy_matrix;
 mod retention;
 mod users;
 mod vendors;
+mod vendors_csv;
 
 pub use app::policy::Role;
 pub use steward_tests::{both_dbs, Backend, TestApp};

@@ -110,24 +110,7 @@ pub struct Account {
     pub rotated: Option<Date>,
 }
 
-/// What is wrong with a source file, and where: the line (1 is the header) and the column.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Line {line}, {field}: {why}")]
-pub struct RowError {
-    pub line: u64,
-    pub field: String,
-    pub why: String,
-}
-
-impl RowError {
-    pub fn new(line: u64, field: impl Into<String>, why: impl Into<String>) -> RowError {
-        RowError {
-            line,
-            field: field.into(),
-            why: why.into(),
-        }
-    }
-}
+pub use crate::tabular::RowError;
 
 /// Values that mean "nothing here" in real exports.
 pub fn is_blank(s: &str) -> bool {

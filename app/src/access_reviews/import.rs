@@ -12,7 +12,7 @@ use std::path::Path;
 
 pub enum Outcome {
     Imported(ImportOutcome),
-    /// A CSV kept until its mapping is chosen: the token of `sources::keep_pending`.
+    /// A CSV kept until its mapping is chosen: the token of `tabular::pending::keep`.
     NeedsMapping(String),
 }
 
@@ -41,7 +41,7 @@ pub async fn import(
             None,
         )
     } else if let Some(spool) = spool {
-        let token = sources::keep_pending(spool, f.file_name, f.bytes)?;
+        let token = crate::tabular::pending::keep(spool, sources::PENDING, f.file_name, f.bytes)?;
         return Ok(Outcome::NeedsMapping(token));
     } else {
         let m = sources::offered(&read.rows[0], saved.as_deref());

@@ -6,6 +6,7 @@
 use super::accounts::{
     parse_day, parse_email, parse_flag, parse_status, Account, AccountType, RowError,
 };
+use crate::tabular::read::{self as tabular, Limits};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -169,100 +170,19 @@ impl Field {
 /// Field → the header of the column it is read from.
 pub type Mapping = BTreeMap<Field, String>;
 
-/// The file as text, its encoding named.
-pub fn decode(bytes: &[u8]) -> (String, &'static str) {
-    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return (String::from_utf8_lossy(rest).into_owned(), "UTF-8 with BOM");
-    }
-    if let Some((enc, _)) = encoding_rs::Encoding::for_bom(bytes) {
-        let (text, _, _) = enc.decode(bytes);
-        return (text.into_owned(), enc.name());
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(t) => (t.to_string(), "UTF-8"),
-        Err(_) => {
-            let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
-            (text.into_owned(), "Windows-1252")
-        }
-    }
-}
-
-/// The delimiter of the header line: the most frequent of `,` `;` tab `|` outside quotes.
-pub fn delimiter(text: &str) -> u8 {
-    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0), (b'|', 0)];
-    let mut quoted = false;
-    for b in text.bytes() {
-        if !quoted && (b == b'\n' || b == b'\r') {
-            break;
-        }
-        if b == b'"' {
-            quoted = !quoted;
-        } else if !quoted {
-            if let Some(c) = counts.iter_mut().find(|(d, _)| *d == b) {
-                c.1 += 1;
-            }
-        }
-    }
-    // The first with the highest count: `,` wins ties.
-    counts
-        .iter()
-        .fold((b',', 0), |best, c| if c.1 > best.1 { *c } else { best })
-        .0
-}
-
-/// The rows of a CSV text (header first), bounded.
-pub fn rows(text: &str, delimiter: u8) -> Result<Vec<Vec<String>>, RowError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut out = Vec::new();
-    for rec in rdr.records() {
-        let line = out.len() as u64 + 1;
-        let rec = rec.map_err(|e| {
-            let at = e.position().map(|p| p.line()).unwrap_or(line);
-            RowError::new(at, "file", format!("not readable as CSV ({e})"))
-        })?;
-        if out.len() > MAX_ROWS {
-            return Err(RowError::new(
-                line,
-                "file",
-                format!("more than {MAX_ROWS} accounts"),
-            ));
-        }
-        if rec.len() > MAX_COLUMNS {
-            return Err(RowError::new(
-                line,
-                "file",
-                format!("more than {MAX_COLUMNS} columns"),
-            ));
-        }
-        let row: Vec<String> = rec.iter().map(|f| f.trim().to_string()).collect();
-        if row.iter().all(String::is_empty) {
-            continue;
-        }
-        out.push(row);
-    }
-    Ok(out)
-}
+/// The bounds of an account file, and how its rows are named.
+pub const LIMITS: Limits = Limits {
+    max_bytes: MAX_BYTES,
+    max_rows: MAX_ROWS,
+    max_columns: MAX_COLUMNS,
+    file: "account file",
+    rows: "accounts",
+    row: "account",
+};
 
 /// A mapping guessed from the headers: each field to the first column one of its words names.
 pub fn guess(headers: &[String]) -> Mapping {
-    let norm = |h: &str| h.trim().to_lowercase().replace(['_', '-'], " ");
-    let mut used = vec![false; headers.len()];
-    let mut m = Mapping::new();
-    for f in Field::ALL {
-        let found = headers
-            .iter()
-            .enumerate()
-            .position(|(i, h)| !used[i] && f.synonyms().iter().any(|s| norm(s) == norm(h)));
-        if let Some(i) = found {
-            used[i] = true;
-            m.insert(f, headers[i].clone());
-        }
-    }
-    m
+    tabular::guess(headers, &Field::ALL, Field::synonyms)
 }
 
 /// Reads the accounts of `rows` (header first) through `mapping`.
@@ -270,14 +190,7 @@ pub fn read(rows: &[Vec<String>], mapping: &Mapping) -> Result<Vec<Account>, Row
     let Some(header) = rows.first() else {
         return Err(RowError::new(1, "header", "the file is empty"));
     };
-    let mut col: BTreeMap<Field, usize> = BTreeMap::new();
-    for (f, h) in mapping {
-        let i = header
-            .iter()
-            .position(|x| x.trim() == h.trim())
-            .ok_or_else(|| RowError::new(1, f.as_str(), format!("no column is named '{h}'")))?;
-        col.insert(*f, i);
-    }
+    let col = tabular::columns(header, mapping, Field::as_str)?;
     if !col.contains_key(&Field::UserId) {
         return Err(RowError::new(1, "user_id", "map a column to the user id"));
     }
@@ -343,7 +256,13 @@ pub fn read(rows: &[Vec<String>], mapping: &Mapping) -> Result<Vec<Account>, Row
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tabular::read::{decode, delimiter};
     use time::macros::date;
+
+    fn rows(text: &str, delimiter: u8) -> Result<Vec<Vec<String>>, RowError> {
+        let r = tabular::numbered_rows(text, delimiter, &LIMITS)?;
+        Ok(r.into_iter().map(|(_, row)| row).collect())
+    }
 
     /// A German export as spreadsheets save it: BOM, semicolons, day-first dates, non-ASCII
     /// headers.

@@ -181,16 +181,8 @@ impl ImportOutcome {
 pub struct PendingImport {
     pub system_id: i64,
     pub system: String,
-    pub token: String,
-    pub file_name: String,
-    pub encoding: String,
-    pub delimiter: String,
-    pub headers: Vec<String>,
-    /// The first rows, as read.
-    pub preview: Vec<Vec<String>>,
-    pub rows: i64,
-    /// (field, label, the header mapped now: saved for the system or guessed).
-    pub mapping: Vec<(String, String, Option<String>)>,
+    #[serde(flatten)]
+    pub file: crate::tabular::Preview,
 }
 
 #[server(endpoint = "list_systems")]

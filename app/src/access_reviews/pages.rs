@@ -211,25 +211,12 @@ pub fn AccountMapPage() -> impl IntoView {
                 match pending.await {
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(p) => view! {
-                        <p class="lede">{format!("{} for {}: {} account row(s), {}, delimiter '{}'. Choose the column each field is read from; the mapping is kept for the next import.", p.file_name, p.system, p.rows, p.encoding, p.delimiter)}</p>
-                        <table class="data" id="preview">
-                            <thead><tr>{p.headers.iter().map(|h| view! { <th>{h.clone()}</th> }).collect_view()}</tr></thead>
-                            <tbody>{p.preview.iter().map(|r| view! { <tr>{r.iter().map(|c| view! { <td>{c.clone()}</td> }).collect_view()}</tr> }).collect_view()}</tbody>
-                        </table>
+                        <p class="lede">{format!("{} for {}: {} account row(s), {}, delimiter '{}'. Choose the column each field is read from; the mapping is kept for the next import.", p.file.file_name, p.system, p.file.rows, p.file.encoding, p.file.delimiter)}</p>
+                        {crate::tabular::preview_table(&p.file)}
                         <ActionForm action=import attr:id="mapping-form" attr:class="stack card">
                             <input type="hidden" name="system" value=p.system_id.to_string()/>
-                            <input type="hidden" name="token" value=p.token.clone()/>
-                            {p.mapping.iter().map(|(field, label, chosen)| {
-                                let chosen = chosen.clone().unwrap_or_default();
-                                view! {
-                                    <label>{label.clone()}
-                                        <select name=format!("map[{field}]") id=format!("map-{field}")>
-                                            <option value="">"— not in this file —"</option>
-                                            {p.headers.iter().map(|h| view! { <option value=h.clone() selected=*h == chosen>{h.clone()}</option> }).collect_view()}
-                                        </select>
-                                    </label>
-                                }
-                            }).collect_view()}
+                            <input type="hidden" name="token" value=p.file.token.clone()/>
+                            {crate::tabular::mapping_fields(&p.file)}
                             <div class="toolbar"><button type="submit" class="primary">"Import the accounts"</button></div>
                         </ActionForm>
                         {action_error(import)}

@@ -113,16 +113,7 @@ mod ssr {
         match result {
             Ok(Outcome::Imported(out)) => crate::reply::done(&headers, &back, &out.describe()),
             Ok(Outcome::NeedsMapping(token)) => {
-                let to = paths::access_map(id, &token);
-                if crate::context::accept(&headers).starts_with("application/json") {
-                    (
-                        http::StatusCode::ACCEPTED,
-                        axum::Json(serde_json::json!({ "location": to, "token": token })),
-                    )
-                        .into_response()
-                } else {
-                    axum::response::Redirect::to(&to).into_response()
-                }
+                crate::reply::mapping_step(&headers, &paths::access_map(id, &token), &token)
             }
             Err(e) => e.back_to(&back),
         }

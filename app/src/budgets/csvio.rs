@@ -5,21 +5,13 @@
 use super::spec::{BudgetForm, COLUMNS};
 use super::store::Budget;
 use crate::error::AppError;
-use crate::util::csv_cell;
+use crate::util::{csv_cell, csv_uncell as uncell};
 
 /// The largest budgets file accepted.
 pub const MAX_BYTES: usize = 4 * 1024 * 1024;
 /// Budgets per file.
 pub const MAX_ROWS: usize = 10_000;
 const REQUIRED: [&str; 6] = ["name", "owner", "period", "amount", "currency", "start"];
-
-/// A cell as a spreadsheet-safe export wrote it (`'=x` for `=x`) comes back as it was.
-fn uncell(s: &str) -> &str {
-    match s.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
-        _ => s,
-    }
-}
 
 /// The rows of a budgets file, each with its line number.
 pub fn parse(bytes: &[u8]) -> Result<Vec<(usize, BudgetForm)>, AppError> {

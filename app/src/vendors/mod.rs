@@ -4,7 +4,11 @@
 //! (`warnings.rs`). Compliance manages the register; finance reads it; a vendor's owner (a
 //! member, say) records its reports, documents and reviews.
 
+#[cfg(feature = "ssr")]
+pub mod csvio;
 pub mod dates;
+#[cfg(feature = "ssr")]
+pub mod import;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod records;
@@ -19,6 +23,8 @@ pub mod spend;
 pub mod store;
 pub mod tier;
 pub mod warnings;
+#[cfg(feature = "ssr")]
+pub mod write;
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -326,4 +332,28 @@ pub async fn add_vendor_scope(
 #[server(endpoint = "remove_vendor_scope")]
 pub async fn remove_vendor_scope(vendor_id: i64, scope_id: i64) -> Result<(), AppError> {
     requests::remove_scope(vendor_id, scope_id).await
+}
+
+/// A vendor file waiting for its mapping: what was detected, the first rows, each field with
+/// the column guessed for it.
+#[server(endpoint = "pending_vendor_import")]
+pub async fn pending_vendor_import(token: String) -> Result<crate::tabular::Preview, AppError> {
+    import::pending_file(token).await
+}
+
+/// Imports a waiting vendor file with the mapping chosen (`map[field] = header`): all rows or
+/// none.
+#[server(endpoint = "import_vendors")]
+pub async fn import_vendors(
+    token: String,
+    map: std::collections::BTreeMap<String, String>,
+) -> Result<String, AppError> {
+    let msg = import::import_mapped(token, map).await?;
+    // Back to the register, with or without JavaScript (the upload is gone now).
+    leptos_axum::redirect(&crate::reply::with_param(
+        crate::paths::VENDORS,
+        "imported",
+        &msg,
+    ));
+    Ok(msg)
 }

@@ -1,6 +1,7 @@
 //! Vendor pages: the register (filters by tier, owner, review status, renewal window and
 //! warnings; the form to add a vendor) and a vendor (its tier and why, warnings, contracts with
-//! their notice deadlines, assurance reports, documents, the review). Plain forms throughout.
+//! their notice deadlines, assurance reports, documents, the review); the register as CSV
+//! (download, and an import through a column-mapping step). Plain forms throughout.
 
 use super::*;
 use crate::controls::pages::{action_error, id_param};
@@ -64,12 +65,23 @@ pub fn VendorsPage() -> impl IntoView {
         <leptos_meta::Title text="Vendors · Steward"/>
         <h1>"Vendors"</h1>
         <p class="lede">"Who holds our data and what we pay them: each vendor's tier (data sensitivity × business impact), the notice deadline of its contracts, and the next review — from the tier's cadence or the earliest expiry of its reports, whichever comes first."</p>
+        {move || query.read().get("error").map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {move || query.read().get("imported").map(|m| view! { <p class="success" role="status" id="import-result">{m}</p> })}
         <Transition fallback=|| view! { <p>"Loading vendors…"</p> }>
             {move || Suspend::new(async move {
                 let f = filter();
                 match list.await {
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(l) => view! {
+                        <div class="toolbar" id="vendor-csv">
+                            <a class="button" href=paths::VENDOR_EXPORT download="vendors.csv">"Download CSV"</a>
+                            {l.can_manage.then(|| view! {
+                                <form method="post" action=paths::VENDOR_IMPORT enctype="multipart/form-data" id="vendor-import" class="toolbar">
+                                    <label>"Import CSV "<input type="file" name="file" accept=".csv,.txt,text/csv" required/></label>
+                                    <button type="submit">"Upload and map columns"</button>
+                                </form>
+                            })}
+                        </div>
                         <form method="get" class="toolbar" id="vendor-filter">
                             <select name="tier" aria-label="Tier">
                                 <option value="0" selected=f.tier == 0>"Any tier"</option>
@@ -125,6 +137,38 @@ pub fn VendorsPage() -> impl IntoView {
                                 {action_error(save)}
                             </section>
                         })}
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The mapping step of a vendor file: what was detected, the first rows, a column for each
+/// field (guessed from the headers; the export's own headers map back whole).
+#[component]
+pub fn VendorImportPage() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.read().get("upload").unwrap_or_default();
+    let pending = Resource::new(token, pending_vendor_import);
+    let import = ServerAction::<ImportVendors>::new();
+    view! {
+        <leptos_meta::Title text="Import vendors · Steward"/>
+        <h1>"Import vendors: map the columns"</h1>
+        {move || query.read().get("error").map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <Transition fallback=|| view! { <p>"Reading the file…"</p> }>
+            {move || Suspend::new(async move {
+                match pending.await {
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(p) => view! {
+                        <p class="lede">{format!("{}: {} vendor row(s), {}, delimiter '{}'. Choose the column each field is read from. A vendor whose name is in the register already is updated, others are added; one bad row and nothing is imported.", p.file_name, p.rows, p.encoding, p.delimiter)}</p>
+                        {crate::tabular::preview_table(&p)}
+                        <ActionForm action=import attr:id="mapping-form" attr:class="stack card">
+                            <input type="hidden" name="token" value=p.token.clone()/>
+                            {crate::tabular::mapping_fields(&p)}
+                            <div class="toolbar"><button type="submit" class="primary">"Import the vendors"</button></div>
+                        </ActionForm>
+                        {action_error(import)}
                     }.into_any(),
                 }
             })}

@@ -2,7 +2,7 @@
 //! documents filed from evidence, the security review. Each checked against ownership on the
 //! server and audited in its transaction.
 
-use super::requests::{date_field, text_field};
+use super::write::{date_field, text_field};
 use super::*;
 use crate::context::{require, CurrentUser};
 use crate::policy::Permission;

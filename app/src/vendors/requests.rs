@@ -3,12 +3,12 @@
 //! named when wrong, every write audited in its transaction.
 
 use super::store::{self, split};
+use super::write::{self, text_field};
 use super::*;
-use crate::calendar::IsoDuration;
 use crate::context::require;
 use crate::policy::Permission;
 use crate::state::{app_state, audit_ctx};
-use crate::util::{fmt_date, parse_date};
+use crate::util::fmt_date;
 
 pub async fn list(f: VendorFilter) -> Result<VendorList, AppError> {
     let su = require(Permission::ViewVendors)?;
@@ -116,235 +116,18 @@ pub async fn detail(id: i64) -> Result<VendorDetail, AppError> {
     })
 }
 
-pub(super) fn date_field(
-    errors: &mut Vec<String>,
-    field: &str,
-    raw: &str,
-    required: bool,
-) -> Option<String> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        if required {
-            errors.push(format!("{field}: required (YYYY-MM-DD)"));
-        }
-        return None;
-    }
-    match parse_date(raw) {
-        Some(d) => Some(fmt_date(d)),
-        None => {
-            errors.push(format!("{field}: '{raw}' is not a date (YYYY-MM-DD)"));
-            None
-        }
-    }
-}
-
-pub(super) fn text_field(errors: &mut Vec<String>, field: &str, raw: &str, max: usize) -> String {
-    let t = raw.trim();
-    if t.chars().count() > max {
-        errors.push(format!("{field}: at most {max} characters"));
-    }
-    t.to_string()
-}
-
 pub async fn save(f: VendorForm) -> Result<i64, AppError> {
     let su = require(Permission::ManageVendors)?;
     let state = app_state()?;
     let ctx = audit_ctx(&state, Some(&su.user));
     let mut errors = Vec::new();
-    let name = text_field(&mut errors, "name", &f.name, 200);
-    if name.is_empty() {
-        errors.push("name: required".into());
-    }
-    let legal = text_field(&mut errors, "legal name", &f.legal_name, 300);
-    let website = text_field(&mut errors, "website", &f.website, 500);
-    let web =
-        website.is_empty() || website.starts_with("https://") || website.starts_with("http://");
-    if !web {
-        errors.push(format!("website: '{website}' is not an http(s) address"));
-    }
-    let category = text_field(&mut errors, "category", &f.category, 100);
-    let services = text_field(&mut errors, "services", &f.services, 2000);
-    let countries: Vec<String> = split(&f.countries)
-        .iter()
-        .map(|c| c.to_uppercase())
-        .collect();
-    for c in &countries {
-        if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-            errors.push(format!(
-                "countries: '{c}' is not a two-letter country code (ISO 3166)"
-            ));
-        }
-    }
-    let categories: Vec<String> = split(&f.data_categories)
-        .iter()
-        .map(|c| c.to_lowercase())
-        .collect();
-    let sensitivity = match f.data_sensitivity.trim() {
-        "" => "internal",
-        s if tier::SENSITIVITIES.contains(&s) => s,
-        s => {
-            errors.push(format!(
-                "data sensitivity: '{s}' is not none, internal, confidential or restricted"
-            ));
-            "internal"
-        }
-    };
-    let impact = match f.business_impact.trim() {
-        "" => "medium",
-        s if tier::IMPACTS.contains(&s) => s,
-        s => {
-            errors.push(format!(
-                "business impact: '{s}' is not low, medium, high or critical"
-            ));
-            "medium"
-        }
-    };
-    let tier_override: Option<i64> = match f.tier_override.trim() {
-        "" => None,
-        t => match t.parse::<i64>() {
-            Ok(n @ 1..=3) => Some(n),
-            _ => {
-                errors.push(format!("tier override: '{t}' is not 1, 2 or 3"));
-                None
-            }
-        },
-    };
-    let reason = text_field(&mut errors, "override reason", &f.override_reason, 2000);
-    if tier_override.is_some() && reason.is_empty() {
-        errors.push("override reason: required to override the rubric's tier".into());
-    }
+    let checked = write::check(&f, &mut errors);
     let mut tx = state.db.write().await?;
-    let owner = match f.owner.trim() {
-        "" => None,
-        who => match crate::budgets::store::person(tx.conn(), "owner", who).await {
-            Ok(id) => Some(id),
-            Err((field, why)) => {
-                errors.push(format!("{field}: {why}"));
-                None
-            }
-        },
-    };
-    let parent: Option<i64> = match f.subprocessor_of.trim() {
-        "" => None,
-        p => {
-            let found: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM vendors WHERE LOWER(name) = LOWER($1)")
-                    .bind(p)
-                    .fetch_optional(tx.conn())
-                    .await?;
-            match found {
-                None => {
-                    errors.push(format!("sub-processor of: no vendor is named '{p}'"));
-                    None
-                }
-                Some(id) if Some(id) == f.id => {
-                    errors.push("sub-processor of: a vendor is not its own sub-processor".into());
-                    None
-                }
-                Some(id) => {
-                    // No circles: walking up from the parent must not reach this vendor.
-                    let mut at = Some(id);
-                    for _ in 0..100 {
-                        let Some(cur) = at else { break };
-                        if Some(cur) == f.id {
-                            errors.push(format!(
-                                "sub-processor of: '{p}' is already downstream of this vendor"
-                            ));
-                            break;
-                        }
-                        at =
-                            sqlx::query_scalar("SELECT subprocessor_of FROM vendors WHERE id = $1")
-                                .bind(cur)
-                                .fetch_optional(tx.conn())
-                                .await?
-                                .flatten();
-                    }
-                    Some(id)
-                }
-            }
-        }
-    };
-    let clash: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM vendors WHERE LOWER(name) = LOWER($1)")
-            .bind(&name)
-            .fetch_optional(tx.conn())
-            .await?;
-    if clash.is_some_and(|c| Some(c) != f.id) {
-        errors.push(format!("name: a vendor is named '{name}' already"));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::invalid(errors.join("; ")));
-    }
-    let (countries, categories) = (countries.join(","), categories.join(","));
-    let q = match f.id {
-        None => sqlx::query_scalar(
-            "INSERT INTO vendors (name, legal_name, website, category, owner_id, services, countries, data_categories, \
-             subprocessor_of, data_sensitivity, business_impact, tier_override, override_reason, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id",
-        ),
-        Some(_) => sqlx::query_scalar(
-            "UPDATE vendors SET name = $1, legal_name = $2, website = $3, category = $4, owner_id = $5, services = $6, \
-             countries = $7, data_categories = $8, subprocessor_of = $9, data_sensitivity = $10, business_impact = $11, \
-             tier_override = $12, override_reason = $13, updated_at = $14 WHERE id = $15 RETURNING id",
-        ),
-    }
-    .bind(&name)
-    .bind(&legal)
-    .bind(&website)
-    .bind(&category)
-    .bind(owner)
-    .bind(&services)
-    .bind(&countries)
-    .bind(&categories)
-    .bind(parent)
-    .bind(sensitivity)
-    .bind(impact)
-    .bind(tier_override)
-    .bind(&reason)
-    .bind(&ctx.at);
-    let q = match f.id {
-        Some(id) => q.bind(id),
-        None => q,
-    };
-    let id = q
-        .fetch_optional(tx.conn())
+    let written = write::write(&mut tx, &ctx, f.id, &checked, errors, false)
         .await?
-        .ok_or(AppError::NotFound)?;
-    let tier = tier_override
-        .map(|t| t as u8)
-        .unwrap_or_else(|| tier::tier(sensitivity, impact));
-    tx.audit(ctx.event(
-        if f.id.is_some() {
-            "vendor.update"
-        } else {
-            "vendor.create"
-        },
-        "vendor",
-        id,
-        format!(
-            "vendor '{name}': tier {tier}{} (sensitivity {sensitivity}, impact {impact}){}",
-            tier_override.map(|_| format!(" by override: {reason}")).unwrap_or_default(),
-            if categories.is_empty() { String::new() } else { format!("; data: {categories}") }
-        ),
-    ))
-    .await?;
+        .map_err(|errors| AppError::invalid(errors.join("; ")))?;
     tx.commit().await?;
-    Ok(id)
-}
-
-fn duration_field(errors: &mut Vec<String>, field: &str, raw: &str, default: &str) -> String {
-    let raw = if raw.trim().is_empty() {
-        default
-    } else {
-        raw.trim()
-    };
-    match IsoDuration::parse(raw) {
-        Ok(d) => d.to_string(),
-        Err(why) => {
-            errors.push(format!("{field}: {why}"));
-            String::new()
-        }
-    }
+    Ok(written.id())
 }
 
 pub async fn save_contract(f: ContractForm) -> Result<i64, AppError> {
@@ -352,110 +135,15 @@ pub async fn save_contract(f: ContractForm) -> Result<i64, AppError> {
     let state = app_state()?;
     let ctx = audit_ctx(&state, Some(&su.user));
     let mut errors = Vec::new();
-    let title = text_field(&mut errors, "title", &f.title, 200);
-    if title.is_empty() {
-        errors.push("title: required".into());
-    }
-    let start = date_field(&mut errors, "start", &f.start, true);
-    let end = date_field(&mut errors, "end", &f.end, false);
-    if let (Some(s), Some(e)) = (&start, &end) {
-        if e <= s {
-            errors.push(format!(
-                "end: {e} is not after the start {s} (the end is exclusive)"
-            ));
-        }
-    }
-    let auto = f.auto_renew.is_some();
-    if auto && end.is_none() {
-        errors.push("end: an auto-renewing contract needs the end of its first term".into());
-    }
-    let renewal = duration_field(&mut errors, "renewal term", &f.renewal_term, "P1Y");
-    if auto && renewal == "P0D" {
-        errors.push("renewal term: an auto-renewing contract renews for at least a day".into());
-    }
-    let notice = duration_field(&mut errors, "notice period", &f.notice_period, "P0D");
-    let value = match f.annual_value.trim() {
-        "" => None,
-        v => match crate::costs::money::parse_amount(v) {
-            Ok(d) if d >= rust_decimal::Decimal::ZERO => Some(d.to_string()),
-            Ok(_) => {
-                errors.push("annual value: not negative".into());
-                None
-            }
-            Err(why) => {
-                errors.push(format!("annual value: {why}"));
-                None
-            }
-        },
-    };
-    let currency = f.currency.trim().to_uppercase();
-    let currency = if currency.is_empty() {
-        "USD".to_string()
-    } else {
-        currency
-    };
-    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        errors.push(format!(
-            "currency: '{currency}' is not a three-letter code (ISO 4217)"
-        ));
-    }
+    let checked = write::check_contract(&f, &mut errors);
     if !errors.is_empty() {
         return Err(AppError::invalid(errors.join("; ")));
     }
     let mut tx = state.db.write().await?;
-    let vendor: String = sqlx::query_scalar("SELECT name FROM vendors WHERE id = $1")
-        .bind(f.vendor_id)
-        .fetch_optional(tx.conn())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let q = match f.id {
-        None => sqlx::query_scalar(
-            "INSERT INTO vendor_contracts (vendor_id, title, start_date, end_date, auto_renew, renewal_term, notice_period, \
-             annual_value, currency, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
-        ),
-        Some(_) => sqlx::query_scalar(
-            "UPDATE vendor_contracts SET vendor_id = $1, title = $2, start_date = $3, end_date = $4, auto_renew = $5, \
-             renewal_term = $6, notice_period = $7, annual_value = $8, currency = $9, updated_at = $10 \
-             WHERE id = $11 AND vendor_id = $1 RETURNING id",
-        ),
-    }
-    .bind(f.vendor_id)
-    .bind(&title)
-    .bind(&start)
-    .bind(&end)
-    .bind(auto as i64)
-    .bind(&renewal)
-    .bind(&notice)
-    .bind(&value)
-    .bind(&currency)
-    .bind(&ctx.at);
-    let q = match f.id {
-        Some(id) => q.bind(id),
-        None => q,
-    };
-    let id: i64 = q
-        .fetch_optional(tx.conn())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    tx.audit(ctx.event(
-        if f.id.is_some() {
-            "vendor.contract_update"
-        } else {
-            "vendor.contract_create"
-        },
-        "vendor",
-        f.vendor_id,
-        format!(
-            "contract '{title}' of '{vendor}': from {} to {}{}, notice {notice}{}",
-            start.unwrap_or_default(),
-            end.unwrap_or_else(|| "open-ended".into()),
-            if auto { format!(", renews by {renewal}") } else { String::new() },
-            value.map(|v| format!(", {v} {currency} a year")).unwrap_or_default()
-        ),
-    ))
-    .await?;
+    let written =
+        write::write_contract(&mut tx, &ctx, (f.vendor_id, f.id), &checked, false).await?;
     tx.commit().await?;
-    Ok(id)
+    Ok(written.id())
 }
 
 pub async fn add_scope(vendor: i64, fields: [String; 4]) -> Result<i64, AppError> {

@@ -8,6 +8,7 @@ use super::{snapshots, systems};
 use crate::context::require;
 use crate::policy::Permission;
 use crate::state::{app_state, audit_ctx};
+use crate::tabular::pending;
 
 pub const PER_PAGE: i64 = 100;
 
@@ -92,33 +93,25 @@ pub async fn pending(system: i64, token: String) -> Result<PendingImport, AppErr
     let (summary, _) = systems::one(pool, system)
         .await?
         .ok_or(AppError::NotFound)?;
-    let (file_name, bytes) = sources::load_pending(&state.spool_dir, &token)?;
+    let (file_name, bytes) = pending::load(&state.spool_dir, sources::PENDING, &token)?;
     let read = sources::read(&bytes)?;
-    let headers = read.rows[0].clone();
-    let offered = sources::offered(&headers, systems::mapping(pool, system).await?.as_deref());
+    let offered = sources::offered(
+        &read.rows[0],
+        systems::mapping(pool, system).await?.as_deref(),
+    );
     Ok(PendingImport {
         system_id: system,
         system: summary.name,
-        token,
-        file_name,
-        encoding: read.encoding.to_string(),
-        delimiter: match read.delimiter {
-            b'\t' => "tab".into(),
-            d => (d as char).to_string(),
-        },
-        preview: read.rows.iter().skip(1).take(5).cloned().collect(),
-        rows: read.rows.len() as i64 - 1,
-        mapping: Field::ALL
-            .iter()
-            .map(|f| {
-                (
-                    f.as_str().to_string(),
-                    f.label().to_string(),
-                    offered.get(f).cloned(),
-                )
-            })
-            .collect(),
-        headers,
+        file: crate::tabular::read::preview(
+            &read.rows,
+            read.encoding,
+            read.delimiter,
+            (token, file_name),
+            Field::ALL
+                .iter()
+                .map(|f| (f.as_str().into(), f.label().into(), offered.get(f).cloned()))
+                .collect(),
+        ),
     })
 }
 
@@ -130,7 +123,7 @@ pub async fn import_mapped(
     let su = require(Permission::ManageAccessReviews)?;
     let state = app_state()?;
     let mapping = sources::mapping_from(&map)?;
-    let (file_name, bytes) = sources::load_pending(&state.spool_dir, &token)?;
+    let (file_name, bytes) = pending::load(&state.spool_dir, sources::PENDING, &token)?;
     let read = sources::read(&bytes)?;
     let accounts = sources::mapped(&read, &mapping)?;
     let ctx = audit_ctx(&state, Some(&su.user));
@@ -150,7 +143,7 @@ pub async fn import_mapped(
         },
     )
     .await?;
-    sources::drop_pending(&state.spool_dir, &token);
+    pending::drop(&state.spool_dir, sources::PENDING, &token);
     Ok(out)
 }
 

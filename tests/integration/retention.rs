@@ -5,22 +5,8 @@
 
 use super::evidence;
 use super::exports::json;
+use super::vendors::{form, ok};
 use super::*;
-
-async fn ok(
-    app: &TestApp,
-    c: &reqwest::Client,
-    path: &str,
-    form: &[(&str, String)],
-) -> serde_json::Value {
-    let r = app.call(c, path, form).await;
-    assert_eq!(r.status(), 200, "{path}: {}", r.text().await.unwrap());
-    json(r).await
-}
-
-fn form(fields: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
-    fields.iter().map(|(k, v)| (*k, v.to_string())).collect()
-}
 
 fn descriptions(q: &serde_json::Value, section: &str) -> Vec<String> {
     q[section]
@@ -428,22 +414,28 @@ both_dbs!(
                 .unwrap()
                 .clone()
         };
-        let audit = category("audit_events");
-        let audit_rule = audit["rules"][0]["id"].as_i64().unwrap();
+        // A built-in category's one rule with another period.
+        let period = |key: &str, period: &str| {
+            let c = category(key);
+            vec![
+                ("form[id]", c["rules"][0]["id"].to_string()),
+                ("form[category_id]", c["id"].to_string()),
+                ("form[name]", "Default".into()),
+                ("form[period]", period.to_string()),
+                (
+                    "form[trigger]",
+                    c["rules"][0]["trigger"].as_str().unwrap().into(),
+                ),
+                ("form[legal_basis]", "Audit and financial records".into()),
+                ("form[action]", "delete".into()),
+            ]
+        };
         // The audit trail is never kept less than the minimum (400 days by default).
         let r = app
             .call(
                 &co,
                 "/api/save_retention_rule",
-                &[
-                    ("form[id]", audit_rule.to_string()),
-                    ("form[category_id]", audit["id"].to_string()),
-                    ("form[name]", "Default".into()),
-                    ("form[period]", "P13M".into()),
-                    ("form[trigger]", "creation".into()),
-                    ("form[legal_basis]", "Audit trail".into()),
-                    ("form[action]", "delete".into()),
-                ],
+                &period("audit_events", "P13M"),
             )
             .await;
         assert_eq!(r.status(), 422);
@@ -452,38 +444,12 @@ both_dbs!(
             &app,
             &co,
             "/api/save_retention_rule",
-            &[
-                ("form[id]", audit_rule.to_string()),
-                ("form[category_id]", audit["id"].to_string()),
-                ("form[name]", "Default".into()),
-                ("form[period]", "P1Y2M".into()),
-                ("form[trigger]", "creation".into()),
-                ("form[legal_basis]", "Audit trail".into()),
-                ("form[action]", "delete".into()),
-            ],
+            &period("audit_events", "P1Y2M"),
         )
         .await;
         // Cost line items and superseded evidence versions after a year (seven by default).
         for key in ["cost_line_items", "evidence_versions"] {
-            let c = category(key);
-            ok(
-                &app,
-                &co,
-                "/api/save_retention_rule",
-                &[
-                    ("form[id]", c["rules"][0]["id"].to_string()),
-                    ("form[category_id]", c["id"].to_string()),
-                    ("form[name]", "Default".into()),
-                    ("form[period]", "P1Y".into()),
-                    (
-                        "form[trigger]",
-                        c["rules"][0]["trigger"].as_str().unwrap().into(),
-                    ),
-                    ("form[legal_basis]", "Financial and audit records".into()),
-                    ("form[action]", "delete".into()),
-                ],
-            )
-            .await;
+            ok(&app, &co, "/api/save_retention_rule", &period(key, "P1Y")).await;
         }
         // A legal hold on the login failures stops that category only.
         let failures = category("login_failures");

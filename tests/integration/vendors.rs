@@ -7,7 +7,7 @@ use super::access_campaigns::member;
 use super::exports::json;
 use super::*;
 
-async fn ok(
+pub(super) async fn ok(
     app: &TestApp,
     c: &reqwest::Client,
     path: &str,
@@ -18,7 +18,7 @@ async fn ok(
     json(r).await
 }
 
-fn form(fields: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+pub(super) fn form(fields: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
     fields.iter().map(|(k, v)| (*k, v.to_string())).collect()
 }
 

@@ -202,14 +202,9 @@ pub async fn place(f: HoldForm) -> Result<i64, AppError> {
     let state = app_state()?;
     let ctx = audit_ctx(&state, Some(&su.user));
     let mut errors = Vec::new();
-    let name = super::requests::text(&mut errors, "name", &f.name, 200);
-    if name.is_empty() {
-        errors.push("name: required (the case or matter)".into());
-    }
-    let reason = super::requests::text(&mut errors, "reason", &f.reason, 2000);
-    if reason.is_empty() {
-        errors.push("reason: required".into());
-    }
+    let name =
+        super::requests::required(&mut errors, "name", &f.name, 200, " (the case or matter)");
+    let reason = super::requests::required(&mut errors, "reason", &f.reason, 2000, "");
     let today = state.clock.now().date();
     let starts = match f.starts_on.trim() {
         "" => today,
@@ -258,22 +253,29 @@ pub async fn place(f: HoldForm) -> Result<i64, AppError> {
     Ok(id)
 }
 
-pub async fn add_scope(id: i64, raw: String) -> Result<(), AppError> {
-    let su = require(Permission::ManageRetention)?;
-    let state = app_state()?;
-    let ctx = audit_ctx(&state, Some(&su.user));
-    let mut tx = state.db.write().await?;
+/// The name of hold `id`, refused when it was released (`then` says what to do instead).
+async fn unreleased(tx: &mut crate::db::WriteTx, id: i64, then: &str) -> Result<String, AppError> {
     let (name, released): (String, Option<String>) =
         sqlx::query_as("SELECT name, released_at FROM legal_holds WHERE id = $1")
             .bind(id)
             .fetch_optional(tx.conn())
             .await?
             .ok_or(AppError::NotFound)?;
-    if released.is_some() {
-        return Err(AppError::Conflict(format!(
-            "The hold '{name}' was released: place a new one."
-        )));
+    match released {
+        Some(at) => Err(AppError::Conflict(format!(
+            "The hold '{name}' was released on {}: {then}.",
+            at.get(..10).unwrap_or(&at)
+        ))),
+        None => Ok(name),
     }
+}
+
+pub async fn add_scope(id: i64, raw: String) -> Result<(), AppError> {
+    let su = require(Permission::ManageRetention)?;
+    let state = app_state()?;
+    let ctx = audit_ctx(&state, Some(&su.user));
+    let mut tx = state.db.write().await?;
+    let name = unreleased(&mut tx, id, "place a new one").await?;
     let what = insert_scope(&mut tx, id, &raw).await?;
     tx.audit(ctx.event(
         "retention.hold.scope",
@@ -300,17 +302,7 @@ pub async fn release(id: i64, note: String) -> Result<(), AppError> {
         return Err(AppError::invalid("note: at most 2000 characters"));
     }
     let mut tx = state.db.write().await?;
-    let (name, released): (String, Option<String>) =
-        sqlx::query_as("SELECT name, released_at FROM legal_holds WHERE id = $1")
-            .bind(id)
-            .fetch_optional(tx.conn())
-            .await?
-            .ok_or(AppError::NotFound)?;
-    if released.is_some() {
-        return Err(AppError::Conflict(format!(
-            "The hold '{name}' was released already."
-        )));
-    }
+    let name = unreleased(&mut tx, id, "nothing to do").await?;
     sqlx::query(
         "UPDATE legal_holds SET released_at = $1, released_by = $2, release_note = $3 \
          WHERE id = $4",

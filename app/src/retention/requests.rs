@@ -20,6 +20,21 @@ pub(super) fn text(errors: &mut Vec<String>, field: &str, raw: &str, max: usize)
     t.to_string()
 }
 
+/// A text field that must not be empty: `why` says what it is for when it is.
+pub(super) fn required(
+    errors: &mut Vec<String>,
+    field: &str,
+    raw: &str,
+    max: usize,
+    why: &str,
+) -> String {
+    let t = text(errors, field, raw, max);
+    if t.is_empty() {
+        errors.push(format!("{field}: required{why}"));
+    }
+    t
+}
+
 pub(super) fn fail(errors: Vec<String>) -> Result<(), AppError> {
     if errors.is_empty() {
         Ok(())
@@ -53,10 +68,7 @@ pub async fn save_category(f: CategoryForm) -> Result<i64, AppError> {
     let state = app_state()?;
     let ctx = audit_ctx(&state, Some(&su.user));
     let mut errors = Vec::new();
-    let name = text(&mut errors, "name", &f.name, 200);
-    if name.is_empty() {
-        errors.push("name: required".into());
-    }
+    let name = required(&mut errors, "name", &f.name, 200, "");
     if name.to_lowercase().starts_with("steward:") {
         errors.push("name: 'Steward:' names Steward's own built-in categories".into());
     }
@@ -167,10 +179,7 @@ struct Rule {
 
 fn check_rule(f: &RuleForm) -> Result<Rule, AppError> {
     let mut errors = Vec::new();
-    let name = text(&mut errors, "name", &f.name, 200);
-    if name.is_empty() {
-        errors.push("name: required".into());
-    }
+    let name = required(&mut errors, "name", &f.name, 200, "");
     let period = IsoDuration::parse(&f.period).unwrap_or_else(|why| {
         errors.push(format!("period: {why}"));
         IsoDuration::default()
@@ -191,11 +200,8 @@ fn check_rule(f: &RuleForm) -> Result<Rule, AppError> {
             "action: '{action}' is not delete, anonymise, archive or review"
         ));
     }
-    let legal_basis = text(&mut errors, "legal basis", &f.legal_basis, 500);
-    if legal_basis.is_empty() {
-        errors
-            .push("legal basis: required (the law, contract or purpose behind the period)".into());
-    }
+    let why = " (the law, contract or purpose behind the period)";
+    let legal_basis = required(&mut errors, "legal basis", &f.legal_basis, 500, why);
     let reference = text(&mut errors, "reference", &f.reference, 500);
     let cadence = if f.review_every.trim().is_empty() {
         "P1Y"
@@ -387,10 +393,7 @@ pub async fn add_record(f: RecordForm) -> Result<i64, AppError> {
     let state = app_state()?;
     let ctx = audit_ctx(&state, Some(&su.user));
     let mut errors = Vec::new();
-    let description = text(&mut errors, "what is held", &f.description, 500);
-    if description.is_empty() {
-        errors.push("what is held: required".into());
-    }
+    let description = required(&mut errors, "what is held", &f.description, 500, "");
     let (system, vendor) = store::parse_place(&f.place).unwrap_or_else(|why| {
         errors.push(format!("held in: {why}"));
         (None, None)

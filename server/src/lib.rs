@@ -323,6 +323,7 @@ pub async fn start(
         std::time::Duration::from_secs(3600),
     );
     app::vendors::reminders::schedule(state.app.clone(), std::time::Duration::from_secs(3600));
+    app::retention::reminders::schedule(state.app.clone(), std::time::Duration::from_secs(3600));
     // Steward's own data: daily, the first run ten minutes after start (not during start-up).
     app::retention::own::schedule(
         state.app.clone(),

@@ -514,6 +514,7 @@ both_dbs!(
                     ("kind_3", "on"),
                     ("kind_4", "on"),
                     ("kind_5", "on"),
+                    ("kind_6", "on"),
                 ],
             )
             .await;

@@ -137,6 +137,20 @@ both_dbs!(holds_suspend_disposal_and_releases_free_it, |app| {
     assert_eq!(descriptions(&q, "later"), ["CRM current"]);
     assert_eq!(q["can_manage"], false);
     let id = q["due"][0]["id"].as_i64().unwrap();
+    // Whoever manages retention hears of it once a day (compliance and admin here).
+    let st = &app.state().app;
+    let now = st.clock.now();
+    assert_eq!(app::retention::reminders::run(st, now).await.unwrap(), 2);
+    assert_eq!(
+        app::retention::reminders::run(st, now).await.unwrap(),
+        0,
+        "once a day"
+    );
+    let inbox = ok(&app, &co, "/api/inbox", &[]).await;
+    assert!(
+        inbox.to_string().contains("1 record(s) due for disposal"),
+        "{inbox}"
+    );
 
     // A hold on the vendor suspends the record; the vendor's page and the dashboard say so.
     let hold = ok(

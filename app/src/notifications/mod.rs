@@ -76,7 +76,7 @@ pub struct Inbox {
 }
 
 /// The kinds of message people can switch off by email (in-app always arrives).
-pub const KINDS: [(&str, &str); 6] = [
+pub const KINDS: [(&str, &str); 7] = [
     ("budget.alert", "Budget alerts on budgets you own"),
     ("budget.escalation", "Budget alerts escalated to finance"),
     (
@@ -94,6 +94,10 @@ pub const KINDS: [(&str, &str); 6] = [
     (
         "vendor.reminder",
         "Vendors you own: notice deadlines, reviews and reports coming due",
+    ),
+    (
+        "retention.reminder",
+        "Retention: disposals due, legal holds keeping them, rule reviews",
     ),
 ];
 
@@ -163,6 +167,7 @@ mod prefs {
         kind_3: Option<String>,
         kind_4: Option<String>,
         kind_5: Option<String>,
+        kind_6: Option<String>,
     ) -> Result<(), AppError> {
         let su = crate::context::require_user()?;
         let state = crate::state::app_state()?;
@@ -175,6 +180,7 @@ mod prefs {
             kind_3.is_some(),
             kind_4.is_some(),
             kind_5.is_some(),
+            kind_6.is_some(),
         ];
         let muted: Vec<&str> = KINDS
             .iter()

@@ -13,6 +13,8 @@ pub mod holds;
 pub mod own;
 pub mod pages;
 #[cfg(feature = "ssr")]
+pub mod reminders;
+#[cfg(feature = "ssr")]
 pub mod requests;
 pub mod routes;
 pub mod schedule;

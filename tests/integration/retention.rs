@@ -189,7 +189,27 @@ both_dbs!(holds_suspend_disposal_and_releases_free_it, |app| {
     assert_eq!(holds["holds"][0]["records"], 2);
     assert_eq!(holds["holds"][0]["in_force"], true);
 
-    // Release: a note is required, then the record is due again.
+    // A second hold on the record itself: the record is under both.
+    let second = ok(
+        &app,
+        &co,
+        "/api/place_legal_hold",
+        &[
+            ("form[name]", "Audit query".into()),
+            ("form[reason]", "Regulator asked for this export".into()),
+            ("form[target]", format!("record:{id}")),
+        ],
+    )
+    .await
+    .as_i64()
+    .unwrap();
+    let q = ok(&app, &co, "/api/disposal_queue", &[]).await;
+    assert_eq!(
+        q["held"][0]["holds"],
+        serde_json::json!(["Smith v. Us", "Audit query"])
+    );
+
+    // Release: a note is required; the record stays held while another hold is in force.
     let r = app
         .call(
             &co,
@@ -203,6 +223,23 @@ both_dbs!(holds_suspend_disposal_and_releases_free_it, |app| {
         &co,
         "/api/release_legal_hold",
         &[("id", hold.to_string()), ("note", "Case settled".into())],
+    )
+    .await;
+    let q = ok(&app, &co, "/api/disposal_queue", &[]).await;
+    assert_eq!(q["held"][0]["holds"], serde_json::json!(["Audit query"]));
+    let r = app
+        .call(
+            &co,
+            "/api/release_legal_hold",
+            &[("id", hold.to_string()), ("note", "Again".into())],
+        )
+        .await;
+    assert_eq!(r.status(), 409, "released already");
+    ok(
+        &app,
+        &co,
+        "/api/release_legal_hold",
+        &[("id", second.to_string()), ("note", "Answered".into())],
     )
     .await;
     let q = ok(&app, &co, "/api/disposal_queue", &[]).await;

@@ -20,6 +20,11 @@ use time::OffsetDateTime;
 /// Rows removed per write transaction: the write lock is held for one batch at a time.
 pub const BATCH: i64 = 2000;
 
+/// The pause after each batch, at least as long as the batch took: other writers get the
+/// lock in between (SQLite's busy handler retries at most every 100 ms, so a shorter gap
+/// could be missed again and again).
+const PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// What the job removes for each built-in category: (table, key column, condition on `$1`,
 /// the cutoff instant). Several tables may make up one category.
 fn targets(key: &str) -> &'static [(&'static str, &'static str, &'static str)] {
@@ -111,24 +116,31 @@ async fn audit_prefix(
     Ok((base, last.max(base)))
 }
 
+/// How many rows are due, and per table the highest key among them: the run removes nothing
+/// above it, so it removes exactly what the dry run counted even while rows are added (an old
+/// cost file imported meanwhile, its own tombstones).
 async fn count(
     conn: &mut sqlx::AnyConnection,
     key: &str,
     cutoff: &str,
-) -> Result<i64, sqlx::Error> {
+) -> Result<(i64, Vec<i64>), sqlx::Error> {
     if key == "audit_events" {
         let (base, last) = audit_prefix(conn, cutoff).await?;
-        return Ok(last - base);
+        return Ok((last - base, vec![last]));
     }
     let mut n = 0;
-    for (table, _, cond) in targets(key) {
-        let c: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE {cond}"))
-            .bind(cutoff)
-            .fetch_one(&mut *conn)
-            .await?;
+    let mut bounds = Vec::new();
+    for (table, id, cond) in targets(key) {
+        let (c, max): (i64, Option<i64>) = sqlx::query_as(&format!(
+            "SELECT COUNT(*), MAX({id}) FROM {table} WHERE {cond}"
+        ))
+        .bind(cutoff)
+        .fetch_one(&mut *conn)
+        .await?;
         n += c;
+        bounds.push(max.unwrap_or(0));
     }
-    Ok(n)
+    Ok((n, bounds))
 }
 
 /// The dry run: per built-in category, what would be disposed of now, or why nothing is.
@@ -137,13 +149,26 @@ pub async fn plan(
     now: OffsetDateTime,
     audit_min_days: u32,
 ) -> Result<Vec<OwnLine>, AppError> {
+    Ok(plan_bounded(db, now, audit_min_days)
+        .await?
+        .into_iter()
+        .map(|(line, _)| line)
+        .collect())
+}
+
+/// The dry run with, per line, the highest key of each table it counted.
+async fn plan_bounded(
+    db: &Db,
+    now: OffsetDateTime,
+    audit_min_days: u32,
+) -> Result<Vec<(OwnLine, Vec<i64>)>, AppError> {
     let mut conn = db.pool().acquire().await?;
     let holds = store::holds_in_force(&mut conn, now.date()).await?;
     let mut out = Vec::new();
     for b in builtins(&mut conn).await? {
         let cut = cutoff(&b, now, audit_min_days).map_err(AppError::internal)?;
         let held_by = held(&mut conn, &holds, b.category_id).await?;
-        let n = count(&mut conn, &b.key, &cut).await?;
+        let (n, bounds) = count(&mut conn, &b.key, &cut).await?;
         let note = if !held_by.is_empty() {
             "suspended by legal hold".to_string()
         } else if b.action == "review" {
@@ -151,21 +176,24 @@ pub async fn plan(
         } else {
             String::new()
         };
-        out.push(OwnLine {
-            key: b.key.clone(),
-            category: b.category.clone(),
-            rule: format!(
-                "{}: {} from {}, then {}",
-                b.rule,
-                b.period,
-                schedule::trigger_label(&b.trigger),
-                b.action
-            ),
-            cutoff: cut,
-            count: n,
-            held_by,
-            note,
-        });
+        out.push((
+            OwnLine {
+                key: b.key.clone(),
+                category: b.category.clone(),
+                rule: format!(
+                    "{}: {} from {}, then {}",
+                    b.rule,
+                    b.period,
+                    schedule::trigger_label(&b.trigger),
+                    b.action
+                ),
+                cutoff: cut,
+                count: n,
+                held_by,
+                note,
+            },
+            bounds,
+        ));
     }
     Ok(out)
 }
@@ -256,15 +284,14 @@ async fn orphaned_blobs(
 async fn batch(
     state: &Env<'_>,
     b: &Builtin,
-    table: &str,
-    key: &str,
-    cond: &str,
+    (table, key, cond): (&str, &str, &str),
     cut: &str,
+    bound: i64,
 ) -> Result<i64, AppError> {
     let mut tx = state.db.write().await?;
     let rows = sqlx::query(&format!(
-        "SELECT * FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {cond} \
-         ORDER BY {key} LIMIT {BATCH}) ORDER BY {key}"
+        "SELECT * FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE ({cond}) \
+         AND {key} <= {bound} ORDER BY {key} LIMIT {BATCH}) ORDER BY {key}"
     ))
     .bind(cut)
     .fetch_all(tx.conn())
@@ -324,10 +351,10 @@ async fn batch(
 
 /// One batch of the audit trail: moves the chain's base to the last removed event, removes
 /// the events up to it, and the tombstone vouches for the new base.
-async fn audit_batch(state: &Env<'_>, b: &Builtin, cut: &str) -> Result<i64, AppError> {
+async fn audit_batch(state: &Env<'_>, b: &Builtin, cut: &str, bound: i64) -> Result<i64, AppError> {
     let mut tx = state.db.write().await?;
     let (base, last) = audit_prefix(tx.conn(), cut).await?;
-    let upto = last.min(base + BATCH);
+    let upto = last.min(base + BATCH).min(bound);
     if upto <= base {
         return Ok(0);
     }
@@ -397,45 +424,47 @@ pub async fn run(
     now: OffsetDateTime,
     dry_run: bool,
 ) -> Result<Vec<OwnLine>, AppError> {
-    let mut lines = plan(env.db, now, env.audit_min_days).await?;
+    let planned = plan_bounded(env.db, now, env.audit_min_days).await?;
     if dry_run {
-        return Ok(lines);
+        return Ok(planned.into_iter().map(|(line, _)| line).collect());
     }
     let all = {
         let mut conn = env.db.pool().acquire().await?;
         builtins(&mut conn).await?
     };
-    for line in &mut lines {
-        let Some(b) = all.iter().find(|b| b.key == line.key) else {
+    let mut out = Vec::with_capacity(planned.len());
+    for (mut line, bounds) in planned {
+        let b = all.iter().find(|b| b.key == line.key);
+        let Some(b) = b.filter(|b| line.held_by.is_empty() && b.action == "delete") else {
+            line.count = 0;
+            out.push(line);
             continue;
         };
-        if !line.held_by.is_empty() || b.action != "delete" || line.count == 0 {
-            line.count = 0;
-            continue;
-        }
         let mut removed = 0;
-        if b.key == "audit_events" {
+        // Each table until a batch finds nothing at or below the dry run's highest key.
+        let tables: Vec<Option<(&str, &str, &str)>> = if b.key == "audit_events" {
+            vec![None]
+        } else {
+            targets(&b.key).iter().copied().map(Some).collect()
+        };
+        for (target, bound) in tables.into_iter().zip(bounds) {
             loop {
-                let n = audit_batch(env, b, &line.cutoff).await?;
+                let took = std::time::Instant::now();
+                let n = match target {
+                    None => audit_batch(env, b, &line.cutoff, bound).await?,
+                    Some(t) => batch(env, b, t, &line.cutoff, bound).await?,
+                };
                 removed += n;
-                if n == 0 {
+                if n < BATCH {
                     break;
                 }
-            }
-        } else {
-            for (table, key, cond) in targets(&b.key) {
-                loop {
-                    let n = batch(env, b, table, key, cond, &line.cutoff).await?;
-                    removed += n;
-                    if n == 0 {
-                        break;
-                    }
-                }
+                tokio::time::sleep(took.elapsed().max(PAUSE)).await;
             }
         }
         line.count = removed;
+        out.push(line);
     }
-    Ok(lines)
+    Ok(out)
 }
 
 /// "Run now" from the retention page.

@@ -481,38 +481,30 @@ pub async fn run_now() -> Result<Vec<OwnLine>, AppError> {
     run(&env, state.clock.now(), false).await
 }
 
-/// Runs the job every `every`, the first time `first` after start.
+/// Runs the job every `every`, the first time `first` after start (not during start-up).
 pub fn schedule(state: AppState, first: std::time::Duration, every: std::time::Duration) {
     tokio::spawn(async move {
         tokio::time::sleep(first).await;
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if state.db.pool().is_closed() {
-                return;
-            }
-            let now = state.clock.now();
-            let ctx = AuditCtx {
-                actor: "retention".into(),
-                at: crate::util::ts(now),
-                ..Default::default()
-            };
-            let env = Env {
-                db: &state.db,
-                blobs: state.blobs.as_ref(),
-                ctx: &ctx,
-                audit_min_days: state.audit_min_days,
-            };
-            match run(&env, now, false).await {
-                Ok(lines) => {
-                    let n: i64 = lines.iter().map(|l| l.count).sum();
-                    if n > 0 {
-                        tracing::info!(removed = n, "retention: own data disposed of");
-                    }
+        crate::notifications::reminders::every(state, every, "retention job", |state, now| {
+            async move {
+                let ctx = AuditCtx {
+                    actor: "retention".into(),
+                    at: crate::util::ts(now),
+                    ..Default::default()
+                };
+                let env = Env {
+                    db: &state.db,
+                    blobs: state.blobs.as_ref(),
+                    ctx: &ctx,
+                    audit_min_days: state.audit_min_days,
+                };
+                let n: i64 = run(&env, now, false).await?.iter().map(|l| l.count).sum();
+                if n > 0 {
+                    tracing::info!(removed = n, "retention: own data disposed of");
                 }
-                Err(e) => tracing::warn!(error = %e, "retention job failed"),
+                // Nothing queued for the outbox.
+                Ok(0)
             }
-        }
+        });
     });
 }

@@ -27,6 +27,7 @@ pub mod db;
 pub mod error;
 pub mod evidence;
 pub mod exports;
+pub mod fields;
 #[cfg(feature = "ssr")]
 pub mod ingest;
 #[cfg(feature = "ssr")]

@@ -152,16 +152,17 @@ pub async fn plan(
     Ok(plan_bounded(db, now, audit_min_days)
         .await?
         .into_iter()
-        .map(|(line, _)| line)
+        .map(|(line, ..)| line)
         .collect())
 }
 
-/// The dry run with, per line, the highest key of each table it counted.
+/// The dry run with, per line, its category and rule and the highest key of each table it
+/// counted.
 async fn plan_bounded(
     db: &Db,
     now: OffsetDateTime,
     audit_min_days: u32,
-) -> Result<Vec<(OwnLine, Vec<i64>)>, AppError> {
+) -> Result<Vec<(OwnLine, Builtin, Vec<i64>)>, AppError> {
     let mut conn = db.pool().acquire().await?;
     let holds = store::holds_in_force(&mut conn, now.date()).await?;
     let mut out = Vec::new();
@@ -192,6 +193,7 @@ async fn plan_bounded(
                 held_by,
                 note,
             },
+            b,
             bounds,
         ));
     }
@@ -426,20 +428,15 @@ pub async fn run(
 ) -> Result<Vec<OwnLine>, AppError> {
     let planned = plan_bounded(env.db, now, env.audit_min_days).await?;
     if dry_run {
-        return Ok(planned.into_iter().map(|(line, _)| line).collect());
+        return Ok(planned.into_iter().map(|(line, ..)| line).collect());
     }
-    let all = {
-        let mut conn = env.db.pool().acquire().await?;
-        builtins(&mut conn).await?
-    };
     let mut out = Vec::with_capacity(planned.len());
-    for (mut line, bounds) in planned {
-        let b = all.iter().find(|b| b.key == line.key);
-        let Some(b) = b.filter(|b| line.held_by.is_empty() && b.action == "delete") else {
+    for (mut line, b, bounds) in planned {
+        if !line.held_by.is_empty() || b.action != "delete" {
             line.count = 0;
             out.push(line);
             continue;
-        };
+        }
         let mut removed = 0;
         // Each table until a batch finds nothing at or below the dry run's highest key.
         let tables: Vec<Option<(&str, &str, &str)>> = if b.key == "audit_events" {
@@ -451,8 +448,8 @@ pub async fn run(
             loop {
                 let took = std::time::Instant::now();
                 let n = match target {
-                    None => audit_batch(env, b, &line.cutoff, bound).await?,
-                    Some(t) => batch(env, b, t, &line.cutoff, bound).await?,
+                    None => audit_batch(env, &b, &line.cutoff, bound).await?,
+                    Some(t) => batch(env, &b, t, &line.cutoff, bound).await?,
                 };
                 removed += n;
                 if n < BATCH {

@@ -12,36 +12,7 @@ use crate::policy::Permission;
 use crate::state::{app_state, audit_ctx};
 use crate::util::{fmt_date, parse_date};
 
-pub(super) fn text(errors: &mut Vec<String>, field: &str, raw: &str, max: usize) -> String {
-    let t = raw.trim();
-    if t.chars().count() > max {
-        errors.push(format!("{field}: at most {max} characters"));
-    }
-    t.to_string()
-}
-
-/// A text field that must not be empty: `why` says what it is for when it is.
-pub(super) fn required(
-    errors: &mut Vec<String>,
-    field: &str,
-    raw: &str,
-    max: usize,
-    why: &str,
-) -> String {
-    let t = text(errors, field, raw, max);
-    if t.is_empty() {
-        errors.push(format!("{field}: required{why}"));
-    }
-    t
-}
-
-pub(super) fn fail(errors: Vec<String>) -> Result<(), AppError> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::invalid(errors.join("; ")))
-    }
-}
+pub(super) use crate::fields::{finish as fail, required, text};
 
 /// The fewest days a duration can span (months of 28 days, years of 365): what the audit
 /// trail's minimum is checked against, so no calendar makes it shorter.

@@ -265,6 +265,15 @@ pub async fn records(
     only: Option<i64>,
 ) -> Result<Vec<Record>, sqlx::Error> {
     let holds = holds_in_force(&mut *conn, today).await?;
+    records_under(conn, &holds, only).await
+}
+
+/// The records (all, or `only` one) with the names of the `holds` that cover each.
+async fn records_under(
+    conn: &mut sqlx::AnyConnection,
+    holds: &[ActiveHold],
+    only: Option<i64>,
+) -> Result<Vec<Record>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT r.id, r.description, r.rule_id, ru.name AS rule, ru.action, ru.category_id, \
             c.name AS category, r.system_id, r.vendor_id, s.name AS system, v.name AS vendor, \
@@ -300,7 +309,7 @@ pub async fn records(
         let holds = if status == "disposed" {
             Vec::new()
         } else {
-            covering(&holds, &place)
+            covering(holds, &place)
         };
         out.push(Record {
             rule_id: row.try_get("rule_id")?,
@@ -334,7 +343,7 @@ pub async fn counts(pool: &AnyPool, today: Date) -> Result<(i64, i64, i64), sqlx
     let mut conn = pool.acquire().await?;
     let holds = holds_in_force(&mut conn, today).await?;
     let day = crate::util::fmt_date(today);
-    let recs = records(&mut conn, today, None).await?;
+    let recs = records_under(&mut conn, &holds, None).await?;
     let due = recs
         .iter()
         .filter(|r| r.view.status != "disposed" && r.view.disposal_date <= day);

@@ -11,13 +11,7 @@ use crate::db::WriteTx;
 use crate::error::AppError;
 use crate::util::{fmt_date, parse_date};
 
-pub(super) fn text_field(errors: &mut Vec<String>, field: &str, raw: &str, max: usize) -> String {
-    let t = raw.trim();
-    if t.chars().count() > max {
-        errors.push(format!("{field}: at most {max} characters"));
-    }
-    t.to_string()
-}
+pub(super) use crate::fields::text as text_field;
 
 /// A vendor's fields as they are stored, the owner and parent still as written.
 pub struct Checked {

@@ -98,8 +98,15 @@ async fn review_flow(app: TestApp) {
     click(&c, "#queue-filter input[name='mfa']").await;
     type_into(&c, "#queue-filter input[name='used_within']", "30").await;
     click(&c, "#queue-filter button[type=submit]").await;
+    // The old queue stays on screen until the router has swapped in the filtered one.
+    wait_until_url_has(&c, "used_within=30").await;
     wait_for(&c, "#bulk-form").await;
-    let shown = text(&c, "#queue").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut shown = text(&c, "#queue").await;
+    while shown.contains("ann") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        shown = text(&c, "#queue").await;
+    }
     assert!(shown.contains("bob") && shown.contains("cat"), "{shown}");
     assert!(!shown.contains("ann") && !shown.contains("dan"), "{shown}");
     click(&c, "#bulk-form button[type=submit]").await;

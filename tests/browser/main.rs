@@ -193,13 +193,21 @@ async fn wait_for_path(c: &Client, path: &str) {
     }
 }
 
+/// The element's text, waiting for it: a hydrated page may be re-rendering (a GET form
+/// submitted through the router swaps the table) when the test asks.
 async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = match c.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await,
+            Err(e) => Err(e),
+        };
+        match found {
+            Ok(t) => return t,
+            Err(e) if Instant::now() >= deadline => panic!("{css}: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
 }
 
 async fn sign_in(c: &Client, app: &TestApp, user: &str) {
@@ -430,6 +438,18 @@ async fn set_value(c: &Client, css: &str, value: &str) {
     .unwrap_or_else(|e| panic!("{css}: {e}"));
 }
 
+async fn wait_until_url_has(c: &Client, part: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let url = c.current_url().await.unwrap();
+        if url.as_str().contains(part) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{url} never held {part}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn wait_for(c: &Client, css: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while c.find(Locator::Css(css)).await.is_err() {
@@ -565,6 +585,7 @@ async fn finance_flow(app: TestApp) {
     wait_for(&c, "#report-table").await;
     click(&c, "#r-group option[value='service']").await;
     click(&c, "#report-form button[type=submit]").await;
+    wait_until_url_has(&c, "group_by=service").await;
     wait_for(&c, "#report-table tbody tr[data-group]").await;
     let grand = text(&c, "#grand-total").await;
     assert_eq!(grand, "20.52", "the sample's billed total in cents");

@@ -6,18 +6,28 @@ use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
 /// A framework as read from a source file, before it touches the database.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ParsedFramework {
     pub key: String,
     pub name: String,
     pub version: String,
     pub description: String,
+    /// `oscal`, `csv`, `ciso-yaml` or `oscal-profile` (`frameworks.source_format`).
     pub format: &'static str,
+    /// The language the text is in ("" when the source does not say).
+    pub locale: String,
+    /// Every language the source offers, its default first (empty when it offers one).
+    pub locales: Vec<String>,
+    /// Where the source is published (a library's home), for the framework's page.
+    pub source_url: String,
     pub requirements: Vec<ParsedRequirement>,
+    /// What the import skipped or could not apply, for the person importing.
+    pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ParsedRequirement {
+    /// Unique within the framework, stable across versions (OSCAL id, CSV id, library node).
     pub r#ref: String,
     pub label: String,
     pub parent_ref: Option<String>,
@@ -25,6 +35,14 @@ pub struct ParsedRequirement {
     pub group_title: String,
     pub title: String,
     pub statement: String,
+    /// The node's URN when the source names one (CISO Assistant libraries).
+    pub urn: Option<String>,
+    /// 1 for a top-level node.
+    pub depth: i64,
+    /// Counts towards coverage; headings that only group others do not.
+    pub assessable: bool,
+    /// Reference controls the source lists with the requirement (their ids).
+    pub reference_controls: Vec<String>,
 }
 
 /// The built-in frameworks shipped inside the binary.
@@ -107,7 +125,7 @@ pub fn parse_oscal(text: &str, name_override: Option<&str>) -> Result<ParsedFram
             .unwrap_or("")
             .to_string(),
         format: "oscal",
-        requirements: Vec::new(),
+        ..Default::default()
     };
     let mut budget = Budget::new();
     for group in array(catalog, "groups") {
@@ -186,6 +204,9 @@ fn walk_control(
             title.to_string()
         },
         statement: statement.trim_end().to_string(),
+        depth: 1 + i64::from(parent.is_some()),
+        assessable: true,
+        ..Default::default()
     });
     for sub in array(c, "controls") {
         walk_control(sub, Some(id), group, budget, out)?;
@@ -491,6 +512,9 @@ pub fn parse_csv(text: &str, name: &str, version: &str) -> Result<ParsedFramewor
             group_title: group,
             title: title.to_string(),
             statement: cd.and_then(|c| rec.get(c)).unwrap_or("").to_string(),
+            depth: 1,
+            assessable: true,
+            ..Default::default()
         });
     }
     if !errors.is_empty() {
@@ -524,6 +548,7 @@ pub fn parse_csv(text: &str, name: &str, version: &str) -> Result<ParsedFramewor
         description: String::new(),
         format: "csv",
         requirements: reqs,
+        ..Default::default()
     })
 }
 

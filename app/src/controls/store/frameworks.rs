@@ -25,8 +25,11 @@ pub async fn apply_framework(
 ) -> Result<ImportOutcome, AppError> {
     let mut tx = db.write().await?;
     let now = ctx.at.clone();
-    let existing: Option<(i64, String, String, String)> =
-        sqlx::query_as("SELECT id, name, version, description FROM frameworks WHERE key = $1")
+    let existing: Option<(i64, String, String, String, String, String, String)> =
+        sqlx::query_as(
+            "SELECT id, name, version, description, locale, locales, source_url
+             FROM frameworks WHERE key = $1",
+        )
             .bind(&parsed.key)
             .fetch_optional(tx.conn())
             .await?;
@@ -36,8 +39,9 @@ pub async fn apply_framework(
         None => {
             sqlx::query_scalar(
                 "INSERT INTO frameworks (key, name, version, description, source_format,
-                     source_name, source_sha256, imported_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+                     source_name, source_sha256, imported_at, updated_at, locale, locales,
+                     source_url)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11) RETURNING id",
             )
             .bind(&parsed.key)
             .bind(&parsed.name)
@@ -47,6 +51,9 @@ pub async fn apply_framework(
             .bind(source_name)
             .bind(sha256)
             .bind(&now)
+            .bind(&parsed.locale)
+            .bind(parsed.locales.join(","))
+            .bind(&parsed.source_url)
             .fetch_one(tx.conn())
             .await?
         }
@@ -62,10 +69,14 @@ pub async fn apply_framework(
         String,
         i64,
         Option<String>,
+        Option<String>,
+        i64,
+        i64,
+        String,
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, ref, label, parent_ref, group_ref, group_title, title, statement, sort_order,
-                retired_at
+                retired_at, urn, depth, assessable, reference_controls
          FROM requirements WHERE framework_id = $1",
     )
     .bind(framework_id)
@@ -82,12 +93,19 @@ pub async fn apply_framework(
     };
     for (i, r) in parsed.requirements.iter().enumerate() {
         let sort = i as i64;
+        let extra = (
+            r.urn.clone(),
+            r.depth,
+            i64::from(r.assessable),
+            r.reference_controls.join(","),
+        );
         match old.remove(&r.r#ref) {
             None => {
                 sqlx::query(
                     "INSERT INTO requirements (framework_id, ref, label, parent_ref, group_ref,
-                         group_title, title, statement, sort_order)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                         group_title, title, statement, sort_order, urn, depth, assessable,
+                         reference_controls)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(framework_id)
                 .bind(&r.r#ref)
@@ -98,6 +116,10 @@ pub async fn apply_framework(
                 .bind(&r.title)
                 .bind(&r.statement)
                 .bind(sort)
+                .bind(&extra.0)
+                .bind(extra.1)
+                .bind(extra.2)
+                .bind(&extra.3)
                 .execute(tx.conn())
                 .await?;
                 out.added += 1;
@@ -109,7 +131,8 @@ pub async fn apply_framework(
                     && o.5 == r.group_title
                     && o.6 == r.title
                     && o.7 == r.statement
-                    && o.8 == sort;
+                    && o.8 == sort
+                    && (&o.10, o.11, o.12, &o.13) == (&extra.0, extra.1, extra.2, &extra.3);
                 if same && o.9.is_none() {
                     out.unchanged += 1;
                     continue;
@@ -122,7 +145,8 @@ pub async fn apply_framework(
                 sqlx::query(
                     "UPDATE requirements SET label = $1, parent_ref = $2, group_ref = $3,
                          group_title = $4, title = $5, statement = $6, sort_order = $7,
-                         retired_at = NULL
+                         retired_at = NULL, urn = $9, depth = $10, assessable = $11,
+                         reference_controls = $12
                      WHERE id = $8",
                 )
                 .bind(&r.label)
@@ -133,6 +157,10 @@ pub async fn apply_framework(
                 .bind(&r.statement)
                 .bind(sort)
                 .bind(o.0)
+                .bind(&extra.0)
+                .bind(extra.1)
+                .bind(extra.2)
+                .bind(&extra.3)
                 .execute(tx.conn())
                 .await?;
             }
@@ -158,8 +186,13 @@ pub async fn apply_framework(
             mapped_controls: mapped,
         });
     }
-    let meta_changed = existing.as_ref().is_some_and(|(_, n, v, d)| {
-        n != &parsed.name || v != &parsed.version || d != &parsed.description
+    let meta_changed = existing.as_ref().is_some_and(|(_, n, v, d, l, ls, u)| {
+        n != &parsed.name
+            || v != &parsed.version
+            || d != &parsed.description
+            || l != &parsed.locale
+            || ls != &parsed.locales.join(",")
+            || u != &parsed.source_url
     });
     if !created
         && !meta_changed
@@ -174,7 +207,8 @@ pub async fn apply_framework(
     if !created {
         sqlx::query(
             "UPDATE frameworks SET name = $1, version = $2, description = $3, source_format = $4,
-                 source_name = $5, source_sha256 = $6, updated_at = $7
+                 source_name = $5, source_sha256 = $6, updated_at = $7, locale = $9,
+                 locales = $10, source_url = $11
              WHERE id = $8",
         )
         .bind(&parsed.name)
@@ -185,6 +219,9 @@ pub async fn apply_framework(
         .bind(sha256)
         .bind(&now)
         .bind(framework_id)
+        .bind(&parsed.locale)
+        .bind(parsed.locales.join(","))
+        .bind(&parsed.source_url)
         .execute(tx.conn())
         .await?;
     }

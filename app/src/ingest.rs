@@ -334,22 +334,41 @@ pub fn clean_spool(dir: &Path) {
 /// fields (500 characters kept of each). For files imported in one piece (frameworks,
 /// controls, budgets); large files are spooled instead (`spool`).
 pub async fn small_form(
-    mut mp: axum::extract::Multipart,
+    mp: axum::extract::Multipart,
     max: usize,
 ) -> Result<(String, Vec<u8>, std::collections::HashMap<String, String>), crate::error::AppError> {
-    let mut file = None;
+    let (mut files, fields) = small_files(mp, max).await?;
+    let (fname, bytes) = files.swap_remove(0);
+    Ok((fname, bytes, fields))
+}
+
+/// `small_form` for forms that may carry several files (every field named `file`, or, when
+/// chosen, `catalog`), `max` bytes in all; empty file fields (nothing chosen) are skipped.
+pub async fn small_files(
+    mut mp: axum::extract::Multipart,
+    max: usize,
+) -> Result<
+    (
+        Vec<(String, Vec<u8>)>,
+        std::collections::HashMap<String, String>,
+    ),
+    crate::error::AppError,
+> {
+    let mut files = Vec::new();
+    let mut total = 0usize;
     let mut fields = std::collections::HashMap::new();
     while let Some(mut field) = mp.next_field().await.map_err(|e| {
         crate::error::AppError::invalid(format!("The upload could not be read: {e}"))
     })? {
         let name = field.name().unwrap_or("").to_string();
-        if name == "file" {
+        if name == "file" || name == "catalog" {
             let fname = field.file_name().unwrap_or("upload").to_string();
             let mut buf = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(|e| {
                 crate::error::AppError::invalid(format!("The upload could not be read: {e}"))
             })? {
-                if buf.len() + chunk.len() > max {
+                total += chunk.len();
+                if total > max {
                     return Err(crate::error::AppError::TooLarge(format!(
                         "The file is larger than {}.",
                         crate::util::human_size(max as u64)
@@ -357,7 +376,16 @@ pub async fn small_form(
                 }
                 buf.extend_from_slice(&chunk);
             }
-            file = Some((fname, buf));
+            // A file input left empty still sends its part, with no name and no bytes.
+            if name == "catalog" && buf.is_empty() && fname.is_empty() {
+                continue;
+            }
+            if buf.is_empty() {
+                return Err(crate::error::AppError::invalid(format!(
+                    "The file '{fname}' is empty."
+                )));
+            }
+            files.push((fname, buf));
         } else {
             let v = field.text().await.map_err(|e| {
                 crate::error::AppError::invalid(format!("The form could not be read: {e}"))
@@ -365,12 +393,10 @@ pub async fn small_form(
             fields.insert(name, v.chars().take(500).collect());
         }
     }
-    let (fname, bytes) =
-        file.ok_or_else(|| crate::error::AppError::invalid("Choose a file to import."))?;
-    if bytes.is_empty() {
-        return Err(crate::error::AppError::invalid("The file is empty."));
+    if files.is_empty() {
+        return Err(crate::error::AppError::invalid("Choose a file to import."));
     }
-    Ok((fname, bytes, fields))
+    Ok((files, fields))
 }
 
 #[cfg(test)]

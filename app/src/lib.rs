@@ -132,6 +132,7 @@ pub fn App() -> impl IntoView {
                     // Frameworks and controls
                     <Route path=path!("/frameworks") view=controls::FrameworksPage ssr=SsrMode::Async/>
                     <Route path=path!("/frameworks/:id") view=controls::FrameworkPage ssr=SsrMode::Async/>
+                    <Route path=path!("/frameworks/import/map") view=controls::FrameworkImportPage ssr=SsrMode::Async/>
                     <Route path=path!("/controls") view=controls::ControlsPage ssr=SsrMode::Async/>
                     <Route path=path!("/controls/:id") view=controls::ControlPage ssr=SsrMode::Async/>
                     <Route path=path!("/my/controls") view=controls::MyControlsPage ssr=SsrMode::Async/>

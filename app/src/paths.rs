@@ -62,6 +62,8 @@ pub const AUDIT_REQUEST: &str = "/audits/requests/{id}";
 // Plain routes (each area's `routes.rs`).
 pub const FRAMEWORK_IMPORT: &str = "/frameworks/import";
 pub const FRAMEWORK_EXPORT: &str = "/frameworks/{id}/export.csv";
+pub const FRAMEWORK_SOA: &str = "/frameworks/{id}/soa.csv";
+pub const FRAMEWORK_MAP: &str = "/frameworks/import/map";
 pub const CONTROL_IMPORT: &str = "/controls/import";
 pub const CONTROL_EXPORT: &str = "/controls/export.csv";
 pub const COST_UPLOAD: &str = "/costs/upload";
@@ -111,6 +113,10 @@ pub fn framework(id: i64) -> String {
 
 pub fn framework_export(id: i64) -> String {
     fill(FRAMEWORK_EXPORT, &[&id])
+}
+
+pub fn framework_soa(id: i64) -> String {
+    fill(FRAMEWORK_SOA, &[&id])
 }
 
 pub fn control(id: i64) -> String {

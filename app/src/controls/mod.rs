@@ -9,16 +9,24 @@
 #[cfg(feature = "ssr")]
 pub mod csvio;
 #[cfg(feature = "ssr")]
+pub mod framework_csv;
+pub mod framework_pages;
+#[cfg(feature = "ssr")]
 pub mod import;
+#[cfg(feature = "ssr")]
+pub mod intake;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod reminders;
 pub mod routes;
+#[cfg(feature = "ssr")]
+pub mod soa;
 pub mod status;
 #[cfg(feature = "ssr")]
 pub mod store;
 
 use crate::error::AppError;
+pub use framework_pages::*;
 use leptos::prelude::*;
 pub use pages::*;
 use serde::{Deserialize, Serialize};
@@ -38,6 +46,68 @@ pub struct ImportOutcome {
     pub unchanged: i64,
     pub retired: Vec<RetiredRequirement>,
     pub restored: Vec<String>,
+    /// What the source asked for that could not be applied (a profile's alter on a control
+    /// it does not select, a language the library lacks).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// What importing one crosswalk (a requirement mapping set) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MappingOutcome {
+    pub name: String,
+    pub source: String,
+    pub target: String,
+    pub created: bool,
+    pub changed: bool,
+    pub added: i64,
+    pub updated: i64,
+    pub removed: i64,
+    pub unchanged: i64,
+    /// Links naming a requirement the framework does not have (a library may be newer or
+    /// older than the framework imported): skipped, listed here.
+    pub skipped: Vec<String>,
+}
+
+impl MappingOutcome {
+    pub fn describe(&self) -> String {
+        let what = if self.created {
+            "created"
+        } else if self.changed {
+            "updated"
+        } else {
+            "unchanged (already imported)"
+        };
+        let mut s = format!(
+            "Crosswalk '{}' ({} → {}) {what}: {} link(s) added, {} updated, {} removed, {} unchanged",
+            self.name, self.source, self.target, self.added, self.updated, self.removed, self.unchanged
+        );
+        if !self.skipped.is_empty() {
+            let shown: Vec<&str> = self.skipped.iter().take(10).map(String::as_str).collect();
+            s.push_str(&format!(
+                "; {} skipped (not in the framework): {}{}",
+                self.skipped.len(),
+                shown.join(", "),
+                if self.skipped.len() > 10 { ", …" } else { "" }
+            ));
+        }
+        s
+    }
+}
+
+/// Coverage a crosswalk suggests for a requirement: a control mapped to a related requirement
+/// of another framework. Accepting it maps the control here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suggestion {
+    pub requirement_id: i64,
+    pub control_id: i64,
+    pub control_ref: String,
+    /// The related requirement: its framework and label.
+    pub via_framework: String,
+    pub via_label: String,
+    /// What the related requirement is to this one: equal, subset, superset, intersect.
+    pub relationship: String,
+    pub crosswalk: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +156,9 @@ impl ImportOutcome {
         if !self.restored.is_empty() {
             s.push_str(&format!("; restored: {}", self.restored.join(", ")));
         }
+        if !self.warnings.is_empty() {
+            s.push_str(&format!(". Note: {}", self.warnings.join("; ")));
+        }
         s
     }
 }
@@ -103,6 +176,19 @@ pub struct FrameworkSummary {
     /// Requirements whose applicable mapped controls all have fresh evidence.
     pub fresh: i64,
     pub retired: i64,
+    /// Requirements the Statement of Applicability excludes (not counted above).
+    #[serde(default)]
+    pub excluded: i64,
+    /// Unmapped requirements a crosswalk relates to a mapped requirement elsewhere.
+    #[serde(default)]
+    pub suggested: i64,
+    /// The language the text is in, those the source offers, and where it is published.
+    #[serde(default)]
+    pub locale: String,
+    #[serde(default)]
+    pub locales: Vec<String>,
+    #[serde(default)]
+    pub source_url: String,
     /// Mapped controls by status.
     pub by_status: Vec<(ControlStatus, i64)>,
     pub imported_at: String,
@@ -214,6 +300,20 @@ pub struct RequirementRow {
     pub statement: String,
     pub retired: bool,
     pub controls: Vec<(i64, String)>,
+    /// A heading groups requirements and is not assessed itself.
+    #[serde(default)]
+    pub assessable: bool,
+    #[serde(default)]
+    pub depth: i64,
+    #[serde(default)]
+    pub applicable: bool,
+    #[serde(default)]
+    pub justification: String,
+    #[serde(default)]
+    pub reference_controls: String,
+    /// Coverage crosswalks suggest (not accepted yet).
+    #[serde(default)]
+    pub suggestions: Vec<Suggestion>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,6 +323,11 @@ pub struct RequirementPage {
     pub total: i64,
     pub page: i64,
     pub per_page: i64,
+    /// Crosswalks touching the framework: name, the other framework, links, format.
+    #[serde(default)]
+    pub crosswalks: Vec<(String, String, i64, String)>,
+    #[serde(default)]
+    pub can_manage: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -320,4 +425,50 @@ pub async fn unmap_control(control_id: i64, requirement_id: i64) -> Result<(), A
 #[server(endpoint = "set_due_soon_days")]
 pub async fn set_due_soon_days(days: i64) -> Result<(), AppError> {
     store::requests::set_window(days).await
+}
+
+/// A framework CSV waiting for its column mapping: what was detected, the first rows, each
+/// field with the column remembered or guessed for it.
+#[server(endpoint = "pending_framework_import")]
+pub async fn pending_framework_import(token: String) -> Result<crate::tabular::Preview, AppError> {
+    store::framework_requests::pending_file(token).await
+}
+
+/// Imports a waiting framework CSV with the mapping chosen (`map[field] = header`).
+#[server(endpoint = "import_mapped_framework")]
+pub async fn import_mapped_framework(
+    token: String,
+    map: std::collections::BTreeMap<String, String>,
+    name: String,
+    version: String,
+) -> Result<String, AppError> {
+    let (id, msg) = store::framework_requests::import_mapped(token, map, name, version).await?;
+    leptos_axum::redirect(&crate::reply::with_param(
+        &crate::paths::framework(id),
+        "imported",
+        &msg,
+    ));
+    Ok(msg)
+}
+
+/// Marks a requirement applicable, or excluded with a justification (the Statement of
+/// Applicability). `applicable` is "yes" or "no", as the form sends it.
+#[server(endpoint = "set_requirement_applicability")]
+pub async fn set_requirement_applicability(
+    requirement_id: i64,
+    applicable: String,
+    justification: String,
+) -> Result<(), AppError> {
+    let applicable = match applicable.as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => return Err(AppError::invalid("Applicable: yes or no.")),
+    };
+    store::framework_requests::set_applicability(requirement_id, applicable, justification).await
+}
+
+/// Accepts coverage a crosswalk suggests: maps the control to the requirement.
+#[server(endpoint = "accept_suggestion")]
+pub async fn accept_suggestion(control_id: i64, requirement_id: i64) -> Result<(), AppError> {
+    store::framework_requests::accept(control_id, requirement_id).await
 }

@@ -112,98 +112,10 @@ pub fn FrameworksPage() -> impl IntoView {
                                         <button type="submit" class="primary">{format!("Import {label}")}</button>
                                     </ActionForm>
                                 }).collect_view()}
-                                <h3>"From a file"</h3>
-                                <p class="hint">"An OSCAL catalog (JSON, including resolved profile catalogs) or a CSV with the columns id, title, description, group. Re-importing a newer version updates the framework and keeps mappings to requirements that still exist."</p>
-                                <form method="post" action=paths::FRAMEWORK_IMPORT enctype="multipart/form-data" class="grid-form">
-                                    <div><label for="fw-file">"File"</label><input id="fw-file" type="file" name="file" required accept=".json,.csv,application/json,text/csv"/></div>
-                                    <div><label for="fw-name">"Name (CSV; optional for OSCAL)"</label><input id="fw-name" name="name"/></div>
-                                    <div><label for="fw-version">"Version (CSV)"</label><input id="fw-version" name="version" placeholder="1"/></div>
-                                    <div><button type="submit">"Import"</button></div>
-                                </form>
+                                <FrameworkFileForm/>
                             </section>
                         })}
                     }.into_any(),
-                }
-            })}
-        </Transition>
-    }
-}
-
-#[component]
-pub fn FrameworkPage() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let args = move || {
-        let id = params
-            .read()
-            .get("id")
-            .and_then(|i| i.parse::<i64>().ok())
-            .unwrap_or(-1);
-        let q = query.read();
-        (
-            id,
-            q.get("q").unwrap_or_default(),
-            q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
-        )
-    };
-    let page = Resource::new(args, |(id, q, p)| list_requirements(Some(id), q, p));
-    view! {
-        <leptos_meta::Title text="Framework · Steward"/>
-        {move || query.read().get("imported").map(|m| view! { <p class="success" role="status">{m}</p> })}
-        <Transition fallback=|| view! { <p>"Loading requirements…"</p> }>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Err(e) => view! { <h1>"Framework"</h1><p class="error">{e.to_string()}</p> }.into_any(),
-                    Ok(p) => {
-                        let (id, q, _) = args();
-                        let f = p.framework.clone();
-                        let pages = (p.total + p.per_page - 1) / p.per_page;
-                        view! {
-                            {f.map(|f| view! {
-                                <h1>{f.name.clone()}</h1>
-                                <p class="lede">{format!("Version {} · imported {} · updated {}", f.version, display_ts(&f.imported_at), display_ts(&f.updated_at))}</p>
-                                <section class="card">
-                                    <CoverageBar label="Covered" n=f.mapped of=f.requirements/>
-                                    <CoverageBar label="Evidenced" n=f.fresh of=f.requirements/>
-                                    <ul class="breakdown">
-                                        {f.by_status.iter().filter(|(_, n)| *n > 0).map(|(s, n)| view! {
-                                            <li><a href=format!("/controls?framework={}&status={}", f.id, s.as_str())><StatusBadge status=*s/></a>" "{*n}</li>
-                                        }).collect_view()}
-                                    </ul>
-                                </section>
-                            })}
-                            <section class="card">
-                                <form method="get" action=paths::framework(id) class="filters">
-                                    <div><label for="rq">"Search requirements"</label><input id="rq" type="search" name="q" value=q.clone() placeholder="id, title or text"/></div>
-                                    <div class="filter-actions"><button type="submit" class="primary">"Search"</button><a href=paths::framework(id)>"Clear"</a></div>
-                                </form>
-                                <p class="muted" id="req-count">{format!("{} requirement(s)", p.total)}</p>
-                                <div class="table-wrap"><table class="data requirements">
-                                    <thead><tr><th scope="col">"Id"</th><th scope="col">"Requirement"</th><th scope="col">"Family"</th><th scope="col">"Controls"</th></tr></thead>
-                                    <tbody>
-                                    {p.rows.into_iter().map(|r| view! {
-                                        <tr class:inactive=r.retired data-ref=r.r#ref.clone()>
-                                            <td class="nowrap">{r.label.clone()}{r.retired.then(|| view! { <br/><span class="muted">"retired"</span> })}</td>
-                                            <td><details><summary>{r.title.clone()}</summary><pre class="statement">{r.statement.clone()}</pre></details></td>
-                                            <td>{r.group_title.clone()}</td>
-                                            <td>{if r.controls.is_empty() { view! { <span class="muted">"none"</span> }.into_any() } else {
-                                                r.controls.into_iter().map(|(cid, cref)| view! { <a href=paths::control(cid)>{cref}</a>" " }).collect_view().into_any()
-                                            }}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                    </tbody>
-                                </table></div>
-                                {(pages > 1).then(|| view! {
-                                    <nav class="pager" aria-label="Pages">
-                                        {(1..=pages).map(|n| {
-                                            let href = format!("/frameworks/{id}?q={}&page={n}", crate::util::urlencode(&q));
-                                            view! { <a href=href aria-current=(n == p.page).then_some("page")>{n}</a>" " }
-                                        }).collect_view()}
-                                    </nav>
-                                })}
-                            </section>
-                        }.into_any()
-                    }
                 }
             })}
         </Transition>

@@ -15,7 +15,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint::page(paths::CONTROLS, Perm(ViewCompliance)).cached(),
     Endpoint::page(paths::CONTROL, Perm(ViewCompliance)),
     Endpoint::page(paths::MY_CONTROLS, Perm(ViewCompliance)),
+    Endpoint::page(paths::FRAMEWORK_MAP, Perm(ManageCompliance)),
     Endpoint::get_api(paths::FRAMEWORK_EXPORT, Perm(ViewCompliance)),
+    Endpoint::get_api(paths::FRAMEWORK_SOA, Perm(ViewCompliance)),
     Endpoint::get_api(paths::CONTROL_EXPORT, Perm(ViewCompliance)),
     // Read whole (an OSCAL catalog is parsed as one document).
     Endpoint::write_fn(paths::FRAMEWORK_IMPORT, Perm(ManageCompliance))
@@ -32,6 +34,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint::write_fn("/api/map_control", Perm(ManageCompliance)),
     Endpoint::write_fn("/api/unmap_control", Perm(ManageCompliance)),
     Endpoint::write_fn("/api/set_due_soon_days", Perm(ManageCompliance)),
+    Endpoint::read_fn("/api/pending_framework_import", Perm(ManageCompliance)),
+    Endpoint::write_fn("/api/import_mapped_framework", Perm(ManageCompliance)),
+    Endpoint::write_fn("/api/set_requirement_applicability", Perm(ManageCompliance)),
+    Endpoint::write_fn("/api/accept_suggestion", Perm(ManageCompliance)),
 ];
 
 #[cfg(feature = "ssr")]
@@ -57,10 +63,13 @@ mod ssr {
             .route(paths::FRAMEWORK_IMPORT, post(import_framework))
             .route(paths::CONTROL_IMPORT, post(import_controls))
             .route(paths::FRAMEWORK_EXPORT, get(export_framework))
+            .route(paths::FRAMEWORK_SOA, get(export_soa))
             .route(paths::CONTROL_EXPORT, get(export_controls))
             .with_state(state)
     }
 
+    /// Any framework file (or a profile with its catalogs): imported at once, except a
+    /// framework CSV, which goes on to its mapping step.
     pub async fn import_framework(
         State(state): State<AppState>,
         Extension(su): Extension<SessionUser>,
@@ -68,26 +77,53 @@ mod ssr {
         headers: HeaderMap,
         mp: Multipart,
     ) -> Response {
+        use crate::controls::intake::{self, Kind, Options, Upload};
         let result = async {
             if !su.user.can(Permission::ManageCompliance) {
                 return Err(AppError::Forbidden);
             }
-            let (fname, bytes, fields) = crate::ingest::small_form(mp, MAX_IMPORT_BYTES).await?;
-            let nonempty = |k: &str| fields.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
-            let out = csvio::import_framework_file(
+            let (files, fields) = crate::ingest::small_files(mp, MAX_IMPORT_BYTES).await?;
+            let nonempty = |k: &str| {
+                fields
+                    .get(k)
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+            };
+            if let [(name, bytes)] = files.as_slice() {
+                if intake::kind(bytes) == Kind::FrameworkCsv {
+                    let token =
+                        crate::controls::store::framework_requests::keep(&state, name, bytes)?;
+                    return Ok(Err(token));
+                }
+            }
+            let out = intake::import(
                 &state.db,
                 &crate::state::audit_ctx_for(&state, &meta, Some(&su.user)),
-                &bytes,
-                &fname,
-                nonempty("name"),
-                nonempty("version"),
+                files
+                    .into_iter()
+                    .map(|(file_name, bytes)| Upload { file_name, bytes })
+                    .collect(),
+                Options {
+                    name: nonempty("name"),
+                    version: nonempty("version"),
+                    locale: nonempty("locale"),
+                },
             )
             .await?;
-            Ok((paths::framework(out.framework_id), out.describe()))
+            let to = match out.framework_id() {
+                Some(id) => paths::framework(id),
+                None => paths::FRAMEWORKS.to_string(),
+            };
+            Ok(Ok((to, out.describe())))
         }
         .await;
         match result {
-            Ok((to, msg)) => crate::reply::done(&headers, &to, &msg),
+            Ok(Ok((to, msg))) => crate::reply::done(&headers, &to, &msg),
+            Ok(Err(token)) => crate::reply::mapping_step(
+                &headers,
+                &format!("{}?upload={token}", paths::FRAMEWORK_MAP),
+                &token,
+            ),
             Err(e) => e.back_to(paths::FRAMEWORKS),
         }
     }
@@ -133,6 +169,28 @@ mod ssr {
             return Err(AppError::NotFound);
         }
         let (name, body) = csvio::export_framework(state.db.pool(), id).await?;
+        Ok(crate::reply::csv_attachment(&name, body))
+    }
+
+    /// The framework's Statement of Applicability.
+    pub async fn export_soa(
+        State(state): State<AppState>,
+        Extension(su): Extension<SessionUser>,
+        Path(id): Path<String>,
+    ) -> Result<Response, AppError> {
+        if !su.user.can(Permission::ViewCompliance) {
+            return Err(AppError::Forbidden);
+        }
+        let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+        let pool = state.db.pool();
+        let reach = Reach::of(pool, &su.user).await?;
+        if !reach.framework(id) {
+            return Err(AppError::NotFound);
+        }
+        let st = crate::controls::store::statuses(pool, state.clock.now().date()).await?;
+        let (key, rows) = crate::controls::store::soa_rows(pool, id, &st).await?;
+        let body = crate::controls::soa::to_csv(&rows)?;
+        let name = format!("{}-statement-of-applicability.csv", key.replace(':', "-"));
         Ok(crate::reply::csv_attachment(&name, body))
     }
 

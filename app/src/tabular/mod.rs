@@ -8,6 +8,8 @@
 pub mod pending;
 #[cfg(feature = "ssr")]
 pub mod read;
+#[cfg(feature = "ssr")]
+pub mod remember;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -7,7 +7,7 @@ use crate::audit::chain::AuditCtx;
 use crate::controls::import::ParsedFramework;
 use crate::controls::status::{ControlStatus, Derived};
 use crate::controls::*;
-use crate::db::Db;
+use crate::db::{Db, WriteTx};
 use crate::error::AppError;
 use sqlx::AnyPool;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -24,16 +24,41 @@ pub async fn apply_framework(
     sha256: &str,
 ) -> Result<ImportOutcome, AppError> {
     let mut tx = db.write().await?;
+    let out = apply_framework_in(&mut tx, ctx, parsed, source_name, sha256).await?;
+    if out.changed {
+        tx.commit().await?;
+    }
+    Ok(out)
+}
+
+/// `apply_framework` inside the caller's transaction (a library's frameworks and crosswalks
+/// are all written, or none). The caller commits.
+pub async fn apply_framework_in(
+    tx: &mut WriteTx,
+    ctx: &AuditCtx,
+    parsed: &ParsedFramework,
+    source_name: &str,
+    sha256: &str,
+) -> Result<ImportOutcome, AppError> {
     let now = ctx.at.clone();
-    let existing: Option<(i64, String, String, String, String, String, String)> =
-        sqlx::query_as(
-            "SELECT id, name, version, description, locale, locales, source_url
+    let existing: Option<(i64, String, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT id, name, version, description, locale, locales, source_url
              FROM frameworks WHERE key = $1",
-        )
-            .bind(&parsed.key)
-            .fetch_optional(tx.conn())
-            .await?;
+    )
+    .bind(&parsed.key)
+    .fetch_optional(tx.conn())
+    .await?;
     let created = existing.is_none();
+    // A library's versions are whole numbers that only grow: an older file would retire what
+    // the newer one added.
+    if let (Some((_, _, stored, ..)), Ok(new)) = (&existing, parsed.version.parse::<u64>()) {
+        if parsed.format == "ciso-yaml" && stored.parse::<u64>().is_ok_and(|old| new < old) {
+            return Err(AppError::invalid(format!(
+                "'{}' version {new} is older than the imported version {stored}; nothing was imported.",
+                parsed.name
+            )));
+        }
+    }
     let framework_id = match &existing {
         Some((id, ..)) => *id,
         None => {
@@ -89,6 +114,7 @@ pub async fn apply_framework(
         name: parsed.name.clone(),
         version: parsed.version.clone(),
         created,
+        warnings: parsed.warnings.clone(),
         ..Default::default()
     };
     for (i, r) in parsed.requirements.iter().enumerate() {
@@ -257,7 +283,6 @@ pub async fn apply_framework(
         ),
     ))
     .await?;
-    tx.commit().await?;
     Ok(out)
 }
 
@@ -267,24 +292,83 @@ pub async fn framework_summaries(
     pool: &AnyPool,
     st: &HashMap<i64, Derived>,
 ) -> Result<Vec<FrameworkSummary>, AppError> {
-    let fws: Vec<(i64, String, String, String, String, String, String)> = sqlx::query_as(
-        "SELECT id, key, name, version, source_format, imported_at, updated_at
-         FROM frameworks ORDER BY name",
+    let fws: Vec<(
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        (String, String, String),
+    )> = sqlx::query_as::<
+        _,
+        (
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+        ),
+    >(
+        "SELECT id, key, name, version, source_format, imported_at, updated_at, locale, locales,
+                    source_url
+             FROM frameworks ORDER BY name",
     )
     .fetch_all(pool)
-    .await?;
-    let reqs: Vec<(i64, i64, Option<String>, Option<i64>)> = sqlx::query_as(
-        "SELECT r.framework_id, r.id, r.retired_at, cr.control_id
+    .await?
+    .into_iter()
+    .map(|r| (r.0, r.1, r.2, r.3, r.4, r.5, r.6, (r.7, r.8, r.9)))
+    .collect();
+
+    // Headings only group requirements; excluded ones (Statement of Applicability) are listed,
+    // not counted.
+    let reqs: Vec<(i64, i64, Option<String>, Option<i64>, i64, i64)> = sqlx::query_as(
+        "SELECT r.framework_id, r.id, r.retired_at, cr.control_id, r.assessable, r.applicable
          FROM requirements r LEFT JOIN control_requirements cr ON cr.requirement_id = r.id",
     )
     .fetch_all(pool)
     .await?;
+    let links: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT source_requirement_id, target_requirement_id FROM requirement_links
+         WHERE relationship <> 'not_related'",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mapped_any: HashSet<i64> = reqs
+        .iter()
+        .filter(|r| r.3.is_some() && r.2.is_none())
+        .map(|r| r.1)
+        .collect();
+    // Requirements a crosswalk relates to a mapped requirement of another framework.
+    let mut suggestible: HashSet<i64> = HashSet::new();
+    for (a, b) in links {
+        if mapped_any.contains(&a) {
+            suggestible.insert(b);
+        }
+        if mapped_any.contains(&b) {
+            suggestible.insert(a);
+        }
+    }
     // framework → requirement → mapped controls
     let mut by_fw: HashMap<i64, BTreeMap<i64, Vec<i64>>> = HashMap::new();
     let mut retired: HashMap<i64, HashSet<i64>> = HashMap::new();
-    for (fw, rid, ret, cid) in reqs {
+    let mut excluded: HashMap<i64, HashSet<i64>> = HashMap::new();
+    for (fw, rid, ret, cid, assessable, applicable) in reqs {
         if ret.is_some() {
             retired.entry(fw).or_default().insert(rid);
+            continue;
+        }
+        if assessable == 0 {
+            continue;
+        }
+        if applicable == 0 {
+            excluded.entry(fw).or_default().insert(rid);
             continue;
         }
         let e = by_fw.entry(fw).or_default().entry(rid).or_default();
@@ -295,13 +379,15 @@ pub async fn framework_summaries(
     Ok(fws
         .into_iter()
         .map(
-            |(id, key, name, version, format, imported_at, updated_at)| {
+            |(id, key, name, version, format, imported_at, updated_at, (locale, locales, url))| {
                 let reqs = by_fw.remove(&id).unwrap_or_default();
                 let mut mapped = 0;
                 let mut fresh = 0;
+                let mut suggested = 0;
                 let mut controls = HashSet::new();
-                for cs in reqs.values() {
+                for (rid, cs) in &reqs {
                     if cs.is_empty() {
+                        suggested += i64::from(suggestible.contains(rid));
                         continue;
                     }
                     mapped += 1;
@@ -331,12 +417,21 @@ pub async fn framework_summaries(
                     mapped,
                     fresh,
                     retired: retired.get(&id).map(|s| s.len() as i64).unwrap_or(0),
+                    excluded: excluded.get(&id).map(|s| s.len() as i64).unwrap_or(0),
+                    suggested,
                     by_status: ControlStatus::ALL
                         .iter()
                         .map(|s| (*s, by_status.get(s).copied().unwrap_or(0)))
                         .collect(),
                     imported_at,
                     updated_at,
+                    locale,
+                    locales: locales
+                        .split(',')
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                    source_url: url,
                 }
             },
         )
@@ -349,8 +444,10 @@ pub async fn resolve_requirements(
     framework_id: i64,
     refs: &str,
 ) -> Result<Vec<(i64, String)>, AppError> {
+    // Headings only group requirements: nothing is mapped to them.
     let all: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, ref, label FROM requirements WHERE framework_id = $1 AND retired_at IS NULL",
+        "SELECT id, ref, label FROM requirements
+         WHERE framework_id = $1 AND retired_at IS NULL AND assessable = 1",
     )
     .bind(framework_id)
     .fetch_all(&mut *conn)
@@ -362,9 +459,9 @@ pub async fn resolve_requirements(
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        match all
-            .iter()
-            .find(|(_, r, l)| r.eq_ignore_ascii_case(want) || l.eq_ignore_ascii_case(want))
+        // An id first: a library's label may repeat another node's id.
+        match (all.iter().find(|(_, r, _)| r.eq_ignore_ascii_case(want)))
+            .or_else(|| all.iter().find(|(_, _, l)| l.eq_ignore_ascii_case(want)))
         {
             Some((id, _, l)) => {
                 if !out.iter().any(|(i, _)| i == id) {
@@ -376,7 +473,7 @@ pub async fn resolve_requirements(
     }
     if !unknown.is_empty() {
         return Err(AppError::invalid(format!(
-            "Requirements: not in this framework: {}.",
+            "Requirements: not in this framework (or headings, which group requirements): {}.",
             unknown.join(", ")
         )));
     }

@@ -110,10 +110,29 @@ pub async fn requirements(
         String,
         String,
         Option<String>,
+        (i64, i64, i64, String, String),
     );
-    let rows: Vec<R> = sqlx::query_as(&format!(
+    type Flat = (
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        String,
+        String,
+        Option<String>,
+        i64,
+        i64,
+        i64,
+        String,
+        String,
+    );
+    let rows: Vec<Flat> = sqlx::query_as(&format!(
         "SELECT r.id, r.framework_id, f.name, r.ref, r.label, r.parent_ref, r.group_title,
-                r.title, r.statement, r.retired_at
+                r.title, r.statement, r.retired_at, r.assessable, r.depth, r.applicable,
+                r.justification, r.reference_controls
          FROM requirements r JOIN frameworks f ON f.id = r.framework_id
          WHERE {where_} ORDER BY f.name, r.sort_order LIMIT $3 OFFSET $4"
     ))
@@ -123,6 +142,13 @@ pub async fn requirements(
     .bind((page - 1) * per_page)
     .fetch_all(pool)
     .await?;
+    let rows: Vec<R> = rows
+        .into_iter()
+        .map(|r| {
+            let more = (r.10, r.11, r.12, r.13, r.14);
+            (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, more)
+        })
+        .collect();
     let maps: Vec<(i64, i64, String)> = sqlx::query_as(
         "SELECT cr.requirement_id, c.id, c.ref FROM control_requirements cr
          JOIN controls c ON c.id = cr.control_id ORDER BY c.ref",
@@ -145,6 +171,14 @@ pub async fn requirements(
     if fw > 0 && framework.is_none() {
         return Err(AppError::NotFound);
     }
+    let (mut suggested, crosswalks) = if fw > 0 {
+        (
+            store::suggestions(pool, fw).await?,
+            store::crosswalks_of(pool, fw).await?,
+        )
+    } else {
+        Default::default()
+    };
     Ok(RequirementPage {
         framework,
         rows: rows
@@ -161,11 +195,19 @@ pub async fn requirements(
                 title: r.7,
                 statement: r.8,
                 retired: r.9.is_some(),
+                assessable: r.10 .0 == 1,
+                depth: r.10 .1,
+                applicable: r.10 .2 == 1,
+                justification: r.10 .3,
+                reference_controls: r.10 .4,
+                suggestions: suggested.remove(&r.0).unwrap_or_default(),
             })
             .collect(),
         total,
         page,
         per_page,
+        crosswalks,
+        can_manage: su.user.can(Permission::ManageCompliance),
     })
 }
 

@@ -94,6 +94,14 @@ pub fn parse_any(
 pub fn parse_oscal(text: &str, name_override: Option<&str>) -> Result<ParsedFramework, AppError> {
     let doc: Value = serde_json::from_str(text)
         .map_err(|e| AppError::invalid(format!("The file is not valid JSON: {e}")))?;
+    parse_oscal_value(&doc, name_override)
+}
+
+/// `parse_oscal` on a document already parsed (a profile resolves to a catalog in memory).
+pub fn parse_oscal_value(
+    doc: &Value,
+    name_override: Option<&str>,
+) -> Result<ParsedFramework, AppError> {
     let catalog = doc
         .get("catalog")
         .ok_or_else(|| AppError::invalid("Not an OSCAL catalog: no top-level \"catalog\" object. Profiles must be resolved to a catalog first."))?;
@@ -316,7 +324,12 @@ fn param_text(
     depth: usize,
     budget: &mut Budget,
 ) -> Result<String, Limit> {
-    let text = if let Some(sel) = p.get("select") {
+    // A profile's set-parameters leave `values` (what the organisation chose: shown as is)
+    // or `constraints` (what the choice must satisfy: shown with the label).
+    let values = plain_strings(array(p, "values"), "", budget)?;
+    let text = if !values.is_empty() {
+        values.join(", ")
+    } else if let Some(sel) = p.get("select") {
         let how = match str_of(sel, "how-many") {
             Some("one-or-more") => "Selection (one or more)",
             _ => "Selection",
@@ -329,13 +342,41 @@ fn param_text(
             choices.push(choice);
         }
         format!("[{how}: {}]", choices.join("; "))
-    } else if let Some(label) = str_of(p, "label") {
-        format!("[Assignment: {label}]")
     } else {
-        format!("[Assignment: {}]", str_of(p, "id").unwrap_or("parameter"))
+        let label = str_of(p, "label")
+            .or_else(|| str_of(p, "id"))
+            .unwrap_or("parameter");
+        let constraints = plain_strings(array(p, "constraints"), "description", budget)?;
+        if constraints.is_empty() {
+            format!("[Assignment: {label}]")
+        } else {
+            format!("[Assignment: {label}; {}]", constraints.join("; "))
+        }
     };
     budget.spend(text.len())?;
     Ok(text)
+}
+
+/// The non-blank strings of `items` (or of each item's `key` when `key` is not empty), each
+/// charged as it is copied, like a selection's choices.
+fn plain_strings<'a>(
+    items: &'a [Value],
+    key: &str,
+    budget: &mut Budget,
+) -> Result<Vec<&'a str>, Limit> {
+    let mut out = Vec::new();
+    for item in items {
+        let text = if key.is_empty() {
+            item.as_str()
+        } else {
+            str_of(item, key)
+        };
+        if let Some(t) = text.map(str::trim).filter(|t| !t.is_empty()) {
+            budget.spend(t.len())?;
+            out.push(t);
+        }
+    }
+    Ok(out)
 }
 
 fn resolve(
@@ -426,11 +467,11 @@ fn flatten(
     Ok(())
 }
 
-fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+pub(super) fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+pub(super) fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
     v.get(key)
         .and_then(Value::as_array)
         .map(Vec::as_slice)

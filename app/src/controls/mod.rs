@@ -2,6 +2,7 @@
 //! ("test once, comply many") and each control's derived status.
 //!
 //! - `import`: OSCAL and CSV framework parsing (no database).
+//! - `profile`: OSCAL profile resolution into a catalog for `import` (no database).
 //! - `status`: the status rules (no database).
 //! - `store`: SQL. `csvio`: control and framework CSV import/export. `routes`: endpoints and file routes.
 //! - this file: shared types, server functions; `pages`: the pages.
@@ -16,6 +17,8 @@ pub mod import;
 #[cfg(feature = "ssr")]
 pub mod intake;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod profile;
 #[cfg(feature = "ssr")]
 pub mod reminders;
 pub mod routes;

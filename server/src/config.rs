@@ -139,12 +139,16 @@ pub enum Command {
     Checkpoint,
     /// Print the audit signing key's public half (base64) and fingerprint.
     PublicKey,
-    /// Import or update a framework from an OSCAL catalog (JSON) or a CSV file (id, title,
-    /// description, group); the format is detected from the content.
+    /// Import or update frameworks and crosswalks from files (CISO Assistant library YAML,
+    /// OSCAL catalog or profile, crosswalk or framework CSV); the format is detected from the
+    /// content, and everything is written in one transaction or nothing is.
     ImportFramework {
-        /// The file to import (omit with --builtin).
+        /// The files to import (omit with --builtin): a CISO Assistant library (YAML), an
+        /// OSCAL catalog, an OSCAL profile followed by the catalogs it selects from (else the
+        /// catalogs imported before), a crosswalk CSV or a framework CSV (columns guessed
+        /// from its headers).
         #[arg(required_unless_present = "builtin")]
-        file: Option<PathBuf>,
+        file: Vec<PathBuf>,
         /// Import a framework shipped with Steward instead: nist-800-53r5-low.
         #[arg(long, conflicts_with = "file")]
         builtin: Option<String>,
@@ -154,6 +158,9 @@ pub enum Command {
         /// Framework version (CSV only; OSCAL files carry their own).
         #[arg(long)]
         version: Option<String>,
+        /// A library's language (e.g. fr); default: as imported last, else the library's own.
+        #[arg(long)]
+        locale: Option<String>,
     },
     /// Import a cost file (FOCUS 1.0–1.2 or AWS CUR CSV, optionally .gz): exit 0 when imported
     /// or already imported, 1 naming the row, column and reason when the file is refused.

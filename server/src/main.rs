@@ -135,37 +135,47 @@ async fn run(cli: Cli) -> Result<ExitCode, ServerError> {
             builtin,
             name,
             version,
+            locale,
         } => {
-            let (label, bytes) = match (&file, &builtin) {
-                (Some(f), _) => (
-                    f.file_name()
+            let mut files = Vec::new();
+            for f in &file {
+                files.push(app::controls::intake::Upload {
+                    file_name: f
+                        .file_name()
                         .and_then(|n| n.to_str())
                         .unwrap_or("framework")
                         .to_string(),
-                    std::fs::read(f).map_err(|e| {
+                    bytes: std::fs::read(f).map_err(|e| {
                         ServerError::Config(format!("cannot read {}: {e}", f.display()))
                     })?,
-                ),
-                (None, Some(key)) => {
-                    let (_, _, bytes) = app::controls::import::BUILTIN
-                        .iter()
-                        .find(|(k, ..)| k == key)
-                        .ok_or_else(|| {
-                            ServerError::Config(format!("no built-in framework '{key}'"))
-                        })?;
-                    (format!("built-in:{key}"), bytes.to_vec())
-                }
-                (None, None) => return Err(ServerError::Config("name a file or --builtin".into())),
-            };
+                });
+            }
+            if let Some(key) = &builtin {
+                let (_, _, bytes) = app::controls::import::BUILTIN
+                    .iter()
+                    .find(|(k, ..)| k == key)
+                    .ok_or_else(|| ServerError::Config(format!("no built-in framework '{key}'")))?;
+                files.push(app::controls::intake::Upload {
+                    file_name: format!("built-in:{key}"),
+                    bytes: bytes.to_vec(),
+                });
+            }
+            let label = files
+                .iter()
+                .map(|f| f.file_name.clone())
+                .collect::<Vec<_>>()
+                .join(", ");
             let db = server::connect_and_migrate(&url).await?;
             let ctx = server::bootstrap::system_ctx(&app::util::Clock::default(), "cli");
-            let result = app::controls::csvio::import_framework_file(
+            let result = app::controls::intake::import(
                 &db,
                 &ctx,
-                &bytes,
-                &label,
-                name.as_deref(),
-                version.as_deref(),
+                files,
+                app::controls::intake::Options {
+                    name,
+                    version,
+                    locale,
+                },
             )
             .await;
             db.close().await;

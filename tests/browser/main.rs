@@ -897,5 +897,6 @@ browser_test!(
 mod access;
 mod audits;
 mod budgets;
+mod frameworks;
 mod retention;
 mod vendors;

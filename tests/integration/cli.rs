@@ -150,7 +150,7 @@ async fn import_framework_cli(backend: Backend) {
     let out = run(&[bad.to_str().unwrap(), "--name", "Custom"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("line 3, column title: empty"), "{err}");
+    assert!(err.contains("Line 3, title: empty (id 'X-2')"), "{err}");
     std::fs::write(&bad, "id,title\nX-1,One\nX-2,Two\n").unwrap();
     let out = run(&[bad.to_str().unwrap(), "--name", "Custom", "--version", "1"]);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -158,6 +158,15 @@ async fn import_framework_cli(backend: Backend) {
         text.contains("Framework 'Custom' version 1 created: 2 requirement(s) added"),
         "{text}"
     );
+    // Two libraries and their crosswalk in one command, in French where the library has it.
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/frameworks");
+    let f = |n: &str| fixtures.join(n).to_str().unwrap().to_string();
+    let (a, b, m) = (f("ca-alpha.yaml"), f("ca-beta.yaml"), f("ca-mapping-alpha-beta.yaml"));
+    let out = run(&[&a, &b, &m, "--locale", "fr"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Framework 'Référentiel de sécurité Alpha' version 2 created"), "{text}");
+    assert!(text.contains("Crosswalk 'Alpha -> Beta'"), "{text}");
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -19,6 +19,7 @@ mod errors;
 mod evidence;
 mod export_jobs;
 mod exports;
+mod frameworks_ecosystem;
 mod hardening;
 mod invariants;
 mod migrations;

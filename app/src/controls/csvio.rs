@@ -375,30 +375,3 @@ pub async fn import_controls(
     }
     Ok(out)
 }
-
-/// Imports a framework file (OSCAL JSON or CSV, detected by content).
-pub async fn import_framework_file(
-    db: &Db,
-    ctx: &AuditCtx,
-    bytes: &[u8],
-    file_name: &str,
-    name: Option<&str>,
-    version: Option<&str>,
-) -> Result<ImportOutcome, AppError> {
-    // Parsing a large catalog (and hashing it) is CPU work of up to a second: off the async
-    // runtime, so other requests keep being served meanwhile.
-    let (bytes, file_name_owned) = (bytes.to_vec(), file_name.to_string());
-    let (name, version) = (name.map(str::to_string), version.map(str::to_string));
-    let (parsed, sha256) = tokio::task::spawn_blocking(move || {
-        let parsed = super::import::parse_any(
-            &bytes,
-            &file_name_owned,
-            name.as_deref(),
-            version.as_deref(),
-        )?;
-        Ok::<_, AppError>((parsed, crate::util::sha256_hex(&bytes)))
-    })
-    .await
-    .map_err(AppError::internal)??;
-    store::apply_framework(db, ctx, &parsed, file_name, &sha256).await
-}

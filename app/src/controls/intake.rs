@@ -145,7 +145,8 @@ fn parse(
             }
             Kind::Profile => {
                 let t = text(f)?;
-                let others: Vec<CatalogSource> = if offered.len() > 1 {
+                let sent = offered.len() > 1;
+                let others: Vec<CatalogSource> = if sent {
                     offered
                         .iter()
                         .filter(|c| c.file_name != f.file_name)
@@ -154,7 +155,7 @@ fn parse(
                 } else {
                     stored.to_vec()
                 };
-                let fw = profile::resolve_profile(t, &others, name)?;
+                let fw = profile::resolve_profile_among(t, &others, name, sent)?;
                 out.frameworks.push((fw, f.file_name.clone(), sha, None));
             }
             Kind::Library => {

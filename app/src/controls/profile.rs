@@ -50,6 +50,18 @@ pub fn resolve_profile(
     catalogs: &[CatalogSource],
     name_override: Option<&str>,
 ) -> Result<ParsedFramework, AppError> {
+    resolve_profile_among(profile_text, catalogs, name_override, true)
+}
+
+/// `resolve_profile`; `guess_single`: when an import names none of the catalogs and there is
+/// only one, use it. True for catalogs the person sent with the profile; false for those
+/// merely imported before (a lone built-in catalog is no answer to an unknown name).
+pub fn resolve_profile_among(
+    profile_text: &str,
+    catalogs: &[CatalogSource],
+    name_override: Option<&str>,
+    guess_single: bool,
+) -> Result<ParsedFramework, AppError> {
     let doc: Value = serde_json::from_str(without_bom(profile_text))
         .map_err(|e| AppError::invalid(format!("The profile is not valid JSON: {e}")))?;
     let profile = doc
@@ -64,6 +76,7 @@ pub fn resolve_profile(
         .ok_or_else(|| AppError::invalid("The OSCAL profile's metadata has no \"title\"."))?;
     let mut r = Resolver {
         sources: catalogs,
+        guess_single,
         docs: vec![None; catalogs.len()],
         titles: vec![None; catalogs.len()],
         chain: vec![Link {
@@ -147,6 +160,7 @@ struct Link {
 
 struct Resolver<'a> {
     sources: &'a [CatalogSource],
+    guess_single: bool,
     /// Each source as a catalog object (a profile resolved), once read.
     docs: Vec<Option<Rc<Value>>>,
     /// Each source's metadata title, once read (for matching an import by title).
@@ -303,7 +317,7 @@ impl Resolver<'_> {
         let sources = self.sources;
         let idx = match (self.find_source(&names, title), sources) {
             (Some(i), _) => i,
-            (None, [only]) => {
+            (None, [only]) if self.guess_single => {
                 self.warn(format!(
                     "Import '{href}' names no file supplied; '{}', the only catalog supplied, \
                      was used.",

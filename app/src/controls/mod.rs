@@ -2,14 +2,20 @@
 //! ("test once, comply many") and each control's derived status.
 //!
 //! - `import`: OSCAL and CSV framework parsing (no database).
+//! - `library`: CISO Assistant libraries (YAML frameworks and mapping sets); `crosswalk`: the
+//!   links between frameworks' requirements and their CSV (no database).
 //! - `status`: the status rules (no database).
 //! - `store`: SQL. `csvio`: control and framework CSV import/export. `routes`: endpoints and file routes.
 //! - this file: shared types, server functions; `pages`: the pages.
 
 #[cfg(feature = "ssr")]
+pub mod crosswalk;
+#[cfg(feature = "ssr")]
 pub mod csvio;
 #[cfg(feature = "ssr")]
 pub mod import;
+#[cfg(feature = "ssr")]
+pub mod library;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod reminders;

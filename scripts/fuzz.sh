@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers that read files from clients (cost rows, instants, amounts, OSCAL and CSV
-# framework files and profiles, controls CSV, the multipart upload path) with cargo-fuzz and libFuzzer. See docs/fuzzing.md.
+# framework files and profiles, CISO Assistant libraries, crosswalk CSV, controls CSV, the
+# multipart upload path) with cargo-fuzz and libFuzzer. See docs/fuzzing.md.
 #
 #   scripts/fuzz.sh smoke [SECONDS]                    every target for SECONDS (default 20) each;
 #                                                      exits non-zero on any crash or slow input (CI)
@@ -19,7 +20,7 @@ ROOT=$PWD
 FUZZ=$ROOT/fuzz
 
 CARGO_FUZZ_VERSION=0.13.2
-TARGETS=(cost_rows instant money oscal oscal_profile framework_csv controls_csv multipart cube_file budgets_csv export_verify account_files vendors_csv)
+TARGETS=(cost_rows instant money oscal oscal_profile framework_csv controls_csv multipart cube_file budgets_csv export_verify account_files vendors_csv ciso_library crosswalk_csv)
 # Safe Rust: the panics and slow inputs we look for need no AddressSanitizer, which would
 # halve the executions per second. FUZZ_SANITIZER=address turns it on.
 SANITIZER=${FUZZ_SANITIZER:-none}
@@ -33,13 +34,14 @@ max_len() {
     oscal | oscal_profile) echo 16384 ;;
     export_verify) echo 65536 ;;
     account_files) echo 16384 ;;
+    ciso_library) echo 16384 ;;
     *) echo 4096 ;;
   esac
 }
 
 dict() {
   case $1 in
-    framework_csv | controls_csv | budgets_csv | account_files | vendors_csv) echo "$FUZZ/dict/csv.dict" ;;
+    framework_csv | controls_csv | budgets_csv | account_files | vendors_csv | crosswalk_csv) echo "$FUZZ/dict/csv.dict" ;;
     *) echo "$FUZZ/dict/$1.dict" ;;
   esac
 }

@@ -3,10 +3,17 @@
 //!
 //! - `import`: OSCAL and CSV framework parsing (no database).
 //! - `profile`: OSCAL profile resolution into a catalog for `import` (no database).
+//! - `library`: CISO Assistant libraries (YAML frameworks and mapping sets); `crosswalk`: the
+//!   links between frameworks' requirements and their CSV (no database).
+//! - `framework_csv`: any framework CSV through a column mapping; `soa`: the Statement of
+//!   Applicability CSV (no database). `intake`: any framework file in, detected and applied in
+//!   one transaction.
 //! - `status`: the status rules (no database).
 //! - `store`: SQL. `csvio`: control and framework CSV import/export. `routes`: endpoints and file routes.
 //! - this file: shared types, server functions; `pages`: the pages.
 
+#[cfg(feature = "ssr")]
+pub mod crosswalk;
 #[cfg(feature = "ssr")]
 pub mod csvio;
 #[cfg(feature = "ssr")]
@@ -16,6 +23,8 @@ pub mod framework_pages;
 pub mod import;
 #[cfg(feature = "ssr")]
 pub mod intake;
+#[cfg(feature = "ssr")]
+pub mod library;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod profile;

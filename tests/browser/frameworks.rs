@@ -31,7 +31,10 @@ async fn crosswalk_flow(app: TestApp) {
     assert!(alpha.contains("Alpha Security Baseline"), "{alpha}");
     import_file(&c, &app, "ca-beta.yaml").await;
     let crosswalk = import_file(&c, &app, "ca-mapping-alpha-beta.yaml").await;
-    assert!(crosswalk.contains("Crosswalk 'Alpha -> Beta'"), "{crosswalk}");
+    assert!(
+        crosswalk.contains("Crosswalk 'Alpha -> Beta'"),
+        "{crosswalk}"
+    );
 
     // POL-1 implements Alpha's GOV-1 (mapped as the control's page does).
     let pool = app.state().app.db.pool();
@@ -65,13 +68,24 @@ async fn crosswalk_flow(app: TestApp) {
     assert!(text(&c, "#framework-counts")
         .await
         .contains("1 with suggested coverage"));
-    click(&c, &format!("{suggestion} .accept-form button[type=submit]")).await;
+    click(
+        &c,
+        &format!("{suggestion} .accept-form button[type=submit]"),
+    )
+    .await;
     let deadline = Instant::now() + Duration::from_secs(20);
     while c.find(Locator::Css(suggestion)).await.is_ok() {
-        assert!(Instant::now() < deadline, "the suggestion stays after accepting");
+        assert!(
+            Instant::now() < deadline,
+            "the suggestion stays after accepting"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    wait_for(&c, &format!("tr[data-ref='b1'] td > a[href='/controls/{control}']")).await;
+    wait_for(
+        &c,
+        &format!("tr[data-ref='b1'] td > a[href='/controls/{control}']"),
+    )
+    .await;
     let mapped: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM control_requirements cr JOIN requirements r ON r.id = cr.requirement_id
          WHERE r.framework_id = $1 AND cr.control_id = $2",
@@ -93,7 +107,6 @@ async fn crosswalk_flow(app: TestApp) {
     app.stop().await;
 }
 
-browser_test!(
-    a_crosswalk_suggestion_is_accepted_in_the_browser,
-    |app| { crosswalk_flow(app).await }
-);
+browser_test!(a_crosswalk_suggestion_is_accepted_in_the_browser, |app| {
+    crosswalk_flow(app).await
+});

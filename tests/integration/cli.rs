@@ -159,13 +159,25 @@ async fn import_framework_cli(backend: Backend) {
         "{text}"
     );
     // Two libraries and their crosswalk in one command, in French where the library has it.
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/frameworks");
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/frameworks");
     let f = |n: &str| fixtures.join(n).to_str().unwrap().to_string();
-    let (a, b, m) = (f("ca-alpha.yaml"), f("ca-beta.yaml"), f("ca-mapping-alpha-beta.yaml"));
+    let (a, b, m) = (
+        f("ca-alpha.yaml"),
+        f("ca-beta.yaml"),
+        f("ca-mapping-alpha-beta.yaml"),
+    );
     let out = run(&[&a, &b, &m, "--locale", "fr"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text} {}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("Framework 'Référentiel de sécurité Alpha' version 2 created"), "{text}");
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("Framework 'Référentiel de sécurité Alpha' version 2 created"),
+        "{text}"
+    );
     assert!(text.contains("Crosswalk 'Alpha -> Beta'"), "{text}");
     let _ = std::fs::remove_dir_all(dir);
 }

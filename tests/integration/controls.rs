@@ -76,8 +76,12 @@ async fn upload(
     // and version.
     let token = token.to_string();
     let p = json(
-        app.call(c, "/api/pending_framework_import", &[("token", token.clone())])
-            .await,
+        app.call(
+            c,
+            "/api/pending_framework_import",
+            &[("token", token.clone())],
+        )
+        .await,
     )
     .await;
     let field = |k: &str| {

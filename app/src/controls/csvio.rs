@@ -4,7 +4,7 @@
 #![allow(clippy::type_complexity)]
 
 use super::store;
-use super::{ControlForm, ImportOutcome};
+use super::ControlForm;
 use crate::audit::chain::AuditCtx;
 use crate::db::Db;
 use crate::error::AppError;

@@ -1,5 +1,7 @@
-//! Framework import: OSCAL catalogs (including resolved profile catalogs) and custom CSV, both
-//! parsed fully before anything is written, then applied in one audited transaction.
+//! Framework import: the parsed shape every format reads into (`ParsedFramework`), and OSCAL
+//! catalogs (including resolved profile catalogs), parsed fully before anything is written.
+//! Profiles are `profile.rs`, libraries `library.rs`, CSV `framework_csv.rs`; `intake.rs`
+//! tells them apart.
 
 use crate::error::AppError;
 use serde_json::Value;
@@ -65,28 +67,15 @@ pub fn slug(s: &str) -> String {
     out.trim_end_matches('-').to_string()
 }
 
-/// Detects the format by content: a JSON object with `catalog` is OSCAL, anything else CSV.
-pub fn parse_any(
+/// Reads OSCAL catalog bytes (a UTF-8 BOM allowed). Other formats are told apart in `intake`.
+pub fn parse_oscal_bytes(
     bytes: &[u8],
     file_name: &str,
     name: Option<&str>,
-    version: Option<&str>,
 ) -> Result<ParsedFramework, AppError> {
     let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
         .map_err(|e| AppError::invalid(format!("{file_name}: not UTF-8 text ({e})")))?;
-    if text.trim_start().starts_with('{') {
-        parse_oscal(text, name)
-    } else {
-        let stem = std::path::Path::new(file_name)
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("Custom framework");
-        let name = name
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .unwrap_or(stem);
-        parse_csv(text, name, version.unwrap_or("1"))
-    }
+    parse_oscal(text, name)
 }
 
 /// Reads an OSCAL catalog: groups are families, controls and their nested enhancements become
@@ -489,108 +478,6 @@ fn check_unique(reqs: &[ParsedRequirement]) -> Result<(), AppError> {
         }
     }
     Ok(())
-}
-
-/// Reads a custom framework CSV with the columns `id, title, description, group` (header
-/// required, any order, case-insensitive). Every bad row is reported, by line number.
-pub fn parse_csv(text: &str, name: &str, version: &str) -> Result<ParsedFramework, AppError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(false)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = rdr
-        .headers()
-        .map_err(|e| AppError::invalid(format!("The CSV header could not be read: {e}")))?
-        .clone();
-    let col = |n: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(n));
-    let (Some(ci), Some(ct)) = (col("id"), col("title")) else {
-        return Err(AppError::invalid(format!(
-            "The CSV header must name the columns id, title, description, group (found: {}).",
-            headers.iter().collect::<Vec<_>>().join(", ")
-        )));
-    };
-    let (cd, cg) = (col("description"), col("group"));
-    let mut errors = Vec::new();
-    let mut reqs = Vec::new();
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let line = i as u64 + 2;
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(format!("line {line}: {e}"));
-                continue;
-            }
-        };
-        let id = rec.get(ci).unwrap_or("");
-        let title = rec.get(ct).unwrap_or("");
-        if id.is_empty() {
-            errors.push(format!("line {line}, column id: empty"));
-            continue;
-        }
-        if id.len() > 100 || id.chars().any(char::is_control) {
-            errors.push(format!(
-                "line {line}, column id: must be at most 100 printable characters"
-            ));
-            continue;
-        }
-        if title.is_empty() {
-            errors.push(format!("line {line}, column title: empty (id '{id}')"));
-            continue;
-        }
-        if let Some(first) = seen.insert(id.to_ascii_lowercase(), line) {
-            errors.push(format!(
-                "line {line}, column id: '{id}' already used on line {first}"
-            ));
-            continue;
-        }
-        let group = cg.and_then(|c| rec.get(c)).unwrap_or("").to_string();
-        reqs.push(ParsedRequirement {
-            r#ref: id.to_string(),
-            label: id.to_string(),
-            parent_ref: None,
-            group_ref: slug(&group),
-            group_title: group,
-            title: title.to_string(),
-            statement: cd.and_then(|c| rec.get(c)).unwrap_or("").to_string(),
-            depth: 1,
-            assessable: true,
-            ..Default::default()
-        });
-    }
-    if !errors.is_empty() {
-        let more = errors.len().saturating_sub(20);
-        let mut msg = format!(
-            "The CSV has {} bad row(s); nothing was imported. {}",
-            errors.len(),
-            errors
-                .iter()
-                .take(20)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
-        if more > 0 {
-            msg.push_str(&format!("; and {more} more"));
-        }
-        return Err(AppError::invalid(msg));
-    }
-    if reqs.is_empty() {
-        return Err(AppError::invalid("The CSV has a header but no rows."));
-    }
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(AppError::invalid("The framework needs a name."));
-    }
-    Ok(ParsedFramework {
-        key: slug(name),
-        name: name.to_string(),
-        version: version.trim().to_string(),
-        description: String::new(),
-        format: "csv",
-        requirements: reqs,
-        ..Default::default()
-    })
 }
 
 #[cfg(test)]

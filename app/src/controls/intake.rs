@@ -146,16 +146,18 @@ fn parse(
             Kind::Profile => {
                 let t = text(f)?;
                 let sent = offered.len() > 1;
-                let others: Vec<CatalogSource> = if sent {
-                    offered
+                let mine: Vec<CatalogSource>;
+                let others: &[CatalogSource] = if sent {
+                    mine = offered
                         .iter()
                         .filter(|c| c.file_name != f.file_name)
                         .cloned()
-                        .collect()
+                        .collect();
+                    &mine
                 } else {
-                    stored.to_vec()
+                    stored
                 };
-                let fw = profile::resolve_profile_among(t, &others, name, sent)?;
+                let fw = profile::resolve_profile_among(t, others, name, sent)?;
                 out.frameworks.push((fw, f.file_name.clone(), sha, None));
             }
             Kind::Library => {

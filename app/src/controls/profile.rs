@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 /// A catalog a profile may select from: a file uploaded with it, or one already imported.
+#[derive(Debug, Clone)]
 pub struct CatalogSource {
     pub file_name: String,
     pub text: String,

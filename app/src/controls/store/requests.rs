@@ -56,7 +56,7 @@ pub async fn import_builtin(key: String) -> Result<ImportOutcome, AppError> {
         .ok_or_else(|| AppError::invalid(format!("No built-in framework '{key}'.")))?;
     // CPU work of up to a second: off the async runtime, like uploaded catalogs.
     let (data, label): (&'static [u8], &'static str) = (*bytes, *k);
-    let parsed = tokio::task::spawn_blocking(move || import::parse_any(data, label, None, None))
+    let parsed = tokio::task::spawn_blocking(move || import::parse_oscal_bytes(data, label, None))
         .await
         .map_err(AppError::internal)??;
     let ctx = audit_ctx(&state, Some(&su.user));

@@ -220,14 +220,14 @@ async fn keep_source(
     out: &ImportOutcome,
     file_name: &str,
     text: &str,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
     let had: Option<String> =
         sqlx::query_scalar("SELECT file_name FROM framework_sources WHERE framework_id = $1")
             .bind(out.framework_id)
             .fetch_optional(tx.conn())
             .await?;
     if had.is_some() && !out.changed {
-        return Ok(());
+        return Ok(false);
     }
     let (uuid, title) = profile::catalog_identity(text).unwrap_or_default();
     sqlx::query("DELETE FROM framework_sources WHERE framework_id = $1")
@@ -254,7 +254,7 @@ async fn keep_source(
         ))
         .await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Catalogs a profile may select from: those imported, and the built-in ones.
@@ -307,11 +307,13 @@ pub async fn import(
         notes: parsed.notes,
         ..Default::default()
     };
+    let mut wrote = false;
     for (fw, source, sha, catalog) in &parsed.frameworks {
         let o = store::apply_framework_in(&mut tx, ctx, fw, source, sha).await?;
         if let Some(text) = catalog {
-            keep_source(&mut tx, ctx, &o, source, text).await?;
+            wrote |= keep_source(&mut tx, ctx, &o, source, text).await?;
         }
+        wrote |= o.changed;
         out.frameworks.push(o);
     }
     for (set, format, source, sha) in &parsed.crosswalks {
@@ -319,9 +321,12 @@ pub async fn import(
         // A person's CSV is held to every line; a library's links may trail its frameworks.
         let strict = format == "csv";
         let o = store::apply_mapping_set(&mut tx, ctx, set, (format, source, sha), strict).await?;
+        wrote |= o.changed;
         out.crosswalks.push(o);
     }
-    // Committing nothing is harmless; an unchanged import wrote nothing.
-    tx.commit().await?;
+    // An unchanged import wrote nothing: the transaction is dropped (rolled back).
+    if wrote {
+        tx.commit().await?;
+    }
     Ok(out)
 }

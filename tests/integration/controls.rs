@@ -41,7 +41,7 @@ fn count_oscal(path: &str) -> (usize, usize) {
     n
 }
 
-async fn upload(
+pub async fn upload(
     app: &TestApp,
     c: &reqwest::Client,
     path: &str,

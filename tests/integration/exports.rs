@@ -86,20 +86,16 @@ pub struct Setup {
 /// events fall outside it.
 pub async fn setup(app: &TestApp) -> Setup {
     let co = app.client_as(Role::Compliance).await;
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(FRAMEWORK_CSV.as_bytes().to_vec())
-                .file_name("custom.csv"),
-        )
-        .text("name", "Custom");
-    let r = co
-        .post(app.url(app::paths::FRAMEWORK_IMPORT))
-        .header("Origin", &app.base)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    // Through the CSV's mapping step, as guessed.
+    let r = super::controls::upload(
+        app,
+        &co,
+        app::paths::FRAMEWORK_IMPORT,
+        "custom.csv",
+        FRAMEWORK_CSV.as_bytes().to_vec(),
+        &[("name", "Custom")],
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let fw: i64 = sqlx::query_scalar("SELECT id FROM frameworks WHERE key = 'custom'")
         .fetch_one(app.state().app.db.pool())

@@ -8,10 +8,17 @@ use crate::util::csv_cell;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// A requirement's applicability, from its mapped controls: applicable when any is; not
-/// applicable (with the controls' justifications) when all are not; "not addressed" when no
-/// control is mapped.
-pub fn applicability<'a>(controls: impl Iterator<Item = &'a Control>) -> (&'static str, String) {
+/// A requirement's applicability: not applicable when the Statement of Applicability excludes
+/// it (with its reason); else from its mapped controls: applicable when any is; not applicable
+/// (with the controls' justifications) when all are not; "not addressed" when no control is
+/// mapped.
+pub fn applicability<'a>(
+    r: &Requirement,
+    controls: impl Iterator<Item = &'a Control>,
+) -> (&'static str, String) {
+    if let Some(why) = &r.excluded {
+        return ("not applicable", why.clone());
+    }
     let mut any = false;
     let mut applicable = false;
     let mut why: Vec<&str> = Vec::new();
@@ -65,7 +72,7 @@ pub fn soa(requirements: &[Requirement], controls: &BTreeMap<i64, Control>) -> V
         .iter()
         .map(|r| {
             let m = mapped(r);
-            let (applicable, why) = applicability(m.iter().copied());
+            let (applicable, why) = applicability(r, m.iter().copied());
             let refs: Vec<&str> = m.iter().map(|c| c.reference.as_str()).collect();
             let statuses: Vec<String> = m
                 .iter()
@@ -230,7 +237,7 @@ pub fn index_html(plan: &Plan) -> String {
          <th>Applicability</th><th>Justification</th><th>Controls (status)</th></tr>\n",
     );
     for r in &plan.requirements {
-        let (applicable, why) = applicability(mapped(plan, r));
+        let (applicable, why) = applicability(r, mapped(plan, r));
         let ctl: Vec<String> = mapped(plan, r)
             .map(|c| format!("{} ({})", esc(&c.reference), status_label(c)))
             .collect();

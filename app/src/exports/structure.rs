@@ -25,6 +25,8 @@ pub struct Requirement {
     pub group: String,
     /// Mapped controls' ids, by control ref.
     pub controls: Vec<i64>,
+    /// The Statement of Applicability excludes the requirement, for this reason.
+    pub excluded: Option<String>,
 }
 
 pub struct Control {
@@ -54,10 +56,11 @@ pub async fn read(
 ) -> Result<Structure, AppError> {
     let from = crate::calendar::midnight(period.start);
     // Requirements retired before the period began no longer spoke for it.
-    let reqs: Vec<(i64, String, String, String)> = sqlx::query_as(
-        "SELECT id, label, title, group_title FROM requirements \
+    // Headings only group requirements: they are not stated on.
+    let reqs: Vec<(i64, String, String, String, i64, String)> = sqlx::query_as(
+        "SELECT id, label, title, group_title, applicable, justification FROM requirements \
          WHERE framework_id = $1 AND (retired_at IS NULL OR retired_at >= $2) \
-         ORDER BY sort_order, id",
+         AND assessable = 1 ORDER BY sort_order, id",
     )
     .bind(framework_id)
     .bind(&from)
@@ -127,7 +130,7 @@ pub async fn read(
     }
     let requirements = reqs
         .into_iter()
-        .map(|(id, label, title, group)| {
+        .map(|(id, label, title, group, applicable, why)| {
             let mut ids = by_req.remove(&id).unwrap_or_default();
             ids.sort_by(|a, b| {
                 let r = |i: &i64| controls.get(i).map(|c| c.reference.clone());
@@ -140,6 +143,7 @@ pub async fn read(
                 title,
                 group,
                 controls: ids,
+                excluded: (applicable == 0).then_some(why),
             }
         })
         .collect();

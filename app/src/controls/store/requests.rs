@@ -54,20 +54,17 @@ pub async fn import_builtin(key: String) -> Result<ImportOutcome, AppError> {
         .iter()
         .find(|(k, ..)| *k == key)
         .ok_or_else(|| AppError::invalid(format!("No built-in framework '{key}'.")))?;
-    // CPU work of up to a second: off the async runtime, like uploaded catalogs.
-    let (data, label): (&'static [u8], &'static str) = (*bytes, *k);
-    let parsed = tokio::task::spawn_blocking(move || import::parse_oscal_bytes(data, label, None))
-        .await
-        .map_err(AppError::internal)??;
+    // As an uploaded catalog is (parsed off the runtime, its text kept for profiles).
     let ctx = audit_ctx(&state, Some(&su.user));
-    store::apply_framework(
-        &state.db,
-        &ctx,
-        &parsed,
-        &format!("built-in:{k}"),
-        &crate::util::sha256_hex(bytes),
-    )
-    .await
+    let files = vec![super::super::intake::Upload {
+        file_name: format!("built-in:{k}"),
+        bytes: bytes.to_vec(),
+    }];
+    let out = super::super::intake::import(&state.db, &ctx, files, Default::default()).await?;
+    out.frameworks
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::internal("a built-in catalog imported no framework"))
 }
 
 pub async fn requirements(

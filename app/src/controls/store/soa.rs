@@ -5,7 +5,7 @@
 
 use crate::audit::chain::AuditCtx;
 use crate::controls::soa::SoaRow;
-use crate::controls::status::Derived;
+use crate::controls::status::{ControlStatus, Derived};
 use crate::db::WriteTx;
 use crate::error::AppError;
 use sqlx::AnyPool;
@@ -98,8 +98,8 @@ pub async fn soa_rows(
     .bind(framework_id)
     .fetch_all(pool)
     .await?;
-    let maps: Vec<(i64, i64, String)> = sqlx::query_as(
-        "SELECT cr.requirement_id, c.id, c.ref FROM control_requirements cr
+    let maps: Vec<(i64, i64, String, String)> = sqlx::query_as(
+        "SELECT cr.requirement_id, c.id, c.ref, c.justification FROM control_requirements cr
          JOIN controls c ON c.id = cr.control_id
          JOIN requirements r ON r.id = cr.requirement_id
          WHERE r.framework_id = $1 ORDER BY c.ref",
@@ -107,11 +107,14 @@ pub async fn soa_rows(
     .bind(framework_id)
     .fetch_all(pool)
     .await?;
-    let mut by_req: HashMap<i64, Vec<(String, crate::controls::status::ControlStatus)>> =
-        HashMap::new();
-    for (rid, cid, cref) in maps {
+    let mut by_req: HashMap<i64, Vec<(String, ControlStatus)>> = HashMap::new();
+    let mut why_not: HashMap<i64, Vec<String>> = HashMap::new();
+    for (rid, cid, cref, why) in maps {
         if let Some(d) = st.get(&cid) {
             by_req.entry(rid).or_default().push((cref, d.status));
+            if d.status == ControlStatus::NotApplicable && !why.is_empty() {
+                why_not.entry(rid).or_default().push(why);
+            }
         }
     }
     let mut suggested = super::suggestions(pool, framework_id).await?;
@@ -126,13 +129,27 @@ pub async fn soa_rows(
                     .map(|s| s.control_ref)
                     .collect();
                 s.dedup();
+                let controls = by_req.remove(&id).unwrap_or_default();
+                // As the evidence export says it (`exports::index::applicability`): excluded
+                // here, or every mapped control not applicable, with their reasons.
+                let none_apply = !controls.is_empty()
+                    && controls
+                        .iter()
+                        .all(|(_, st)| *st == ControlStatus::NotApplicable);
+                let (applicable, justification) = if applicable == 1 && none_apply {
+                    let mut why = why_not.remove(&id).unwrap_or_default();
+                    why.dedup();
+                    (false, why.join("; "))
+                } else {
+                    (applicable == 1, justification)
+                };
                 SoaRow {
                     label,
                     title,
                     group,
-                    applicable: applicable == 1,
+                    applicable,
                     justification,
-                    controls: by_req.remove(&id).unwrap_or_default(),
+                    controls,
                     suggested: s,
                     reference_controls: refs.replace(',', "; "),
                 }

@@ -42,6 +42,39 @@ pub async fn upload(
         .unwrap()
 }
 
+/// Waits for the mapping step of an uploaded CSV: its token and what the page shows.
+async fn pending(app: &TestApp, c: &reqwest::Client, r: reqwest::Response) -> (String, Value) {
+    let token = serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let p = app
+        .call(
+            c,
+            "/api/pending_framework_import",
+            &[("token", token.clone())],
+        )
+        .await;
+    let p = serde_json::from_str(&ok(p).await).unwrap();
+    (token, p)
+}
+
+/// Maps a control to requirements of a framework, as the control's page does.
+async fn map_to(
+    app: &TestApp,
+    c: &reqwest::Client,
+    control: i64,
+    framework: i64,
+    requirements: &str,
+) -> reqwest::Response {
+    let form = [
+        ("control_id", control.to_string()),
+        ("framework_id", framework.to_string()),
+        ("requirements", requirements.to_string()),
+    ];
+    app.call(c, "/api/map_control", &form).await
+}
+
 async fn ok(r: reqwest::Response) -> String {
     let s = r.status();
     let t = r.text().await.unwrap();
@@ -316,17 +349,7 @@ both_dbs!(
         let alpha = framework_id(&app, "ca:alpha-baseline").await;
         let beta = framework_id(&app, "ca:beta-controls").await;
         let control = app.control("POL-1", "Security policy", "annual").await;
-        let r = app
-            .call(
-                &co,
-                "/api/map_control",
-                &[
-                    ("control_id", control.to_string()),
-                    ("framework_id", alpha.to_string()),
-                    ("requirements", "GOV-1".into()),
-                ],
-            )
-            .await;
+        let r = map_to(&app, &co, control, alpha, "GOV-1").await;
         ok(r).await;
         let page = requirements_page(&app, &co, beta).await;
         let s = &row(&page, "b1")["suggestions"];
@@ -351,18 +374,7 @@ both_dbs!(
         // Seen from Alpha, a control on Beta's B2 suggests GOV-1.1 with the relationship turned
         // round (the library says GOV-1.1 is a subset of B2; from B2's side: a superset).
         let other = app.control("OWN-1", "Owners", "none").await;
-        ok(app
-            .call(
-                &co,
-                "/api/map_control",
-                &[
-                    ("control_id", other.to_string()),
-                    ("framework_id", beta.to_string()),
-                    ("requirements", "B2".into()),
-                ],
-            )
-            .await)
-        .await;
+        ok(map_to(&app, &co, other, beta, "B2").await).await;
         let page_a = requirements_page(&app, &co, alpha).await;
         let s = &row(&page_a, "gov-1.1")["suggestions"];
         assert!(
@@ -451,21 +463,7 @@ both_dbs!(
         )
         .await;
         assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
-        let token = serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let p: Value = serde_json::from_str(
-            &ok(app
-                .call(
-                    &co,
-                    "/api/pending_framework_import",
-                    &[("token", token.clone())],
-                )
-                .await)
-            .await,
-        )
-        .unwrap();
+        let (token, p) = pending(&app, &co, r).await;
         assert_eq!(p["delimiter"], ";");
         assert_eq!(p["rows"], 4);
         let chosen: Vec<(String, Option<String>)> = p["mapping"]
@@ -524,21 +522,7 @@ both_dbs!(
         // The next file with these columns opens with that mapping; a bad row writes nothing.
         let mut next = b"\xEF\xBB\xBFid;titre;description;groupe\nNET-1;R\xc3\xa9seau;x;Technique\nNET-2;;y;Technique\n".to_vec();
         let r = upload(&app, &co, &[("file", "next.csv", next.clone())], &[]).await;
-        let token = serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let p: Value = serde_json::from_str(
-            &ok(app
-                .call(
-                    &co,
-                    "/api/pending_framework_import",
-                    &[("token", token.clone())],
-                )
-                .await)
-            .await,
-        )
-        .unwrap();
+        let (token, p) = pending(&app, &co, r).await;
         let description = p["mapping"]
             .as_array()
             .unwrap()
@@ -694,18 +678,7 @@ both_dbs!(
         .await;
         let alpha = framework_id(&app, "ca:alpha-baseline").await;
         let control = app.control("POL-1", "Security policy", "annual").await;
-        ok(app
-            .call(
-                &co,
-                "/api/map_control",
-                &[
-                    ("control_id", control.to_string()),
-                    ("framework_id", alpha.to_string()),
-                    ("requirements", "GOV-1".into()),
-                ],
-            )
-            .await)
-        .await;
+        ok(map_to(&app, &co, control, alpha, "GOV-1").await).await;
         let page = requirements_page(&app, &co, alpha).await;
         assert_eq!(
             (

@@ -64,6 +64,15 @@ pub struct ImportOutcome {
     pub warnings: Vec<String>,
 }
 
+/// What an import did to one framework or crosswalk, in a word.
+fn outcome_word(created: bool, changed: bool) -> &'static str {
+    match (created, changed) {
+        (true, _) => "created",
+        (false, true) => "updated",
+        (false, false) => "unchanged (already imported)",
+    }
+}
+
 /// What importing one crosswalk (a requirement mapping set) did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MappingOutcome {
@@ -83,13 +92,7 @@ pub struct MappingOutcome {
 
 impl MappingOutcome {
     pub fn describe(&self) -> String {
-        let what = if self.created {
-            "created"
-        } else if self.changed {
-            "updated"
-        } else {
-            "unchanged (already imported)"
-        };
+        let what = outcome_word(self.created, self.changed);
         let mut s = format!(
             "Crosswalk '{}' ({} → {}) {what}: {} link(s) added, {} updated, {} removed, {} unchanged",
             self.name, self.source, self.target, self.added, self.updated, self.removed, self.unchanged
@@ -132,13 +135,7 @@ pub struct RetiredRequirement {
 impl ImportOutcome {
     /// One line for people (CLI output, page notices).
     pub fn describe(&self) -> String {
-        let what = if self.created {
-            "created"
-        } else if self.changed {
-            "updated"
-        } else {
-            "unchanged (already imported)"
-        };
+        let what = outcome_word(self.created, self.changed);
         let mut s = format!(
             "Framework '{}' version {} {what}: {} requirement(s) added, {} updated, {} unchanged, {} retired",
             self.name,

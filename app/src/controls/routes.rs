@@ -155,11 +155,13 @@ mod ssr {
         }
     }
 
-    pub async fn export_framework(
-        State(state): State<AppState>,
-        Extension(su): Extension<SessionUser>,
-        Path(id): Path<String>,
-    ) -> Result<Response, AppError> {
+    /// The framework `id` names, when the user may read it (an auditor: one of their audits');
+    /// any other answers "not found".
+    async fn readable_framework(
+        state: &AppState,
+        su: &SessionUser,
+        id: &str,
+    ) -> Result<i64, AppError> {
         if !su.user.can(Permission::ViewCompliance) {
             return Err(AppError::Forbidden);
         }
@@ -168,6 +170,15 @@ mod ssr {
         if !reach.framework(id) {
             return Err(AppError::NotFound);
         }
+        Ok(id)
+    }
+
+    pub async fn export_framework(
+        State(state): State<AppState>,
+        Extension(su): Extension<SessionUser>,
+        Path(id): Path<String>,
+    ) -> Result<Response, AppError> {
+        let id = readable_framework(&state, &su, &id).await?;
         let (name, body) = csvio::export_framework(state.db.pool(), id).await?;
         Ok(crate::reply::csv_attachment(&name, body))
     }
@@ -178,15 +189,8 @@ mod ssr {
         Extension(su): Extension<SessionUser>,
         Path(id): Path<String>,
     ) -> Result<Response, AppError> {
-        if !su.user.can(Permission::ViewCompliance) {
-            return Err(AppError::Forbidden);
-        }
-        let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+        let id = readable_framework(&state, &su, &id).await?;
         let pool = state.db.pool();
-        let reach = Reach::of(pool, &su.user).await?;
-        if !reach.framework(id) {
-            return Err(AppError::NotFound);
-        }
         let st = crate::controls::store::statuses(pool, state.clock.now().date()).await?;
         let (key, rows) = crate::controls::store::soa_rows(pool, id, &st).await?;
         let body = crate::controls::soa::to_csv(&rows)?;

@@ -17,6 +17,31 @@ pub fn path(spool: &Path, kind: &str, token: &str) -> Result<PathBuf, AppError> 
     Ok(spool.join(format!("{kind}-{token}.csv")))
 }
 
+/// Keeps a file that reads as a table within `limits` (refused now, not at the mapping step);
+/// its token.
+pub fn keep_table(
+    spool: &Path,
+    kind: &str,
+    limits: &super::read::Limits,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<String, AppError> {
+    super::read::read(bytes, limits)?;
+    keep(spool, kind, file_name, bytes)
+}
+
+/// A waiting file read as a table: its name, its bytes and the table.
+pub fn load_table(
+    spool: &Path,
+    kind: &str,
+    token: &str,
+    limits: &super::read::Limits,
+) -> Result<(String, Vec<u8>, super::read::Table), AppError> {
+    let (file_name, bytes) = load(spool, kind, token)?;
+    let t = super::read::read(&bytes, limits)?;
+    Ok((file_name, bytes, t))
+}
+
 /// Keeps an uploaded file until its mapping is chosen; its token.
 pub fn keep(spool: &Path, kind: &str, file_name: &str, bytes: &[u8]) -> Result<String, AppError> {
     std::fs::create_dir_all(spool).map_err(AppError::internal)?;

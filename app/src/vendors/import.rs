@@ -238,15 +238,20 @@ pub async fn import(
 
 /// A file for the mapping step: checked readable now, kept until imported.
 pub fn keep(state: &AppState, file_name: &str, bytes: &[u8]) -> Result<String, AppError> {
-    tabular::read(bytes, &csvio::LIMITS)?;
-    pending::keep(&state.spool_dir, csvio::PENDING, file_name, bytes)
+    pending::keep_table(
+        &state.spool_dir,
+        csvio::PENDING,
+        &csvio::LIMITS,
+        file_name,
+        bytes,
+    )
 }
 
 pub async fn pending_file(token: String) -> Result<Preview, AppError> {
     require(Permission::ManageVendors)?;
     let state = app_state()?;
-    let (file_name, bytes) = pending::load(&state.spool_dir, csvio::PENDING, &token)?;
-    let t = tabular::read(&bytes, &csvio::LIMITS)?;
+    let (file_name, _, t) =
+        pending::load_table(&state.spool_dir, csvio::PENDING, &token, &csvio::LIMITS)?;
     let guessed = csvio::guess(&t.rows[0]);
     Ok(tabular::preview(
         &t.rows,
@@ -267,8 +272,8 @@ pub async fn import_mapped(
     let su = require(Permission::ManageVendors)?;
     let state = app_state()?;
     let mapping: Mapping = tabular::mapping_from(&map, Field::parse, "a vendor")?;
-    let (file_name, bytes) = pending::load(&state.spool_dir, csvio::PENDING, &token)?;
-    let t = tabular::read(&bytes, &csvio::LIMITS)?;
+    let (file_name, _, t) =
+        pending::load_table(&state.spool_dir, csvio::PENDING, &token, &csvio::LIMITS)?;
     let rows = csvio::read(&t, &mapping).map_err(|e| AppError::invalid(csvio::row_error(&e)))?;
     let ctx = audit_ctx(&state, Some(&su.user));
     let summary = import(&state.db, &ctx, &file_name, &rows, &mapping).await?;

@@ -254,34 +254,31 @@ pub async fn suggestions(
 ) -> Result<BTreeMap<i64, Vec<Suggestion>>, AppError> {
     // here, relationship as written, reversed?, control, control ref, via label, via
     // framework, crosswalk name
-    let rows: Vec<(i64, String, i64, i64, String, String, String, String)> = sqlx::query_as(
-        "SELECT h.id, l.relationship, 0, c.id, c.ref, v.label, vf.name, s.name
-         FROM requirement_links l
-         JOIN requirement_mapping_sets s ON s.id = l.set_id
-         JOIN requirements h ON h.id = l.target_requirement_id
-         JOIN requirements v ON v.id = l.source_requirement_id
-         JOIN frameworks vf ON vf.id = v.framework_id
-         JOIN control_requirements cr ON cr.requirement_id = v.id
-         JOIN controls c ON c.id = cr.control_id
-         WHERE h.framework_id = $1 AND l.relationship <> 'not_related'
-           AND h.retired_at IS NULL AND v.retired_at IS NULL AND h.assessable = 1
-           AND h.applicable = 1
-         UNION ALL
-         SELECT h.id, l.relationship, 1, c.id, c.ref, v.label, vf.name, s.name
-         FROM requirement_links l
-         JOIN requirement_mapping_sets s ON s.id = l.set_id
-         JOIN requirements h ON h.id = l.source_requirement_id
-         JOIN requirements v ON v.id = l.target_requirement_id
-         JOIN frameworks vf ON vf.id = v.framework_id
-         JOIN control_requirements cr ON cr.requirement_id = v.id
-         JOIN controls c ON c.id = cr.control_id
-         WHERE h.framework_id = $1 AND l.relationship <> 'not_related'
-           AND h.retired_at IS NULL AND v.retired_at IS NULL AND h.assessable = 1
-           AND h.applicable = 1",
-    )
-    .bind(framework_id)
-    .fetch_all(pool)
-    .await?;
+    // One half per direction: the requirement here is the link's target, or its source.
+    let half = |here: &str, via: &str, reversed: u8| {
+        format!(
+            "SELECT h.id, l.relationship, {reversed}, c.id, c.ref, v.label, vf.name, s.name
+             FROM requirement_links l
+             JOIN requirement_mapping_sets s ON s.id = l.set_id
+             JOIN requirements h ON h.id = l.{here}_requirement_id
+             JOIN requirements v ON v.id = l.{via}_requirement_id
+             JOIN frameworks vf ON vf.id = v.framework_id
+             JOIN control_requirements cr ON cr.requirement_id = v.id
+             JOIN controls c ON c.id = cr.control_id
+             WHERE h.framework_id = $1 AND l.relationship <> 'not_related'
+               AND h.retired_at IS NULL AND v.retired_at IS NULL AND h.assessable = 1
+               AND h.applicable = 1"
+        )
+    };
+    let sql = format!(
+        "{} UNION ALL {}",
+        half("target", "source", 0),
+        half("source", "target", 1)
+    );
+    let rows: Vec<(i64, String, i64, i64, String, String, String, String)> = sqlx::query_as(&sql)
+        .bind(framework_id)
+        .fetch_all(pool)
+        .await?;
     let mapped: HashSet<(i64, i64)> = sqlx::query_as(
         "SELECT cr.requirement_id, cr.control_id FROM control_requirements cr
          JOIN requirements r ON r.id = cr.requirement_id WHERE r.framework_id = $1",

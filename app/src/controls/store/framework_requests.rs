@@ -12,16 +12,25 @@ use std::collections::BTreeMap;
 
 /// A framework CSV kept for its mapping step (readable, within bounds).
 pub fn keep(state: &AppState, file_name: &str, bytes: &[u8]) -> Result<String, AppError> {
-    tabular::read(bytes, &framework_csv::LIMITS)?;
-    pending::keep(&state.spool_dir, framework_csv::PENDING, file_name, bytes)
+    pending::keep_table(
+        &state.spool_dir,
+        framework_csv::PENDING,
+        &framework_csv::LIMITS,
+        file_name,
+        bytes,
+    )
 }
 
 /// The waiting file, with the mapping chosen last for the same headers, else guessed.
 pub async fn pending_file(token: String) -> Result<Preview, AppError> {
     require(Permission::ManageCompliance)?;
     let state = app_state()?;
-    let (file_name, bytes) = pending::load(&state.spool_dir, framework_csv::PENDING, &token)?;
-    let t = tabular::read(&bytes, &framework_csv::LIMITS)?;
+    let (file_name, _, t) = pending::load_table(
+        &state.spool_dir,
+        framework_csv::PENDING,
+        &token,
+        &framework_csv::LIMITS,
+    )?;
     let headers = &t.rows[0];
     let saved = remember::recall(state.db.pool(), framework_csv::PENDING, headers).await?;
     let guessed = framework_csv::guess(headers);
@@ -52,8 +61,12 @@ pub async fn import_mapped(
     let su = require(Permission::ManageCompliance)?;
     let state = app_state()?;
     let mapping = tabular::mapping_from(&map, Field::parse, "a framework")?;
-    let (file_name, bytes) = pending::load(&state.spool_dir, framework_csv::PENDING, &token)?;
-    let t = tabular::read(&bytes, &framework_csv::LIMITS)?;
+    let (file_name, bytes, t) = pending::load_table(
+        &state.spool_dir,
+        framework_csv::PENDING,
+        &token,
+        &framework_csv::LIMITS,
+    )?;
     let stem = std::path::Path::new(&file_name)
         .file_stem()
         .and_then(|s| s.to_str())

@@ -286,45 +286,33 @@ pub async fn apply_framework_in(
     Ok(out)
 }
 
+#[derive(sqlx::FromRow)]
+struct FrameworkRow {
+    id: i64,
+    key: String,
+    name: String,
+    version: String,
+    source_format: String,
+    imported_at: String,
+    updated_at: String,
+    locale: String,
+    locales: String,
+    source_url: String,
+}
+
 /// Frameworks with coverage: requirements mapped to at least one control, and requirements
 /// whose mapped (applicable) controls all have fresh evidence.
 pub async fn framework_summaries(
     pool: &AnyPool,
     st: &HashMap<i64, Derived>,
 ) -> Result<Vec<FrameworkSummary>, AppError> {
-    let fws: Vec<(
-        i64,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        (String, String, String),
-    )> = sqlx::query_as::<
-        _,
-        (
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-        ),
-    >(
+    let fws: Vec<FrameworkRow> = sqlx::query_as(
         "SELECT id, key, name, version, source_format, imported_at, updated_at, locale, locales,
-                    source_url
-             FROM frameworks ORDER BY name",
+                source_url
+         FROM frameworks ORDER BY name",
     )
     .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|r| (r.0, r.1, r.2, r.3, r.4, r.5, r.6, (r.7, r.8, r.9)))
-    .collect();
+    .await?;
 
     // Headings only group requirements; excluded ones (Statement of Applicability) are listed,
     // not counted.
@@ -379,7 +367,18 @@ pub async fn framework_summaries(
     Ok(fws
         .into_iter()
         .map(
-            |(id, key, name, version, format, imported_at, updated_at, (locale, locales, url))| {
+            |FrameworkRow {
+                 id,
+                 key,
+                 name,
+                 version,
+                 source_format: format,
+                 imported_at,
+                 updated_at,
+                 locale,
+                 locales,
+                 source_url: url,
+             }| {
                 let reqs = by_fw.remove(&id).unwrap_or_default();
                 let mut mapped = 0;
                 let mut fresh = 0;

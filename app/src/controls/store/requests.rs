@@ -67,6 +67,26 @@ pub async fn import_builtin(key: String) -> Result<ImportOutcome, AppError> {
         .ok_or_else(|| AppError::internal("a built-in catalog imported no framework"))
 }
 
+#[derive(sqlx::FromRow)]
+struct ReqRow {
+    id: i64,
+    framework_id: i64,
+    framework: String,
+    #[sqlx(rename = "ref")]
+    r#ref: String,
+    label: String,
+    parent_ref: Option<String>,
+    group_title: String,
+    title: String,
+    statement: String,
+    retired_at: Option<String>,
+    assessable: i64,
+    depth: i64,
+    applicable: i64,
+    justification: String,
+    reference_controls: String,
+}
+
 pub async fn requirements(
     framework: Option<i64>,
     q: String,
@@ -96,38 +116,8 @@ pub async fn requirements(
     .bind(&like)
     .fetch_one(pool)
     .await?;
-    type R = (
-        i64,
-        i64,
-        String,
-        String,
-        String,
-        Option<String>,
-        String,
-        String,
-        String,
-        Option<String>,
-        (i64, i64, i64, String, String),
-    );
-    type Flat = (
-        i64,
-        i64,
-        String,
-        String,
-        String,
-        Option<String>,
-        String,
-        String,
-        String,
-        Option<String>,
-        i64,
-        i64,
-        i64,
-        String,
-        String,
-    );
-    let rows: Vec<Flat> = sqlx::query_as(&format!(
-        "SELECT r.id, r.framework_id, f.name, r.ref, r.label, r.parent_ref, r.group_title,
+    let rows: Vec<ReqRow> = sqlx::query_as(&format!(
+        "SELECT r.id, r.framework_id, f.name AS framework, r.ref, r.label, r.parent_ref, r.group_title,
                 r.title, r.statement, r.retired_at, r.assessable, r.depth, r.applicable,
                 r.justification, r.reference_controls
          FROM requirements r JOIN frameworks f ON f.id = r.framework_id
@@ -139,13 +129,6 @@ pub async fn requirements(
     .bind((page - 1) * per_page)
     .fetch_all(pool)
     .await?;
-    let rows: Vec<R> = rows
-        .into_iter()
-        .map(|r| {
-            let more = (r.10, r.11, r.12, r.13, r.14);
-            (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, more)
-        })
-        .collect();
     let maps: Vec<(i64, i64, String)> = sqlx::query_as(
         "SELECT cr.requirement_id, c.id, c.ref FROM control_requirements cr
          JOIN controls c ON c.id = cr.control_id ORDER BY c.ref",
@@ -181,23 +164,23 @@ pub async fn requirements(
         rows: rows
             .into_iter()
             .map(|r| RequirementRow {
-                controls: by_req.remove(&r.0).unwrap_or_default(),
-                id: r.0,
-                framework_id: r.1,
-                framework: r.2,
-                r#ref: r.3,
-                label: r.4,
-                parent_ref: r.5,
-                group_title: r.6,
-                title: r.7,
-                statement: r.8,
-                retired: r.9.is_some(),
-                assessable: r.10 .0 == 1,
-                depth: r.10 .1,
-                applicable: r.10 .2 == 1,
-                justification: r.10 .3,
-                reference_controls: r.10 .4,
-                suggestions: suggested.remove(&r.0).unwrap_or_default(),
+                controls: by_req.remove(&r.id).unwrap_or_default(),
+                suggestions: suggested.remove(&r.id).unwrap_or_default(),
+                id: r.id,
+                framework_id: r.framework_id,
+                framework: r.framework,
+                r#ref: r.r#ref,
+                label: r.label,
+                parent_ref: r.parent_ref,
+                group_title: r.group_title,
+                title: r.title,
+                statement: r.statement,
+                retired: r.retired_at.is_some(),
+                assessable: r.assessable == 1,
+                depth: r.depth,
+                applicable: r.applicable == 1,
+                justification: r.justification,
+                reference_controls: r.reference_controls,
             })
             .collect(),
         total,

@@ -18,20 +18,35 @@ async fn prepare(app: &TestApp) -> i64 {
     app.user(Role::Auditor).await;
     let co = app.client_as(Role::Compliance).await;
     let csv = "id,title,description,group\nR-1,Access reviews,,Access\nR-2,Backups,,Ops\n";
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("custom.csv"),
-        )
-        .text("name", "Custom");
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("custom.csv"),
+    );
     let r = co
         .post(app.url(app::paths::FRAMEWORK_IMPORT))
         .header("Origin", &app.base)
+        .header("Accept", "application/json")
         .multipart(form)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
+    // A CSV goes on to its mapping step: its token, then the columns.
+    let token = ok(r).await["token"].as_str().unwrap().to_string();
+    ok(app
+        .call(
+            &co,
+            "/api/import_mapped_framework",
+            &[
+                ("token", token.as_str()),
+                ("name", "Custom"),
+                ("version", "1"),
+                ("map[id]", "id"),
+                ("map[title]", "title"),
+                ("map[group]", "group"),
+            ],
+        )
+        .await)
+    .await;
     let control = ok(app
         .call(
             &co,

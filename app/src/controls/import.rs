@@ -91,9 +91,11 @@ pub fn parse_oscal_value(
     doc: &Value,
     name_override: Option<&str>,
 ) -> Result<ParsedFramework, AppError> {
-    let catalog = doc
-        .get("catalog")
-        .ok_or_else(|| AppError::invalid("Not an OSCAL catalog: no top-level \"catalog\" object. Profiles must be resolved to a catalog first."))?;
+    let catalog = doc.get("catalog").ok_or_else(|| {
+        AppError::invalid(
+            "Not an OSCAL catalog or profile: no top-level \"catalog\" or \"profile\" object.",
+        )
+    })?;
     let meta = catalog
         .get("metadata")
         .ok_or_else(|| AppError::invalid("OSCAL catalog without \"metadata\""))?;

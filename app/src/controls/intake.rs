@@ -41,7 +41,9 @@ pub enum Kind {
     FrameworkCsv,
 }
 
-pub fn kind(bytes: &[u8]) -> Kind {
+/// What a file is, by its content (a `.yaml`/`.yml` name is read as a library, so a broken
+/// one is told what it lacks rather than taken for a CSV).
+pub fn kind(file_name: &str, bytes: &[u8]) -> Kind {
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let starts_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     if starts_json {
@@ -51,7 +53,8 @@ pub fn kind(bytes: &[u8]) -> Kind {
         }
         return Kind::Catalog;
     }
-    if library::is_library(bytes) {
+    let lower = file_name.to_ascii_lowercase();
+    if library::is_library(bytes) || lower.ends_with(".yaml") || lower.ends_with(".yml") {
         Kind::Library
     } else if crosswalk::is_crosswalk_csv(bytes) {
         Kind::Crosswalk
@@ -117,7 +120,7 @@ fn parse(
     stored: &[CatalogSource],
     locales: &HashMap<String, String>,
 ) -> Result<Parsed, AppError> {
-    let kinds: Vec<Kind> = files.iter().map(|f| kind(&f.bytes)).collect();
+    let kinds: Vec<Kind> = files.iter().map(|f| kind(&f.file_name, &f.bytes)).collect();
     let has_profile = kinds.contains(&Kind::Profile);
     let mut out = Parsed::default();
     // Catalogs sent with a profile are what it selects from, not frameworks of their own.
@@ -288,7 +291,9 @@ pub async fn import(
     if files.is_empty() {
         return Err(AppError::invalid("Choose a file to import."));
     }
-    let needs_catalogs = files.iter().any(|f| kind(&f.bytes) == Kind::Profile);
+    let needs_catalogs = files
+        .iter()
+        .any(|f| kind(&f.file_name, &f.bytes) == Kind::Profile);
     let stored = if needs_catalogs {
         stored_catalogs(db).await?
     } else {
@@ -329,4 +334,32 @@ pub async fn import(
         tx.commit().await?;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/frameworks")
+            .join(name);
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    #[test]
+    fn files_are_told_apart_by_content() {
+        let k = |name: &str| kind(name, &fixture(name));
+        assert_eq!(k("ca-alpha.yaml"), Kind::Library);
+        assert_eq!(k("ca-mapping-alpha-beta.yaml"), Kind::Library);
+        assert_eq!(k("tiny-profile.json"), Kind::Profile);
+        assert_eq!(k("tiny-catalog.json"), Kind::Catalog);
+        assert_eq!(k("crosswalk-alpha-beta.csv"), Kind::Crosswalk);
+        assert_eq!(k("anssi-style-fr.csv"), Kind::FrameworkCsv);
+        // The same library under another name is still one; a YAML name without the
+        // library's keys is read as a library too, so its error says what it lacks.
+        assert_eq!(kind("upload", &fixture("ca-alpha.yaml")), Kind::Library);
+        assert_eq!(kind("x.yml", b"name: not a library\n"), Kind::Library);
+        assert_eq!(kind("x.txt", b"id,title\nA,B\n"), Kind::FrameworkCsv);
+    }
 }

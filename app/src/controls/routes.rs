@@ -90,7 +90,7 @@ mod ssr {
                     .filter(|s| !s.is_empty())
             };
             if let [(name, bytes)] = files.as_slice() {
-                if intake::kind(bytes) == Kind::FrameworkCsv {
+                if intake::kind(name, bytes) == Kind::FrameworkCsv {
                     let token =
                         crate::controls::store::framework_requests::keep(&state, name, bytes)?;
                     return Ok(Err(token));

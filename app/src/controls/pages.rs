@@ -58,6 +58,17 @@ pub fn CoverageBar(label: &'static str, n: i64, of: i64) -> impl IntoView {
     }
 }
 
+/// Where a framework came from, for people.
+fn format_label(format: &str) -> &str {
+    match format {
+        "oscal" => "OSCAL catalog",
+        "oscal-profile" => "OSCAL profile",
+        "ciso-yaml" => "CISO Assistant library",
+        "csv" => "CSV",
+        other => other,
+    }
+}
+
 #[component]
 pub fn StatusBadge(status: ControlStatus) -> impl IntoView {
     view! { <span class=format!("status status-{}", status.as_str())>{status.label()}</span> }
@@ -93,10 +104,11 @@ pub fn FrameworksPage() -> impl IntoView {
                         {l.frameworks.iter().map(|f| view! {
                             <article class="tile framework" data-key=f.key.clone()>
                                 <h2><a href=paths::framework(f.id)>{f.name.clone()}</a></h2>
-                                <p class="muted">{format!("Version {} · {} requirements · {}", f.version, f.requirements, f.format.to_uppercase())}</p>
+                                <p class="muted">{format!("Version {} · {} requirements · {}", f.version, f.requirements, format_label(&f.format))}</p>
                                 <CoverageBar label="Covered" n=f.mapped of=f.requirements/>
                                 <CoverageBar label="Evidenced" n=f.fresh of=f.requirements/>
                                 {(f.retired > 0).then(|| view! { <p class="muted">{format!("{} retired requirement(s) kept for the record", f.retired)}</p> })}
+                                {(f.suggested > 0).then(|| view! { <p class="muted suggested-count">{format!("{} requirement(s) with coverage suggested by crosswalks", f.suggested)}</p> })}
                                 <p><a href=format!("/controls?framework={}", f.id)>"Controls"</a>" · "
                                    <a href=paths::framework_export(f.id) download="">"Export CSV"</a></p>
                             </article>
